@@ -1,0 +1,1 @@
+"""The cloud service: ingest, storage, REST API, dashboard, registry and rollout."""

@@ -1,0 +1,1 @@
+"""The device process: sources, detection, reading, pipeline, local store, sync and kiosk."""

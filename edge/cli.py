@@ -1,0 +1,10 @@
+"""``signet edge ...`` commands."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def edge() -> None:
+    """The device process."""

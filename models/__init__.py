@@ -1,0 +1,1 @@
+"""Synthetic corpus, detector and classifier training and evaluation."""
