@@ -1,10 +1,15 @@
-"""``signet edge ...`` commands."""
+"""``signet edge ...``: each subcommand lives in the module that owns it, imported on use."""
 
 from __future__ import annotations
 
-import click
+from signet.cli import lazy_group
 
-
-@click.group()
-def edge() -> None:
-    """The device process."""
+edge = lazy_group(
+    "edge",
+    "The device process.",
+    {
+        "run": "edge.runtime_cli:run",
+        "process": "edge.runtime_cli:process",
+        "doctor": "edge.doctor:doctor",
+    },
+)

@@ -1,10 +1,15 @@
-"""``signet export ...`` commands."""
+"""``signet export ...``: subcommands load from the module that owns them."""
 
 from __future__ import annotations
 
-import click
+from signet.cli import lazy_group
 
-
-@click.group()
-def export() -> None:
-    """Export models to ONNX and TensorRT."""
+export = lazy_group(
+    "export",
+    "Export models to ONNX and TensorRT.",
+    {
+        "onnx": "export.onnx_export:onnx_cmd",
+        "tensorrt": "export.tensorrt_build:tensorrt_cmd",
+        "classifier": "export.classifier_export:classifier_cmd",
+    },
+)

@@ -1,15 +1,30 @@
-"""``signet data ...`` (corpus) and ``signet models ...`` (training, evaluation) commands."""
+"""``signet data ...`` (corpus) and ``signet models ...`` (training, evaluation); subcommands load
+from the module that owns them, so torch is imported only by the commands that train."""
 
 from __future__ import annotations
 
-import click
+from signet.cli import lazy_group
 
+data = lazy_group(
+    "data",
+    "The synthetic document corpus.",
+    {
+        "generate": "models.corpus.cli:generate",
+        "preview": "models.corpus.cli:preview",
+        "samples": "models.corpus.cli:samples",
+    },
+)
 
-@click.group()
-def data() -> None:
-    """The synthetic document corpus."""
-
-
-@click.group()
-def models() -> None:
-    """Train and evaluate models."""
+models = lazy_group(
+    "models",
+    "Train and evaluate models.",
+    {
+        "train-detector": "models.detector.cli:train_detector",
+        "eval-detector": "models.detector.cli:eval_detector",
+        "train-classifier": "models.classifier.cli:train_classifier",
+        "eval-classifier": "models.classifier.cli:eval_classifier",
+        "report-reading": "models.reading_report:report_reading",
+        "dataset": "models.lifecycle:dataset",
+        "compare": "models.lifecycle:compare",
+    },
+)
