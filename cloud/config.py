@@ -10,7 +10,9 @@ from signet.config import StrictModel
 
 
 class DatabaseConfig(StrictModel):
-    url: str = Field("sqlite:///var/cloud.db", description="SQLAlchemy URL: sqlite:///... or postgresql+psycopg://...")
+    url: str = Field(
+        "sqlite:///var/cloud.db", description="SQLAlchemy URL: sqlite:///... or postgresql+psycopg://..."
+    )
     echo: bool = Field(False, description="Log SQL statements.")
 
 

@@ -38,22 +38,34 @@ class SourceConfig(StrictModel):
 
 class DetectorConfig(StrictModel):
     backend: Literal["onnxruntime", "tensorrt"] = Field("onnxruntime", description="Inference runtime.")
-    model: Path = Field(Path("models/artifacts/detector.onnx"), description="ONNX model file (engine built from it for TensorRT).")
+    model: Path = Field(
+        Path("models/artifacts/detector.onnx"),
+        description="ONNX model file (engine built from it for TensorRT).",
+    )
     threads: int = Field(2, ge=1, le=64, description="ONNX Runtime intra-op threads.")
     providers: list[str] = Field(
         default_factory=lambda: ["CPUExecutionProvider"],
         description="ONNX Runtime providers in order of preference (TensorrtExecutionProvider, CUDAExecutionProvider, CPUExecutionProvider).",
     )
-    score_threshold: float | None = Field(None, ge=0, le=1, description="Overrides the threshold stored in the model.")
-    engine_cache: Path = Field(Path("var/engines"), description="TensorRT engines built on the device, per model and TensorRT version.")
+    score_threshold: float | None = Field(
+        None, ge=0, le=1, description="Overrides the threshold stored in the model."
+    )
+    engine_cache: Path = Field(
+        Path("var/engines"),
+        description="TensorRT engines built on the device, per model and TensorRT version.",
+    )
     precision: Literal["fp32", "fp16", "int8"] = Field("fp16", description="TensorRT engine precision.")
 
 
 class ReaderConfig(StrictModel):
     languages: list[str] = Field(default_factory=lambda: ["eng", "fra"], description="Tesseract languages.")
     ocr_timeout_s: float = Field(20.0, gt=0, description="Each Tesseract call is killed after this long.")
-    classifier: Path = Field(Path("models/artifacts/classifier.int8.onnx"), description="Document-type classifier (ONNX).")
-    review_threshold: float = Field(0.80, ge=0, le=1, description="Below this confidence a page needs review.")
+    classifier: Path = Field(
+        Path("models/artifacts/classifier.int8.onnx"), description="Document-type classifier (ONNX)."
+    )
+    review_threshold: float = Field(
+        0.80, ge=0, le=1, description="Below this confidence a page needs review."
+    )
     mask_signatures: bool = Field(True, description="Blank detected signatures before OCR.")
 
 
@@ -61,16 +73,24 @@ class PipelineConfig(StrictModel):
     workers: int = Field(2, ge=1, le=16, description="Reading worker processes.")
     frame_queue: int = Field(2, ge=1, description="Live frames waiting for detection (drop oldest).")
     page_queue: int = Field(16, ge=1, description="Pages waiting to be read (never dropped; intake blocks).")
-    still_s: float = Field(0.6, ge=0, description="Live video: how long a page must be still before it is read.")
-    stage_timeout_s: float = Field(60.0, gt=0, description="A stage silent for this long is restarted by the watchdog.")
-    restart_budget: int = Field(5, ge=0, description="Watchdog restarts allowed per hour before the process gives up.")
+    still_s: float = Field(
+        0.6, ge=0, description="Live video: how long a page must be still before it is read."
+    )
+    stage_timeout_s: float = Field(
+        60.0, gt=0, description="A stage silent for this long is restarted by the watchdog."
+    )
+    restart_budget: int = Field(
+        5, ge=0, description="Watchdog restarts allowed per hour before the process gives up."
+    )
 
 
 class StoreConfig(StrictModel):
     path: Path = Field(Path("var/edge.db"), description="SQLite store (results and outbox).")
     images_dir: Path = Field(Path("var/images"), description="Content-addressed page images.")
     images_quota_mb: int = Field(2048, ge=1, description="Oldest synced images are removed past this.")
-    retention_days: int = Field(30, ge=1, description="Synced results and images older than this are removed.")
+    retention_days: int = Field(
+        30, ge=1, description="Synced results and images older than this are removed."
+    )
     min_free_mb: int = Field(200, ge=0, description="Intake pauses below this much free disk.")
 
 
@@ -78,12 +98,18 @@ class BrokerConfig(StrictModel):
     host: str = Field("127.0.0.1", description="MQTT broker host.")
     port: int = Field(1883, ge=1, le=65535, description="MQTT broker port (8883 with TLS).")
     username: str | None = Field(None, description="Broker user (normally the device id).")
-    password: str | None = Field(None, description="Broker password; prefer SIGNET_SYNC__BROKER__PASSWORD or password_file.")
-    password_file: Path | None = Field(None, description="File holding the password (systemd LoadCredential).")
+    password: str | None = Field(
+        None, description="Broker password; prefer SIGNET_SYNC__BROKER__PASSWORD or password_file."
+    )
+    password_file: Path | None = Field(
+        None, description="File holding the password (systemd LoadCredential)."
+    )
     tls: bool = Field(False, description="Connect with TLS.")
     ca_file: Path | None = Field(None, description="CA certificate for TLS.")
     keepalive_s: int = Field(30, ge=5, description="MQTT keepalive.")
-    session_expiry_s: int = Field(7 * 24 * 3600, ge=0, description="Persistent session lifetime on the broker.")
+    session_expiry_s: int = Field(
+        7 * 24 * 3600, ge=0, description="Persistent session lifetime on the broker."
+    )
 
 
 class SyncConfig(StrictModel):
@@ -92,7 +118,9 @@ class SyncConfig(StrictModel):
     cloud_url: str | None = Field(None, description="Cloud base URL for image upload and model download.")
     token: str | None = Field(None, description="Device HTTP token; prefer SIGNET_SYNC__TOKEN or token_file.")
     token_file: Path | None = Field(None, description="File holding the device token.")
-    images: Literal["none", "thumbnail", "full"] = Field("thumbnail", description="Which page images are uploaded.")
+    images: Literal["none", "thumbnail", "full"] = Field(
+        "thumbnail", description="Which page images are uploaded."
+    )
     inflight: int = Field(64, ge=1, le=1000, description="Results published but not yet acknowledged.")
     health_interval_s: float = Field(30.0, gt=0, description="Seconds between health messages.")
 
@@ -101,7 +129,9 @@ class KioskConfig(StrictModel):
     enabled: bool = Field(True, description="Serve the kiosk page.")
     host: str = Field("127.0.0.1", description="Bind address.")
     port: int = Field(8080, ge=0, le=65535, description="Port (0 picks a free one).")
-    mode: Literal["auto", "camera", "scanner"] = Field("auto", description="What the page shows; auto follows the source.")
+    mode: Literal["auto", "camera", "scanner"] = Field(
+        "auto", description="What the page shows; auto follows the source."
+    )
 
 
 class MetricsConfig(StrictModel):

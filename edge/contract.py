@@ -121,7 +121,9 @@ class PageImage(Wire):
     width: int = Field(gt=0, le=100_000)
     height: int = Field(gt=0, le=100_000)
     dpi: int | None = Field(None, gt=0, le=2400)
-    upload: Literal["none", "thumbnail", "full"] = Field("none", description="What the device uploads over HTTPS.")
+    upload: Literal["none", "thumbnail", "full"] = Field(
+        "none", description="What the device uploads over HTTPS."
+    )
 
     @field_validator("sha256")
     @classmethod
@@ -251,7 +253,9 @@ class Health(Versioned):
     fps: float = Field(0.0, ge=0)
     queues: dict[str, int] = Field(default_factory=dict)
     outbox_backlog: int = Field(0, ge=0)
-    stage_ms: dict[str, NonNegMs] = Field(default_factory=dict, description="Recent median latency per stage.")
+    stage_ms: dict[str, NonNegMs] = Field(
+        default_factory=dict, description="Recent median latency per stage."
+    )
     pages_processed: int = Field(0, ge=0)
     pages_failed: int = Field(0, ge=0)
     cpu_percent: float | None = Field(None, ge=0)
@@ -334,6 +338,7 @@ MESSAGE_MODELS: dict[str, type[Versioned]] = {
 
 # -- topics ---------------------------------------------------------------------------------
 
+
 def result_topic(device_id: str) -> str:
     return f"{TOPIC_PREFIX}/{device_id}/result"
 
@@ -373,6 +378,7 @@ def parse_topic(topic: str) -> tuple[str, str]:
 
 
 # -- decoding -------------------------------------------------------------------------------
+
 
 def decode(model: type[Versioned], payload: bytes | str) -> Any:
     """Parse and validate one message; every failure is a ContractError with a readable reason."""

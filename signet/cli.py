@@ -65,7 +65,9 @@ def _unavailable(name: str, exc: ImportError) -> click.Command:
 
 
 def _extra(name: str) -> str:
-    return {"edge": "edge", "cloud": "cloud", "data": "train", "models": "train", "export": "train"}.get(name, "dev")
+    return {"edge": "edge", "cloud": "cloud", "data": "train", "models": "train", "export": "train"}.get(
+        name, "dev"
+    )
 
 
 def lazy_group(name: str, help: str, lazy: dict[str, str]) -> LazyGroup:
@@ -96,7 +98,9 @@ def config() -> None:
 
 @config.command("check")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--kind", type=click.Choice(["auto", "edge", "cloud"]), default="auto", help="Which settings schema.")
+@click.option(
+    "--kind", type=click.Choice(["auto", "edge", "cloud"]), default="auto", help="Which settings schema."
+)
 def config_check(path: Path, kind: str) -> None:
     """Validate a settings file and print every error with its path."""
     from signet.config import ConfigError, load_settings, read_yaml
@@ -128,7 +132,12 @@ def contract() -> None:
 
 
 @contract.command("schema")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("docs/contract"), show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("docs/contract"),
+    show_default=True,
+)
 def contract_schema(out: Path) -> None:
     """Write JSON Schema files for every message of the contract."""
     from edge.contract import MESSAGE_MODELS
@@ -136,7 +145,9 @@ def contract_schema(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, model in MESSAGE_MODELS.items():
         target = out / f"{name}.schema.json"
-        target.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        target.write_text(
+            json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
         click.echo(str(target))
 
 

@@ -58,17 +58,17 @@ def env_overrides(environ: Mapping[str, str], prefix: str = ENV_PREFIX) -> dict[
     """Turn ``SIGNET_SYNC__BROKER__PORT=8883`` into ``{"sync": {"broker": {"port": 8883}}}``.
 
     Values are parsed as YAML scalars so numbers and booleans arrive typed; pydantic does the rest.
-    Variables without the nesting separator after the prefix (``SIGNET_HOME``) are not settings.
+    Variables without the nesting separator after the prefix (``SIGNET_LOG_LEVEL``) are not settings.
     """
     out: dict[str, Any] = {}
     for key, raw in environ.items():
         if not key.startswith(prefix):
             continue
         path = [p.lower() for p in key[len(prefix) :].split(ENV_NESTING) if p]
-        if len(path) < 2 and not key[len(prefix) :].endswith(ENV_NESTING):
-            # Single-level names are reserved for process-level switches (SIGNET_CONFIG, ...).
-            if len(path) != 1 or path[0] in {"config", "home", "log_format", "log_level"}:
-                continue
+        if len(path) < 2:
+            # Every setting lives in a section; single-level names (SIGNET_CONFIG, SIGNET_LOG_LEVEL)
+            # are process-level switches read by the command line, not settings.
+            continue
         try:
             value: Any = yaml.safe_load(raw) if raw != "" else ""
         except yaml.YAMLError:

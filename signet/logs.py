@@ -15,7 +15,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line; extra= fields on the record are kept as top-level keys."""
 
     def format(self, record: logging.LogRecord) -> str:
-        doc = {
+        doc: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -30,12 +30,13 @@ class JsonFormatter(logging.Formatter):
 
 
 def pick_format(requested: str) -> str:
-    """``auto`` means JSON under systemd (JOURNAL_STREAM set) or when stderr is not a terminal."""
+    """``auto`` means JSON lines under systemd (it sets JOURNAL_STREAM / INVOCATION_ID), human
+    otherwise, so a developer piping output to ``less`` still reads plain lines."""
     if requested != "auto":
         return requested
     if os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"):
         return "json"
-    return "human" if sys.stderr.isatty() else "human"
+    return "human"
 
 
 def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
@@ -44,7 +45,9 @@ def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
     if pick_format(fmt) == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -57,7 +57,13 @@ def test_every_message_round_trips() -> None:
         c.Health(device_id="kiosk-01", fps=15.2, queues={"frames": 1}, outbox_backlog=3),
         c.Command(name="ping"),
         c.CommandState(device_id="kiosk-01", name="model", state="downloading", progress=0.5),
-        c.DesiredModels(models=[c.DesiredModel(kind="detector", name="sigdet", version="2", sha256="b" * 64, size=10, url="https://x/m")]),
+        c.DesiredModels(
+            models=[
+                c.DesiredModel(
+                    kind="detector", name="sigdet", version="2", sha256="b" * 64, size=10, url="https://x/m"
+                )
+            ]
+        ),
     ]
     for m in msgs:
         assert c.decode(type(m), c.encode(m)) == m
@@ -75,9 +81,18 @@ def test_result_ids_are_made_fresh_per_result() -> None:
         ({"signature_count": 2}, "signature_count"),
         ({"image": {"sha256": "xyz", "width": 10, "height": 10}}, "image.sha256"),
         ({"image": {"sha256": "a" * 64, "width": 0, "height": 10}}, "image.width"),
-        ({"signatures": [{"box": {"x1": 0.5, "y1": 0.1, "x2": 0.4, "y2": 0.2}, "score": 0.9}]}, "signatures.0.box"),
-        ({"signatures": [{"box": {"x1": 0.1, "y1": 0.1, "x2": 1.4, "y2": 0.2}, "score": 0.9}]}, "signatures.0.box.x2"),
-        ({"signatures": [{"box": {"x1": 0.1, "y1": 0.1, "x2": 0.4, "y2": 0.2}, "score": 1.5}]}, "signatures.0.score"),
+        (
+            {"signatures": [{"box": {"x1": 0.5, "y1": 0.1, "x2": 0.4, "y2": 0.2}, "score": 0.9}]},
+            "signatures.0.box",
+        ),
+        (
+            {"signatures": [{"box": {"x1": 0.1, "y1": 0.1, "x2": 1.4, "y2": 0.2}, "score": 0.9}]},
+            "signatures.0.box.x2",
+        ),
+        (
+            {"signatures": [{"box": {"x1": 0.1, "y1": 0.1, "x2": 0.4, "y2": 0.2}, "score": 1.5}]},
+            "signatures.0.score",
+        ),
         ({"doc_type": {"label": "spaceship", "confidence": 0.5, "needs_review": True}}, "doc_type.label"),
         ({"doc_type": {"label": "invoice", "confidence": -0.1, "needs_review": True}}, "doc_type.confidence"),
         ({"captured_at": "2026-11-22T10:00:00"}, "captured_at"),

@@ -14,7 +14,12 @@ from signet.config import ConfigError, env_overrides, load_settings
 
 
 def test_env_overrides_nest_and_type_values() -> None:
-    env = {"SIGNET_SYNC__BROKER__PORT": "8883", "SIGNET_SYNC__BROKER__TLS": "true", "PATH": "/bin", "SIGNET_CONFIG": "x"}
+    env = {
+        "SIGNET_SYNC__BROKER__PORT": "8883",
+        "SIGNET_SYNC__BROKER__TLS": "true",
+        "PATH": "/bin",
+        "SIGNET_CONFIG": "x",
+    }
     assert env_overrides(env) == {"sync": {"broker": {"port": 8883, "tls": True}}}
 
 
@@ -69,11 +74,15 @@ def test_every_setting_is_described() -> None:
 def test_config_check_command_prints_paths(tmp_path: Path) -> None:
     f = tmp_path / "edge.yaml"
     f.write_text("detector:\n  threads: 0\n")
-    run = subprocess.run([sys.executable, "-m", "signet.cli", "config", "check", str(f)], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "signet.cli", "config", "check", str(f)], capture_output=True, text=True
+    )
     assert run.returncode == 1
     assert "detector.threads" in run.stderr
     good = tmp_path / "ok.yaml"
     good.write_text("device:\n  id: a1\n")
-    run = subprocess.run([sys.executable, "-m", "signet.cli", "config", "check", str(good)], capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "signet.cli", "config", "check", str(good)], capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
     assert "ok" in run.stdout

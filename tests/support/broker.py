@@ -17,7 +17,9 @@ class Broker:
     QoS 1 messages across a clean stop (not across ``kill()``, like a power cut).
     """
 
-    def __init__(self, root: Path, port: int | None = None, extra_conf: str = "", anonymous: bool = True) -> None:
+    def __init__(
+        self, root: Path, port: int | None = None, extra_conf: str = "", anonymous: bool = True
+    ) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -54,7 +56,9 @@ class Broker:
         try:
             wait_for_port(self.port, timeout=10)
         except TimeoutError:
-            err = self.proc.stderr.read().decode() if self.proc.stderr and self.proc.poll() is not None else ""
+            err = (
+                self.proc.stderr.read().decode() if self.proc.stderr and self.proc.poll() is not None else ""
+            )
             raise RuntimeError(f"mosquitto did not start: {err or self.log_text()[-2000:]}") from None
 
     def stop(self) -> None:
