@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -10,10 +11,8 @@ import sys
 def _run(args: list[str], env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
     code = (
         "import logging; from signet.logs import setup_logging; import sys; "
-        f"setup_logging('INFO', sys.argv[1]); logging.getLogger('edge.test').info('hello %s', 'world', extra={{'page': 3}})"
+        "setup_logging('INFO', sys.argv[1]); logging.getLogger('edge.test').info('hello %s', 'world', extra={'page': 3})"
     )
-    import os
-
     env = {**os.environ, **env_extra}
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env)
 
@@ -36,7 +35,9 @@ def test_auto_format_is_json_under_systemd_and_human_otherwise() -> None:
 
 def test_contract_schema_command_writes_every_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
     run = subprocess.run(
-        [sys.executable, "-m", "signet.cli", "contract", "schema", "--out", str(tmp_path)], capture_output=True, text=True
+        [sys.executable, "-m", "signet.cli", "contract", "schema", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
