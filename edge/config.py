@@ -34,6 +34,25 @@ class SourceConfig(StrictModel):
     height: int = Field(480, gt=0, description="Camera capture height.")
     fps: float = Field(30.0, gt=0, description="Camera capture rate (and file:// playback pacing).")
     realtime: bool = Field(True, description="file:// video: pace playback at fps like a camera.")
+    loop: bool = Field(
+        False, description="file:// video: start again at the end, like a camera that never stops (demo)."
+    )
+    also: list[str] = Field(
+        default_factory=list,
+        description="More sources run side by side, same URI forms (e.g. a camera and a scan folder at one station).",
+    )
+    done_dir: Path | None = Field(
+        None, description="Folder source: processed files go here (default <folder>/done)."
+    )
+    failed_dir: Path | None = Field(
+        None,
+        description="Folder source: refused files go here with a .reason.txt beside them (default <folder>/failed).",
+    )
+    max_file_mb: int = Field(200, ge=1, description="Folder source: larger files are refused with a reason.")
+    scan_dpi: int = Field(300, ge=75, le=1200, description="sane://: scan resolution.")
+    scan_interval_s: float = Field(
+        3.0, gt=0, description="sane://: pause between batches when the feeder is empty."
+    )
 
 
 class DetectorConfig(StrictModel):
@@ -110,6 +129,10 @@ class BrokerConfig(StrictModel):
     session_expiry_s: int = Field(
         7 * 24 * 3600, ge=0, description="Persistent session lifetime on the broker."
     )
+    reconnect_min_s: float = Field(
+        0.5, gt=0, description="First reconnect delay; doubles per failure (with jitter)."
+    )
+    reconnect_max_s: float = Field(30.0, gt=0, description="Longest reconnect delay.")
 
 
 class SyncConfig(StrictModel):
@@ -123,6 +146,9 @@ class SyncConfig(StrictModel):
     )
     inflight: int = Field(64, ge=1, le=1000, description="Results published but not yet acknowledged.")
     health_interval_s: float = Field(30.0, gt=0, description="Seconds between health messages.")
+    thumbnail_px: int = Field(512, ge=32, le=4096, description="Longest side of an uploaded thumbnail.")
+    http_timeout_s: float = Field(20.0, gt=0, description="Timeout of one image upload request.")
+    upload_retry_max_s: float = Field(300.0, gt=0, description="Longest wait between image upload retries.")
 
 
 class KioskConfig(StrictModel):
