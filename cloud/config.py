@@ -42,6 +42,22 @@ class IngestConfig(StrictModel):
     batch_size: int = Field(200, ge=1, description="Results written per transaction at most.")
     batch_wait_ms: int = Field(50, ge=0, description="How long a partial batch waits for more.")
     offline_after_s: float = Field(120.0, gt=0, description="A device silent this long is marked offline.")
+    password_file: Path | None = Field(None, description="File holding ingest's broker password (systemd credential).")
+    tls: bool = Field(False, description="Connect to the broker with TLS.")
+    ca_file: Path | None = Field(None, description="CA certificate for TLS.")
+    keepalive_s: int = Field(30, ge=5, description="MQTT keepalive.")
+    session_expiry_s: int = Field(7 * 24 * 3600, ge=0, description="Persistent session lifetime on the broker.")
+    max_payload_bytes: int = Field(1_048_576, ge=1024, description="Larger messages are dead-lettered.")
+    sweep_interval_s: float = Field(10.0, gt=0, description="How often silent devices are looked for.")
+
+
+class BrokerAdminConfig(StrictModel):
+    """Where `signet cloud devices|broker` keep the Mosquitto credentials it manages."""
+
+    dir: Path = Field(Path("var/broker"), description="Folder of mosquitto.conf, password file, ACL and certificates.")
+    host: str = Field("127.0.0.1", description="Broker host devices connect to (printed in their config snippet).")
+    port: int = Field(8883, ge=1, le=65535, description="Broker TLS port devices connect to.")
+    cloud_url: str = Field("https://127.0.0.1:8000", description="Cloud base URL devices upload images to.")
 
 
 class AlertsConfig(StrictModel):
@@ -87,5 +103,6 @@ class CloudConfig(StrictModel):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     web: WebConfig = Field(default_factory=WebConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    broker: BrokerAdminConfig = Field(default_factory=BrokerAdminConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
