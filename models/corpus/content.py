@@ -1,0 +1,548 @@
+"""What is written on a page: Faker content per document type, as layout blocks plus the
+normalised fields that the ground truth records (ISO dates, decimal amounts, ISO currency).
+
+Each builder returns a :class:`Doc`; the layout engine (layout.py) decides where things go.
+Amounts are computed with ``Decimal`` so the printed line items always add up to the total.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from faker import Faker
+
+from models.corpus.money import fmt_amount, fmt_date, fmt_qty, norm, q
+from models.corpus.qr import epc_payload, url_payload
+
+
+@dataclass
+class Block:
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Doc:
+    doc_type: str
+    lang: str
+    blocks: list[Block]
+    fields: dict[str, Any]
+    page_no: int = 1
+    page_count: int = 1
+    size: str = "a4"  # "a4", "letter" or "receipt"
+
+
+def _b(kind: str, **data: Any) -> Block:
+    return Block(kind, data)
+
+
+T = {
+    "en": {
+        "invoice": ["INVOICE", "Invoice", "TAX INVOICE"],
+        "receipt": ["RECEIPT", "Sales receipt", "Receipt"],
+        "delivery_note": ["DELIVERY NOTE", "Packing slip", "Delivery note"],
+        "purchase_order": ["PURCHASE ORDER", "Purchase order"],
+        "payslip": ["PAYSLIP", "Earnings statement", "Pay stub"],
+        "kyc_form": ["Customer identification form", "KNOW YOUR CUSTOMER (KYC) FORM", "Account opening - identity"],
+        "mandate": ["Direct debit authorization", "SEPA DIRECT DEBIT MANDATE", "Recurring payment authorization"],
+        "contract": ["RESIDENTIAL LEASE AGREEMENT", "SERVICE AGREEMENT", "EMPLOYMENT CONTRACT", "Consulting agreement"],
+        "other": ["MEMORANDUM", "Meeting minutes", "NOTICE", "Certificate of attendance", "Internal note"],
+        "number": "No.", "date": "Date", "due": "Due date", "bill_to": "Bill to", "ship_to": "Ship to",
+        "from": "From", "desc": "Description", "qty": "Qty", "unit": "Unit price", "amount": "Amount",
+        "subtotal": "Subtotal", "tax": "Tax", "total": "Total", "total_due": "Total due",
+        "signature": "Signature", "sign_here": "Sign here", "client": "Client", "supplier": "Supplier",
+        "received": "Received in good condition by", "driver": "Driver", "approved": "Approved by",
+        "authorized": "Authorized signature", "employee": "Employee", "employer": "Employer",
+        "witness": "Witness", "landlord": "Landlord", "tenant": "Tenant", "guarantor": "Guarantor",
+        "customer": "Customer", "date_place": "Date and place", "thanks": "Thank you for your business!",
+        "page": "Page {i} of {n}", "order_ref": "Order ref.", "vendor": "Vendor", "terms": "Payment terms: {d} days",
+        "iban": "IBAN", "bic": "BIC", "scan_pay": "Scan to pay", "name": "Full name", "dob": "Date of birth",
+        "nationality": "Nationality", "id_doc": "ID document", "id_no": "Document number", "address": "Address",
+        "occupation": "Occupation", "email": "Email", "phone": "Phone", "gross": "Gross pay", "net": "Net pay",
+        "period": "Pay period", "deductions": "Deductions", "hours": "Hours", "rate": "Rate",
+        "creditor": "Creditor", "creditor_id": "Creditor identifier", "mandate_ref": "Mandate reference",
+        "debtor": "Debtor", "account": "Account holder", "cashier": "Cashier", "paid_card": "Paid by card",
+        "dear": "Dear {n},", "regards": ["Sincerely,", "Best regards,", "Kind regards,", "Yours faithfully,"],
+        "subject": "Subject", "item": "Item", "ordered": "Ordered", "delivered": "Delivered",
+    },
+    "fr": {
+        "invoice": ["FACTURE", "Facture", "FACTURE N°"],
+        "receipt": ["TICKET DE CAISSE", "Reçu", "REÇU"],
+        "delivery_note": ["BON DE LIVRAISON", "Bon de livraison"],
+        "purchase_order": ["BON DE COMMANDE", "Bon de commande"],
+        "payslip": ["BULLETIN DE PAIE", "Bulletin de salaire"],
+        "kyc_form": ["Fiche d'identification client", "FORMULAIRE KYC - CONNAISSANCE CLIENT", "Ouverture de compte"],
+        "mandate": ["MANDAT DE PRÉLÈVEMENT SEPA", "Mandat de prélèvement SEPA", "Autorisation de prélèvement"],
+        "contract": ["CONTRAT DE BAIL", "CONTRAT DE PRESTATION DE SERVICES", "CONTRAT DE TRAVAIL", "Contrat de location"],
+        "other": ["NOTE DE SERVICE", "Compte rendu de réunion", "AVIS", "Attestation", "Note interne"],
+        "number": "N°", "date": "Date", "due": "Échéance", "bill_to": "Facturer à", "ship_to": "Livrer à",
+        "from": "De", "desc": "Désignation", "qty": "Qté", "unit": "Prix unitaire", "amount": "Montant",
+        "subtotal": "Total HT", "tax": "TVA", "total": "Total TTC", "total_due": "Net à payer",
+        "signature": "Signature", "sign_here": "Signez ici", "client": "Le client", "supplier": "Le fournisseur",
+        "received": "Reçu en bon état par", "driver": "Le livreur", "approved": "Approuvé par",
+        "authorized": "Signature autorisée", "employee": "Le salarié", "employer": "L'employeur",
+        "witness": "Témoin", "landlord": "Le bailleur", "tenant": "Le locataire", "guarantor": "La caution",
+        "customer": "Le client", "date_place": "Fait à ... le ...", "thanks": "Merci de votre visite !",
+        "page": "Page {i}/{n}", "order_ref": "Réf. commande", "vendor": "Fournisseur",
+        "terms": "Paiement à {d} jours", "iban": "IBAN", "bic": "BIC", "scan_pay": "Scannez pour payer",
+        "name": "Nom et prénom", "dob": "Date de naissance", "nationality": "Nationalité",
+        "id_doc": "Pièce d'identité", "id_no": "Numéro", "address": "Adresse", "occupation": "Profession",
+        "email": "Courriel", "phone": "Téléphone", "gross": "Salaire brut", "net": "Net à payer",
+        "period": "Période", "deductions": "Cotisations", "hours": "Heures", "rate": "Taux",
+        "creditor": "Créancier", "creditor_id": "ICS", "mandate_ref": "Référence unique du mandat",
+        "debtor": "Débiteur", "account": "Titulaire du compte", "cashier": "Caissier", "paid_card": "Payé par CB",
+        "dear": "Madame, Monsieur,", "regards": ["Cordialement,", "Veuillez agréer nos salutations distinguées.",
+                                                 "Bien à vous,"],
+        "subject": "Objet", "item": "Article", "ordered": "Commandé", "delivered": "Livré",
+    },
+}  # fmt: skip
+
+PRODUCTS = {
+    "en": ["Office chair", "Printer paper A4 (box)", "Consulting hours", "Laptop stand", "Toner cartridge",
+           "Maintenance visit", "Software licence", "Desk lamp", "USB-C cable", "Cleaning service",
+           "Catering", "Shipping", "Monitor 27in", "Filing cabinet", "Training session", "Coffee beans 1kg"],
+    "fr": ["Chaise de bureau", "Ramette papier A4", "Heures de conseil", "Support ordinateur", "Cartouche toner",
+           "Visite de maintenance", "Licence logiciel", "Lampe de bureau", "Câble USB-C", "Prestation ménage",
+           "Traiteur", "Frais de port", "Écran 27 pouces", "Armoire de classement", "Session de formation",
+           "Café en grains 1 kg"],
+}  # fmt: skip
+
+CURRENCIES = {"en": ["USD"] * 6 + ["GBP", "EUR"], "fr": ["EUR"] * 9 + ["CHF"]}
+TAX_RATES = {"en": [Decimal("0"), Decimal("0.05"), Decimal("0.0725"), Decimal("0.08"), Decimal("0.20")],
+             "fr": [Decimal("0.20"), Decimal("0.20"), Decimal("0.10"), Decimal("0.055")]}  # fmt: skip
+
+
+class Ctx:
+    """Per-page generation context: Faker, a seeded Random, the language's strings."""
+
+    def __init__(self, fake: Faker, rng: random.Random, lang: str) -> None:
+        self.f = fake
+        self.r = rng
+        self.lang = lang
+        self.t = T[lang]
+
+    def pick(self, seq: Any) -> Any:
+        return seq[self.r.randrange(len(seq))]
+
+    def day(self) -> date:
+        return date(2019, 1, 1) + timedelta(days=self.r.randrange(365 * 7))
+
+    def date_str(self, d: date) -> str:
+        return fmt_date(d, self.lang, self.r)
+
+    def money(self, x: Decimal, cur: str | None) -> str:
+        return fmt_amount(x, self.lang, cur, self.r)
+
+    def company(self) -> dict[str, Any]:
+        addr = self.f.address().replace("\n", ", ").split(", ")
+        name = self.f.company()
+        lines = [*addr, self.f.phone_number()]
+        if self.r.random() < 0.5:
+            lines.append(self.f.company_email())
+        if self.lang == "fr" and self.r.random() < 0.6:
+            lines.append(
+                f"SIRET {self.f.siret()}"
+                if hasattr(self.f, "siret")
+                else f"SIRET {self.r.randrange(10**13, 10**14)}"
+            )
+        return {"name": name, "lines": lines}
+
+    def person(self) -> dict[str, Any]:
+        return {"name": self.f.name(), "lines": self.f.address().replace("\n", ", ").split(", ")}
+
+    def number(self, prefix: str) -> str:
+        year = 2019 + self.r.randrange(7)
+        style = self.r.randrange(3)
+        if style == 0:
+            return f"{prefix}-{year}-{self.r.randrange(1, 99999):05d}"
+        if style == 1:
+            return f"{prefix}{self.r.randrange(100000, 999999)}"
+        return f"{year}{self.r.randrange(1, 12):02d}-{self.r.randrange(1, 9999):04d}"
+
+    def sentences(self, n: int) -> str:
+        return " ".join(self.f.sentence(nb_words=self.r.randrange(8, 18)) for _ in range(n))
+
+
+def line_items(
+    c: Ctx, n: int, cur: str, with_price: bool = True
+) -> tuple[list[dict[str, str]], list[list[str]]]:
+    """Line items (normalised) and their printed table rows; amounts are qty x unit price."""
+    items, rows = [], []
+    for _ in range(n):
+        desc = c.pick(PRODUCTS[c.lang])
+        if c.r.random() < 0.3:
+            desc = f"{desc} - {c.f.word().capitalize()}"
+        qty = Decimal(c.r.choice([1, 1, 1, 2, 2, 3, 4, 5, 6, 10, 12, 20, 24]))
+        if c.r.random() < 0.1:
+            qty = Decimal(c.r.randrange(5, 80)) / 2  # hours in halves
+        unit = q(Decimal(c.r.randrange(150, 150000)) / 100)
+        amount = q(qty * unit)
+        items.append(
+            {
+                "description": desc,
+                "quantity": f"{qty.normalize():f}",
+                "unit_price": norm(unit),
+                "amount": norm(amount),
+            }
+        )
+        row = [desc, fmt_qty(qty, c.lang)]
+        if with_price:
+            row += [c.money(unit, None), c.money(amount, None)]
+        rows.append(row)
+    return items, rows
+
+
+def _totals(
+    c: Ctx, items: list[dict[str, str]], cur: str
+) -> tuple[dict[str, str], list[tuple[str, str, bool]]]:
+    sub = sum((Decimal(i["amount"]) for i in items), Decimal("0"))
+    rate = c.pick(TAX_RATES[c.lang])
+    tax = q(sub * rate)
+    total = q(sub + tax)
+    t = c.t
+    rate_s = f"{(rate * 100).normalize():f}%".replace(".", "," if c.lang == "fr" else ".")
+    printed = [(t["subtotal"], c.money(sub, cur), False), (f"{t['tax']} {rate_s}", c.money(tax, cur), False),
+               (t["total"], c.money(total, cur), True)]  # fmt: skip
+    return {"subtotal": norm(sub), "tax": norm(tax), "tax_rate": f"{rate:f}", "total": norm(total)}, printed
+
+
+def _iban(c: Ctx) -> str:
+    if hasattr(c.f, "iban"):
+        return str(c.f.iban())
+    return "FR76" + "".join(str(c.r.randrange(10)) for _ in range(23))
+
+
+def _signing(c: Ctx, labels: list[str]) -> Block:
+    return _b(
+        "sign", slots=labels, style=c.pick(["line", "line", "box", "dotted"]), with_date=c.r.random() < 0.5
+    )
+
+
+def build_invoice(c: Ctx, kind: str = "invoice") -> Doc:
+    t = c.t
+    cur = c.pick(CURRENCIES[c.lang])
+    issuer, client = c.company(), c.company() if c.r.random() < 0.6 else c.person()
+    num = c.number(
+        {"invoice": "INV" if c.lang == "en" else "FAC", "purchase_order": "PO" if c.lang == "en" else "BC"}[
+            kind
+        ]
+    )
+    d = c.day()
+    due = d + timedelta(days=c.pick([15, 30, 30, 45, 60]))
+    items, rows = line_items(c, c.r.randrange(1, 9), cur)
+    tot, printed = _totals(c, items, cur)
+    title = c.pick(t[kind])
+    meta_kv = [(t["number"], num), (t["date"], c.date_str(d))]
+    if kind == "invoice":
+        meta_kv.append((t["due"], c.date_str(due)))
+    else:
+        meta_kv.append((t["order_ref"], c.number("REF")))
+    blocks = [
+        _b("letterhead", name=issuer["name"], lines=issuer["lines"], logo=c.r.random() < 0.7),
+        _b("title", text=title),
+        _b("kv", items=meta_kv),
+        _b("addresses", left_title=t["bill_to"] if kind == "invoice" else t["vendor"], left=[client["name"], *client["lines"][:3]],
+           right_title=t["ship_to"] if c.r.random() < 0.5 else None, right=[client["name"], *client["lines"][:2]]),
+        _b("table", headers=[t["desc"], t["qty"], t["unit"], t["amount"]], rows=rows, align="lrrr"),
+        _b("totals", items=printed),
+    ]  # fmt: skip
+    fields: dict[str, Any] = {"number": num, "date": d.isoformat(), "currency": cur, **tot, "line_items": items,
+                              "parties": [{"role": "issuer", "name": issuer["name"]}, {"role": "recipient", "name": client["name"]}]}  # fmt: skip
+    if kind == "invoice":
+        fields["due_date"] = due.isoformat()
+        iban = _iban(c)
+        blocks.append(
+            _b("para", text=t["terms"].format(d=(due - d).days) + f"  {t['iban']}: {iban}", small=True)
+        )
+        fields["iban"] = iban
+        if c.r.random() < 0.7:
+            payload = (
+                epc_payload(issuer["name"], iban, tot["total"], cur, num)
+                if cur == "EUR"
+                else url_payload(num, tot["total"], cur)
+            )
+            blocks.append(_b("qr", payload=payload, caption=t["scan_pay"]))
+            fields["qr"] = payload
+        if c.r.random() < 0.35:
+            blocks.append(_signing(c, [t["authorized"]]))
+    else:
+        blocks.append(_signing(c, [t["approved"]] + ([t["supplier"]] if c.r.random() < 0.4 else [])))
+    if c.r.random() < 0.4:
+        blocks.append(_b("para", text=t["thanks"], small=True, script=c.r.random() < 0.5))
+    return Doc(kind, c.lang, blocks, fields)
+
+
+def build_purchase_order(c: Ctx) -> Doc:
+    return build_invoice(c, "purchase_order")
+
+
+def build_receipt(c: Ctx) -> Doc:
+    t = c.t
+    cur = c.pick(CURRENCIES[c.lang])
+    shop = c.company()
+    d = c.day()
+    items, _ = line_items(c, c.r.randrange(1, 10), cur)
+    for it in items:  # shop prices are small
+        unit = q(Decimal(it["unit_price"]) / 40 + Decimal("0.5"))
+        it["unit_price"] = norm(unit)
+        it["amount"] = norm(q(Decimal(it["quantity"]) * unit))
+    rows = [
+        [
+            it["description"][:22],
+            fmt_qty(Decimal(it["quantity"]), c.lang),
+            c.money(Decimal(it["amount"]), None),
+        ]
+        for it in items
+    ]
+    tot, printed = _totals(c, items, cur)
+    num = f"{c.r.randrange(1, 9999):04d}-{c.r.randrange(100000, 999999)}"
+    hhmm = f"{c.r.randrange(8, 21):02d}:{c.r.randrange(60):02d}"
+    blocks = [
+        _b("letterhead", name=shop["name"], lines=shop["lines"][:3], logo=False, center=True),
+        _b("title", text=c.pick(t["receipt"])),
+        _b("kv", items=[(t["number"], num), (t["date"], f"{c.date_str(d)} {hhmm}"), (t["cashier"], c.f.first_name())]),
+        _b("table", headers=[t["item"], t["qty"], t["amount"]], rows=rows, align="lrr", rules=False),
+        _b("totals", items=printed),
+        _b("para", text=f"{t['paid_card']} **** {c.r.randrange(1000, 9999)}", small=True),
+        _b("para", text=t["thanks"], center=True),
+    ]  # fmt: skip
+    fields: dict[str, Any] = {"number": num, "date": d.isoformat(), "currency": cur, **tot, "line_items": items,
+                              "parties": [{"role": "issuer", "name": shop["name"]}]}  # fmt: skip
+    if c.r.random() < 0.4:
+        payload = url_payload(num, tot["total"], cur, host="receipts")
+        blocks.append(_b("qr", payload=payload, caption=None))
+        fields["qr"] = payload
+    if c.r.random() < 0.3:
+        blocks.append(_signing(c, [t["customer"]]))
+    return Doc("receipt", c.lang, blocks, fields, size="receipt")
+
+
+def build_delivery_note(c: Ctx) -> Doc:
+    t = c.t
+    sender, to = c.company(), c.company()
+    num = c.number("DN" if c.lang == "en" else "BL")
+    d = c.day()
+    items, _ = line_items(c, c.r.randrange(1, 10), "EUR", with_price=False)
+    rows = [
+        [it["description"], it["quantity"], it["quantity"] if c.r.random() < 0.85 else "0"] for it in items
+    ]
+    blocks = [
+        _b("letterhead", name=sender["name"], lines=sender["lines"], logo=c.r.random() < 0.6),
+        _b("title", text=c.pick(t["delivery_note"])),
+        _b("kv", items=[(t["number"], num), (t["date"], c.date_str(d)), (t["order_ref"], c.number("PO"))]),
+        _b("addresses", left_title=t["ship_to"], left=[to["name"], *to["lines"][:3]], right_title=None, right=[]),
+        _b("table", headers=[t["desc"], t["ordered"], t["delivered"]], rows=rows, align="lrr"),
+        _signing(c, [t["received"]] + ([t["driver"]] if c.r.random() < 0.6 else [])),
+    ]  # fmt: skip
+    fields = {"number": num, "date": d.isoformat(), "line_items": [{"description": i["description"], "quantity": i["quantity"]} for i in items],
+              "parties": [{"role": "issuer", "name": sender["name"]}, {"role": "recipient", "name": to["name"]}]}  # fmt: skip
+    return Doc("delivery_note", c.lang, blocks, fields)
+
+
+def build_payslip(c: Ctx) -> Doc:
+    t = c.t
+    cur = "EUR" if c.lang == "fr" else c.pick(["USD", "USD", "GBP"])
+    emp, who = c.company(), c.person()
+    d = c.day().replace(day=28)
+    hours = Decimal(c.pick([151.67, 140, 160, 120, 35 * 4]))
+    rate = q(Decimal(c.r.randrange(1200, 6000)) / 100)
+    base = q(hours * rate)
+    extra = q(Decimal(c.r.randrange(0, 40000)) / 100) if c.r.random() < 0.5 else Decimal("0")
+    gross = base + extra
+    ded = [(lbl, q(gross * Decimal(p))) for lbl, p in (
+        (("Social security", "Sécurité sociale")[c.lang == "fr"], "0.069"),
+        (("Pension", "Retraite complémentaire")[c.lang == "fr"], "0.0401"),
+        (("Income tax", "Prélèvement à la source")[c.lang == "fr"], c.pick(["0.03", "0.075", "0.11"])))]  # fmt: skip
+    net = gross - sum(x for _, x in ded)
+    rows = [
+        [
+            ("Base salary", "Salaire de base")[c.lang == "fr"],
+            fmt_qty(hours, c.lang),
+            c.money(rate, None),
+            c.money(base, None),
+        ]
+    ]
+    if extra:
+        rows.append([("Bonus", "Prime")[c.lang == "fr"], "", "", c.money(extra, None)])
+    rows += [[lbl, "", "", c.money(-x, None)] for lbl, x in ded]
+    blocks = [
+        _b("letterhead", name=emp["name"], lines=emp["lines"][:3], logo=c.r.random() < 0.5),
+        _b("title", text=c.pick(t["payslip"])),
+        _b("kv", items=[(t["employee"], who["name"]), (t["period"], f"{d.year}-{d.month:02d}"), (t["date"], c.date_str(d)),
+                        (t["occupation"], c.f.job()[:40])]),
+        _b("table", headers=[t["desc"], t["hours"], t["rate"], t["amount"]], rows=rows, align="lrrr"),
+        _b("totals", items=[(t["gross"], c.money(gross, cur), False), (t["net"], c.money(net, cur), True)]),
+    ]  # fmt: skip
+    if c.r.random() < 0.3:
+        blocks.append(_signing(c, [t["employee"]]))
+    fields = {"date": d.isoformat(), "period": f"{d.year}-{d.month:02d}", "currency": cur, "gross": norm(gross),
+              "total": norm(net), "parties": [{"role": "employer", "name": emp["name"]}, {"role": "employee", "name": who["name"]}]}  # fmt: skip
+    return Doc("payslip", c.lang, blocks, fields)
+
+
+def build_contract(c: Ctx) -> Doc:
+    t = c.t
+    title = c.pick(t["contract"])
+    a, b = (c.person() if c.r.random() < 0.5 else c.company()), c.person()
+    d = c.day()
+    roles = c.pick(
+        [(t["landlord"], t["tenant"]), (t["supplier"], t["client"]), (t["employer"], t["employee"])]
+    )
+    page_count = c.r.randrange(1, 6)
+    page_no = c.r.randrange(1, page_count + 1)
+    intro = (f"Between {a['name']} ({roles[0]}) and {b['name']} ({roles[1]}), it is agreed as follows."
+             if c.lang == "en" else f"Entre {a['name']} ({roles[0]}) et {b['name']} ({roles[1]}), il a été convenu ce qui suit.")  # fmt: skip
+    blocks = [_b("title", text=title), _b("para", text=intro)]
+    art = "Article" if c.r.random() < 0.5 else ("Section" if c.lang == "en" else "Art.")
+    for i in range(c.r.randrange(2, 6)):
+        blocks.append(
+            _b("heading", text=f"{art} {i + 1 + (page_no - 1) * 4} - {c.f.sentence(nb_words=3).rstrip('.')}")
+        )
+        blocks.append(_b("para", text=c.sentences(c.r.randrange(2, 6))))
+    fields: dict[str, Any] = {
+        "date": d.isoformat(),
+        "parties": [{"role": roles[0], "name": a["name"]}, {"role": roles[1], "name": b["name"]}],
+    }
+    if c.r.random() < 0.5:
+        rent = q(Decimal(c.r.randrange(40000, 300000)) / 100)
+        cur = c.pick(CURRENCIES[c.lang])
+        blocks.append(
+            _b(
+                "para",
+                text=(
+                    f"Monthly amount: {c.money(rent, cur)}"
+                    if c.lang == "en"
+                    else f"Montant mensuel : {c.money(rent, cur)}"
+                ),
+            )
+        )
+        fields.update(total=norm(rent), currency=cur)
+    if page_no == page_count:
+        place = c.f.city()
+        blocks.append(
+            _b(
+                "para",
+                text=(
+                    f"Signed at {place} on {c.date_str(d)}"
+                    if c.lang == "en"
+                    else f"Fait à {place}, le {c.date_str(d)}"
+                ),
+            )
+        )
+        slots = [roles[0], roles[1], *[t["guarantor"], t["witness"]][: c.r.randrange(0, 3)]]
+        blocks.append(_signing(c, slots))
+    return Doc("contract", c.lang, blocks, fields, page_no=page_no, page_count=page_count)
+
+
+def build_letter(c: Ctx) -> Doc:
+    t = c.t
+    org, to = c.company(), c.person()
+    signer = c.f.name()
+    d = c.day()
+    subj = c.f.sentence(nb_words=5).rstrip(".")
+    blocks = [
+        _b("letterhead", name=org["name"], lines=org["lines"], logo=c.r.random() < 0.6),
+        _b("addresses", left_title=None, left=[], right_title=None, right=[to["name"], *to["lines"]]),
+        _b("para", text=f"{c.f.city()}, {c.date_str(d)}", right=True),
+        _b("para", text=f"{t['subject']}: {subj}", bold=True),
+        _b("para", text=t["dear"].format(n=to["name"])),
+    ]
+    for _ in range(c.r.randrange(2, 5)):
+        blocks.append(_b("para", text=c.sentences(c.r.randrange(2, 5))))
+    blocks.append(_b("para", text=c.pick(t["regards"])))
+    blocks.append(_b("sign", slots=[signer], style="name_below", with_date=False))
+    fields = {"date": d.isoformat(), "subject": subj, "parties": [{"role": "sender", "name": org["name"]}, {"role": "recipient", "name": to["name"]}, {"role": "signer", "name": signer}]}  # fmt: skip
+    return Doc(
+        "letter", c.lang, blocks, fields, size="letter" if c.lang == "en" and c.r.random() < 0.6 else "a4"
+    )
+
+
+def build_mandate(c: Ctx) -> Doc:
+    t = c.t
+    cred, debtor = c.company(), c.person()
+    ref = c.number("RUM" if c.lang == "fr" else "MR")
+    cid = f"FR{c.r.randrange(10, 99)}ZZZ{c.r.randrange(100000, 999999)}"
+    iban = _iban(c)
+    bic = "".join(c.r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(6)) + "2X"
+    d = c.day()
+    legal = ("By signing this mandate form, you authorise the creditor to send instructions to your bank to debit your account. "
+             if c.lang == "en" else "En signant ce formulaire de mandat, vous autorisez le créancier à envoyer des instructions à votre banque pour débiter votre compte. ")  # fmt: skip
+    blocks = [
+        _b("letterhead", name=cred["name"], lines=cred["lines"][:3], logo=c.r.random() < 0.5),
+        _b("title", text=c.pick(t["mandate"])),
+        _b("kv", items=[(t["mandate_ref"], ref), (t["creditor_id"], cid)]),
+        _b("para", text=legal + c.sentences(1), small=True),
+        _b("form", items=[(t["account"], debtor["name"]), (t["address"], ", ".join(debtor["lines"][:2])), (t["iban"], iban), (t["bic"], bic),
+                          (t["date"], c.date_str(d)), ("Type", c.pick(["Recurrent", "One-off"]) if c.lang == "en" else c.pick(["Récurrent", "Ponctuel"]))]),
+        _signing(c, [t["debtor"]]),
+    ]  # fmt: skip
+    fields = {"number": ref, "date": d.isoformat(), "iban": iban, "bic": bic, "creditor_id": cid,
+              "parties": [{"role": "creditor", "name": cred["name"]}, {"role": "debtor", "name": debtor["name"]}]}  # fmt: skip
+    return Doc("mandate", c.lang, blocks, fields)
+
+
+def build_kyc(c: Ctx) -> Doc:
+    t = c.t
+    bank, who = c.company(), c.person()
+    dob = date(1940, 1, 1) + timedelta(days=c.r.randrange(365 * 65))
+    d = c.day()
+    id_no = f"{c.r.choice('ABCDEFGHJKLMNPRSTUVWXYZ')}{c.r.randrange(10**7, 10**8)}"
+    id_kind = c.pick(
+        ["Passport", "Driver's licence", "ID card"]
+        if c.lang == "en"
+        else ["Passeport", "Carte d'identité", "Permis de conduire"]
+    )
+    blocks = [
+        _b("letterhead", name=bank["name"], lines=bank["lines"][:2], logo=True),
+        _b("title", text=c.pick(t["kyc_form"])),
+        _b("form", items=[(t["name"], who["name"]), (t["dob"], c.date_str(dob)), (t["nationality"], c.f.country()[:30]),
+                          (t["id_doc"], id_kind), (t["id_no"], id_no), (t["address"], ", ".join(who["lines"][:2])),
+                          (t["occupation"], c.f.job()[:40]), (t["email"], c.f.email()), (t["phone"], c.f.phone_number())]),
+        _b("checks", items=[(c.r.random() < 0.5, "Politically exposed person" if c.lang == "en" else "Personne politiquement exposée"),
+                            (c.r.random() < 0.8, "I certify the information above is accurate" if c.lang == "en" else "Je certifie l'exactitude des informations")]),
+        _signing(c, [t["customer"]] + ([t["approved"]] if c.r.random() < 0.5 else [])),
+    ]  # fmt: skip
+    fields = {"date": d.isoformat(), "birth_date": dob.isoformat(), "id_number": id_no, "number": id_no,
+              "parties": [{"role": "institution", "name": bank["name"]}, {"role": "customer", "name": who["name"]}]}  # fmt: skip
+    return Doc("kyc_form", c.lang, blocks, fields)
+
+
+def build_other(c: Ctx) -> Doc:
+    t = c.t
+    org = c.company()
+    d = c.day()
+    blocks = [_b("letterhead", name=org["name"], lines=org["lines"][:2], logo=c.r.random() < 0.5), _b("title", text=c.pick(t["other"])),
+              _b("kv", items=[(t["date"], c.date_str(d)), (t["from"], c.f.name())])]  # fmt: skip
+    for _ in range(c.r.randrange(1, 5)):
+        if c.r.random() < 0.3:
+            blocks.append(
+                _b(
+                    "bullets",
+                    items=[c.f.sentence(nb_words=c.r.randrange(4, 10)) for _ in range(c.r.randrange(2, 5))],
+                )
+            )
+        else:
+            blocks.append(_b("para", text=c.sentences(c.r.randrange(2, 5))))
+    if c.r.random() < 0.5:
+        blocks.append(_signing(c, [c.f.name() for _ in range(c.r.randrange(1, 3))]))
+    return Doc(
+        "other", c.lang, blocks, {"date": d.isoformat(), "parties": [{"role": "issuer", "name": org["name"]}]}
+    )
+
+
+BUILDERS = {
+    "invoice": build_invoice,
+    "receipt": build_receipt,
+    "contract": build_contract,
+    "letter": build_letter,
+    "mandate": build_mandate,
+    "delivery_note": build_delivery_note,
+    "purchase_order": build_purchase_order,
+    "payslip": build_payslip,
+    "kyc_form": build_kyc,
+    "other": build_other,
+}

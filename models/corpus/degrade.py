@@ -1,0 +1,323 @@
+"""What happens to a page between the printer and the model: a scanner or a webcam.
+
+Both functions take the clean page, the convex hulls of every labelled ink item (in page pixels)
+and return the degraded image with the hulls carried through *every geometric step* (skew,
+scaling, perspective, cropping), so boxes stay exact. Photometric steps (noise, blur, light,
+JPEG) never move pixels and leave the hulls alone.
+
+Noise comes from a fixed tile made once per process and cropped at a random offset: drawing fresh
+Gaussian noise for a 300 dpi page would cost more than rendering the page.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+Hull = np.ndarray  # (N, 2) float32 points
+
+
+@dataclass
+class Degraded:
+    image: np.ndarray  # BGR uint8, what the encoded bytes decode to
+    encoded: bytes
+    ext: str  # "jpg" or "png"
+    hulls: list[Hull | None]  # None: the item left the frame
+    visible: list[float]  # fraction of each item's hull still inside the image
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@functools.lru_cache(maxsize=1)
+def _noise_tiles() -> tuple[np.ndarray, np.ndarray]:
+    g = np.random.default_rng(12345).normal(0, 1, (509, 509, 3)).astype(np.float32)
+    return np.clip(g * 40, 0, 255).astype(np.uint8), np.clip(-g * 40, 0, 255).astype(np.uint8)
+
+
+def add_noise(img: np.ndarray, r: random.Random, strength: float) -> np.ndarray:
+    """Add zero-mean noise of about ``strength`` grey levels (saturating, uint8 throughout)."""
+    pos, neg = _noise_tiles()
+    h, w = img.shape[:2]
+    ch = img.shape[2] if img.ndim == 3 else 1
+    oy, ox = r.randrange(509), r.randrange(509)
+    reps = (math.ceil((h + oy) / 509), math.ceil((w + ox) / 509), 1)
+    k = max(0.0, min(1.0, strength / 40))
+    p = np.tile(pos, reps)[oy : oy + h, ox : ox + w, :ch]
+    n = np.tile(neg, reps)[oy : oy + h, ox : ox + w, :ch]
+    if ch == 1 and img.ndim == 2:
+        p, n = p[..., 0], n[..., 0]
+    if k < 1:
+        p = cv2.convertScaleAbs(p, alpha=k)
+        n = cv2.convertScaleAbs(n, alpha=k)
+    return cv2.subtract(cv2.add(img, p), n)
+
+
+def _encode(img: np.ndarray, ext: str, quality: int) -> tuple[bytes, np.ndarray]:
+    if ext == "png":
+        ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    else:
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    dec = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ext == "jpg" else img
+    if dec.ndim == 2:
+        dec = cv2.cvtColor(dec, cv2.COLOR_GRAY2BGR)
+    return buf.tobytes(), dec
+
+
+def transform(hulls: list[Hull | None], m: np.ndarray) -> list[Hull | None]:
+    """Apply a 2x3 affine or 3x3 projective matrix (in OpenCV's pixel-index convention, as
+    warpAffine/warpPerspective use it) to hulls given in continuous coordinates, where pixel
+    (i, j) covers [i, i+1) x [j, j+1)."""
+    out: list[Hull | None] = []
+    for h in hulls:
+        if h is None:
+            out.append(None)
+            continue
+        pts = (h.reshape(-1, 1, 2) - 0.5).astype(np.float32)
+        t = cv2.transform(pts, m) if m.shape == (2, 3) else cv2.perspectiveTransform(pts, m)
+        out.append(t.reshape(-1, 2) + 0.5)
+    return out
+
+
+def clip(hulls: list[Hull | None], w: int, h: int) -> tuple[list[Hull | None], list[float]]:
+    """Clip hulls to the image rectangle; returns the clipped hulls and the visible fraction."""
+    frame = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    out: list[Hull | None] = []
+    vis: list[float] = []
+    for hull in hulls:
+        if hull is None:
+            out.append(None)
+            vis.append(0.0)
+            continue
+        full = cv2.convexHull(hull.astype(np.float32))
+        area = cv2.contourArea(full)
+        inside = (
+            (full[:, 0, 0] >= 0).all()
+            and (full[:, 0, 1] >= 0).all()
+            and (full[:, 0, 0] <= w).all()
+            and (full[:, 0, 1] <= h).all()
+        )
+        if inside:
+            out.append(full.reshape(-1, 2))
+            vis.append(1.0)
+            continue
+        a, inter = cv2.intersectConvexConvex(full, frame)
+        if inter is None or a <= 0:
+            out.append(None)
+            vis.append(0.0)
+        else:
+            out.append(inter.reshape(-1, 2))
+            vis.append(float(a / area) if area > 0 else 0.0)
+    return out, vis
+
+
+def scan(page: np.ndarray, hulls: list[Hull | None], r: random.Random, dpi: int) -> Degraded:
+    """A flatbed or sheet-fed scan: skew, colour/grey/bilevel, fax look, noise, JPEG."""
+    h, w = page.shape[:2]
+    info: dict[str, Any] = {"kind": "scan"}
+    img = page
+    angle = r.uniform(-3, 3) if r.random() < 0.8 else 0.0
+    if angle:
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        bg = r.choice([255, 250, 235, 60, 30]) if r.random() < 0.3 else int(np.median(page[:8, :8]))
+        img = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(bg, bg, bg))
+        hulls = transform(hulls, m)
+    info["skew_deg"] = round(angle, 3)
+    mode = r.choices(["colour", "grey", "bilevel"], [0.45, 0.35, 0.2])[0]
+    info["mode"] = mode
+    if mode == "colour":
+        alpha, beta = r.uniform(0.85, 1.1), r.uniform(-15, 15)
+        img = cv2.convertScaleAbs(img, alpha=alpha, beta=beta)
+        if r.random() < 0.6:
+            img = add_noise(img, r, r.uniform(2, 10))
+        if r.random() < 0.3:
+            img = cv2.GaussianBlur(img, (3, 3), r.uniform(0.4, 0.9))
+        q = r.randint(45, 95)
+        enc, dec = _encode(img, "jpg", q)
+        info["jpeg_quality"] = q
+        ext = "jpg"
+    elif mode == "grey":
+        g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        g = cv2.convertScaleAbs(g, alpha=r.uniform(0.85, 1.15), beta=r.uniform(-20, 15))
+        if r.random() < 0.6:
+            g = add_noise(g, r, r.uniform(2, 12))
+        if r.random() < 0.3:
+            g = cv2.GaussianBlur(g, (3, 3), r.uniform(0.4, 1.0))
+        q = r.randint(35, 95)
+        enc, dec = _encode(g, "jpg", q)
+        info["jpeg_quality"] = q
+        ext = "jpg"
+    else:
+        g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        fax = r.random() < 0.4
+        if fax:  # standard-resolution fax: half the vertical resolution, then back
+            g = cv2.resize(g, (w, h // 2), interpolation=cv2.INTER_AREA)
+            g = cv2.resize(g, (w, h), interpolation=cv2.INTER_NEAREST)
+        if r.random() < 0.5:
+            g = add_noise(g, r, r.uniform(10, 30))
+        if r.random() < 0.5:
+            b = cv2.threshold(g, r.randint(130, 200), 255, cv2.THRESH_BINARY)[1]
+        else:
+            blk = (max(15, dpi // 6) // 2) * 2 + 1
+            b = cv2.adaptiveThreshold(
+                g, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, blk, r.randint(8, 20)
+            )
+        info["fax"] = fax
+        enc, dec = _encode(b, "png", 0)
+        ext = "png"
+    clipped, vis = clip(hulls, w, h)
+    return Degraded(dec, enc, ext, clipped, vis, info)
+
+
+FRAMES = [(640, 480), (800, 600), (960, 540), (1024, 576), (1280, 720), (1280, 720)]
+
+
+def desk(r: random.Random, w: int, h: int) -> np.ndarray:
+    """A cluttered desk: wood, laminate or cloth, with a phone, mug, pens, notes and papers."""
+    rng = np.random.default_rng(r.getrandbits(32))
+    base = np.array(
+        r.choice(
+            [
+                (40, 70, 110),
+                (60, 95, 140),
+                (90, 130, 170),
+                (70, 70, 70),
+                (150, 150, 150),
+                (40, 40, 45),
+                (120, 100, 90),
+            ]
+        ),
+        np.float32,
+    )
+    yy = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    xx = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    if r.random() < 0.5:  # wood grain
+        f = r.uniform(20, 60)
+        grain = np.sin((yy * f + np.sin(xx * r.uniform(2, 6)) * 0.8) * 2 * math.pi) * 0.08
+    else:
+        grain = (xx - 0.5) * r.uniform(-0.2, 0.2) + (yy - 0.5) * r.uniform(-0.2, 0.2)
+    img = np.clip(base[None, None, :] * (1 + grain[..., None]), 0, 255).astype(np.uint8)
+    img = np.ascontiguousarray(img)
+    for _ in range(r.randint(2, 7)):
+        kind = r.random()
+        cx, cy = r.uniform(0, w), r.uniform(0, h)
+        if kind < 0.3:  # another sheet of paper
+            s = r.uniform(0.3, 0.8) * h
+            pts = cv2.boxPoints(((cx, cy), (s * 0.7, s), r.uniform(0, 180))).astype(np.int32)
+            cv2.fillPoly(img, [pts], (r.randint(215, 245),) * 3)
+            for k in range(12):
+                a = pts[0] + (pts[1] - pts[0]) * 0.1 + (pts[3] - pts[0]) * (0.1 + k * 0.065)
+                b = a + (pts[1] - pts[0]) * 0.7
+                cv2.line(img, tuple(a.astype(int)), tuple(b.astype(int)), (150, 150, 150), 1, cv2.LINE_AA)
+        elif kind < 0.45:  # mug from above
+            rad = int(r.uniform(0.06, 0.12) * h)
+            col = tuple(int(c) for c in rng.integers(0, 255, 3))
+            cv2.circle(img, (int(cx), int(cy)), rad, col, -1, cv2.LINE_AA)
+            cv2.circle(img, (int(cx), int(cy)), int(rad * 0.8), (30, 45, 60), -1, cv2.LINE_AA)
+        elif kind < 0.65:  # pen
+            ang = r.uniform(0, math.pi)
+            ln = r.uniform(0.15, 0.3) * h
+            a = (int(cx), int(cy))
+            b = (int(cx + math.cos(ang) * ln), int(cy + math.sin(ang) * ln))
+            cv2.line(img, a, b, tuple(int(c) for c in rng.integers(0, 200, 3)), max(2, h // 90), cv2.LINE_AA)
+        elif kind < 0.8:  # phone / keyboard
+            pts = cv2.boxPoints(
+                ((cx, cy), (r.uniform(0.1, 0.5) * h, r.uniform(0.15, 0.3) * h), r.uniform(0, 180))
+            ).astype(np.int32)
+            cv2.fillPoly(img, [pts], (r.randint(10, 60),) * 3)
+        else:  # sticky note
+            s = r.uniform(0.08, 0.14) * h
+            pts = cv2.boxPoints(((cx, cy), (s, s), r.uniform(0, 90))).astype(np.int32)
+            cv2.fillPoly(img, [pts], r.choice([(120, 240, 250), (200, 230, 140), (190, 170, 250)]))
+    return cv2.GaussianBlur(img, (0, 0), 1.2)
+
+
+def webcam(page: np.ndarray, hulls: list[Hull | None], r: random.Random) -> Degraded:
+    """The page held or lying in front of a webcam: perspective, partial crop, desk, uneven light,
+    shadow, motion blur or defocus, sensor noise, JPEG."""
+    fw, fh = r.choice(FRAMES)
+    ph, pw = page.shape[:2]
+    info: dict[str, Any] = {"kind": "webcam", "frame": [fw, fh]}
+    close = r.random() < 0.25
+    target_h = fh * (r.uniform(1.05, 1.5) if close else r.uniform(0.6, 0.98))
+    s = target_h / ph
+    tw = pw * s
+    cx = fw / 2 + r.uniform(-0.15, 0.15) * fw
+    cy = fh / 2 + r.uniform(-0.1, 0.1) * fh
+    if r.random() < 0.15:  # partly out of the frame on one side
+        cx += r.choice([-1, 1]) * tw * r.uniform(0.1, 0.3)
+    ang = math.radians(r.uniform(-12, 12))
+    ca, sa = math.cos(ang), math.sin(ang)
+    quad = []
+    for dx, dy in ((-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)):
+        x, y = dx * tw, dy * target_h
+        jx, jy = r.uniform(-0.06, 0.06) * tw, r.uniform(-0.05, 0.05) * target_h
+        if dy < 0:  # the far edge of a tilted page looks narrower
+            x *= 1 - r.uniform(0, 0.12)
+        quad.append((cx + (x + jx) * ca - (y + jy) * sa, cy + (x + jx) * sa + (y + jy) * ca))
+    dst = np.array(quad, np.float32)
+    pre = min(1.0, s * 1.4)  # shrink first so the warp does not alias
+    small = (
+        cv2.resize(page, (max(1, round(pw * pre)), max(1, round(ph * pre))), interpolation=cv2.INTER_AREA)
+        if pre < 1
+        else page
+    )
+    sh, sw = small.shape[:2]
+    # page pixel (x, y) maps to small ((x + .5) * sw / pw - .5): keep hulls on pixel centres
+    kx, ky = sw / pw, sh / ph
+    scale_m = np.array([[kx, 0, 0.5 * kx - 0.5], [0, ky, 0.5 * ky - 0.5]], np.float32)
+    hulls = transform(hulls, scale_m)
+    src = np.array([[-0.5, -0.5], [sw - 0.5, -0.5], [sw - 0.5, sh - 0.5], [-0.5, sh - 0.5]], np.float32)
+    hm = cv2.getPerspectiveTransform(src, dst)
+    warped = cv2.warpPerspective(small, hm, (fw, fh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    mask = cv2.warpPerspective(np.full((sh, sw), 255, np.uint8), hm, (fw, fh), flags=cv2.INTER_LINEAR)
+    hulls = transform(hulls, hm)
+    bg = desk(r, fw, fh)
+    m = (mask.astype(np.float32) / 255.0)[..., None]
+    img = warped.astype(np.float32) * m + bg.astype(np.float32) * (1 - m)
+    # light: smooth random field plus vignette, then maybe a soft shadow
+    field_ = cv2.resize(
+        np.array([[r.uniform(0.65, 1.15) for _ in range(4)] for _ in range(3)], np.float32),
+        (fw, fh),
+        interpolation=cv2.INTER_CUBIC,
+    )
+    yy, xx = np.mgrid[0:fh, 0:fw].astype(np.float32)
+    vig = 1 - r.uniform(0.1, 0.4) * (((xx - fw / 2) / fw) ** 2 + ((yy - fh / 2) / fh) ** 2) * 2
+    light = field_ * vig
+    if r.random() < 0.5:
+        sh_mask = np.zeros((fh, fw), np.uint8)
+        p0 = (r.uniform(-0.2, 1.2) * fw, r.uniform(-0.2, 1.2) * fh)
+        poly = np.array(
+            [[p0[0] + r.uniform(-0.6, 0.6) * fw, p0[1] + r.uniform(-0.6, 0.6) * fh] for _ in range(4)],
+            np.int32,
+        )
+        cv2.fillPoly(sh_mask, [cv2.convexHull(poly)], 255)
+        k = (fh // 8) * 2 + 1
+        shadow = cv2.GaussianBlur(sh_mask, (k, k), 0).astype(np.float32) / 255.0
+        light *= 1 - shadow * r.uniform(0.2, 0.5)
+    gains = np.array([r.uniform(0.85, 1.1), r.uniform(0.92, 1.05), r.uniform(0.85, 1.15)], np.float32)
+    img = np.clip(img * light[..., None] * gains[None, None, :], 0, 255).astype(np.uint8)
+    blur = r.random()
+    if blur < 0.35:
+        ln = r.randint(3, 11)
+        k = np.zeros((ln, ln), np.float32)
+        k[ln // 2, :] = 1.0 / ln
+        rot = cv2.getRotationMatrix2D(((ln - 1) / 2, (ln - 1) / 2), r.uniform(0, 180), 1.0)
+        k = cv2.warpAffine(k, rot, (ln, ln))
+        img = cv2.filter2D(img, -1, k / max(k.sum(), 1e-6))
+        info["blur"] = f"motion {ln}px"
+    elif blur < 0.7:
+        sig = r.uniform(0.5, 1.8)
+        img = cv2.GaussianBlur(img, (0, 0), sig)
+        info["blur"] = f"defocus {sig:.2f}"
+    img = add_noise(img, r, r.uniform(3, 10))
+    q = r.randint(50, 92)
+    enc, dec = _encode(img, "jpg", q)
+    info.update(jpeg_quality=q, page_quad=[[round(float(x), 1), round(float(y), 1)] for x, y in dst])
+    clipped, vis = clip(hulls, fw, fh)
+    return Degraded(dec, enc, "jpg", clipped, vis, info)
