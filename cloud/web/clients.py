@@ -161,10 +161,10 @@ def kmeans_labels(clients: list[ClientSummary], k: int = 4, seed: int = 0) -> li
 def scatter_points(
     clients: list[ClientSummary], width: int = 560, height: int = 320, pad: int = 40
 ) -> list[dict[str, object]]:
-    """Positions for the k-means scatter (frequency on x, log spend on y), drawn as server-side SVG."""
+    """Positions for the k-means scatter (log frequency on x, log spend on y), drawn as server-side SVG."""
     if not clients:
         return []
-    fx = [c.invoices for c in clients]
+    fx = [math.log1p(c.invoices) for c in clients]
     my = [math.log10(max(1.0, c.total)) for c in clients]
     x0, x1 = min(fx), max(fx)
     y0, y1 = min(my), max(my)

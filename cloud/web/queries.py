@@ -27,6 +27,7 @@ from cloud.db.models import (
     Review,
     SignatureBox,
 )
+from cloud.db.search import document_match
 from cloud.web.clients import BUYER_KEYS, DATE_KEYS, SELLER_KEYS, TOTAL_KEYS, InvoiceRow, parse_amount, pick
 
 log = logging.getLogger(__name__)
@@ -180,8 +181,24 @@ class DocFilter:
         a.update(override)
         return {k: v for k, v in a.items() if v not in (None, "")}
 
+    def api_args(self) -> dict[str, Any]:
+        """The same filter in the REST API's parameter names (for the export links)."""
+        a: dict[str, Any] = {
+            "site": self.site,
+            "device": self.device,
+            "type": self.doc_type,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "min_signatures": self.min_sigs,
+            "max_signatures": self.max_sigs,
+            "signed": None if self.signed is None else str(self.signed).lower(),
+            "needs_review": None if self.review is None else str(self.review).lower(),
+            "q": self.q,
+        }
+        return {k: v for k, v in a.items() if v not in (None, "")}
 
-def _apply(stmt: Select[Any], f: DocFilter, search: Any = None) -> Select[Any]:
+
+def _apply(stmt: Select[Any], f: DocFilter, dialect: str | None) -> Select[Any]:
     conds = []
     if f.site:
         conds.append(Document.site_id == f.site)
@@ -204,25 +221,16 @@ def _apply(stmt: Select[Any], f: DocFilter, search: Any = None) -> Select[Any]:
         conds.append(Document.signature_count == 0)
     if f.review is not None:
         conds.append(Document.needs_review == f.review)
-    if f.q:
-        if search is None:
-            conds.append(false())
-        else:
-            conds.append(Document.id.in_(search(f.q)))
+    if f.q and dialect:
+        conds.append(document_match(dialect, f.q))
     return stmt.where(and_(*conds)) if conds else stmt
 
 
-def documents(
-    session: Session, f: DocFilter, search: Any = None, page_size: int = PAGE_SIZE
-) -> tuple[list[Document], bool]:
-    """One page of the documents table and whether there is a next page.
-
-    ``search(q)`` returns a selectable of matching document ids (F1's full-text search); without
-    it a text query matches nothing rather than scanning every page's text.
-    """
+def documents(session: Session, f: DocFilter, page_size: int = PAGE_SIZE) -> tuple[list[Document], bool]:
+    """One page of the documents table and whether there is a next page (text through FTS)."""
     col = SORTS[f.sort]
     order = [col.desc() if f.desc else col.asc(), Document.id.desc() if f.desc else Document.id.asc()]
-    stmt = _apply(select(Document), f, search).order_by(*order)
+    stmt = _apply(select(Document), f, session.get_bind().dialect.name).order_by(*order)
     stmt = stmt.offset((f.page - 1) * page_size).limit(page_size + 1)
     rows = list(session.scalars(stmt))
     return rows[:page_size], len(rows) > page_size

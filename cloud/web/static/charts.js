@@ -25,7 +25,9 @@
       series.push({
         label: s.label, stroke: c, width: bars ? 0 : 2,
         fill: bars ? c + "cc" : (spec.series.length === 1 ? c + "22" : undefined),
-        paths: bars ? uPlot.paths.bars({size: [0.7 / Math.max(1, spec.series.length), 60], align: 0}) : undefined,
+        // Two series side by side (left/right of the tick); one series centred on it.
+        paths: bars ? uPlot.paths.bars({size: [spec.series.length > 1 ? 0.38 : 0.7, 60],
+                                        align: spec.series.length === 2 ? (i === 0 ? -1 : 1) : 0}) : undefined,
         points: {show: xs.length < 40},
         value: function (u, v) { return v == null ? "–" : (+v.toFixed(3)) + (spec.unit || ""); }
       });
@@ -34,7 +36,8 @@
     if (cat) {
       xAxis.values = function (u, ticks) { return ticks.map(function (t) { return spec.x[t] == null ? "" : spec.x[t]; }); };
       xAxis.splits = function () { return xs; };
-      xAxis.rotate = xs.length > 8 ? -30 : 0;
+      xAxis.rotate = xs.length > 4 ? -35 : 0;
+      xAxis.size = xs.length > 4 ? 70 : 40;
     }
     var opts = {
       width: Math.max(280, el.clientWidth),
@@ -44,7 +47,8 @@
                y: {range: function (u, lo, hi) { return [Math.min(0, lo), hi > 0 ? hi * 1.1 : 1]; }}},
       axes: [xAxis, {stroke: "#5c6577", grid: {stroke: "#eef0f4"}, size: 56}],
       series: series,
-      cursor: {drag: {x: false, y: false}}
+      cursor: {drag: {x: false, y: false}},
+      legend: {live: false}
     };
     var data = [xs].concat(spec.series.map(function (s) { return s.values; }));
     var plot = new uPlot(opts, data, el);
