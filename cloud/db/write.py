@@ -337,3 +337,21 @@ def record_health(session: Session, health: Health) -> None:
 def page_count(session: Session) -> int:
     """How many pages are stored (used by metrics and tests)."""
     return int(session.scalar(select(func.count()).select_from(Page)) or 0)
+
+
+def mark_silent_offline(session: Session, cutoff: datetime) -> list[str]:
+    """Mark devices online but not heard from since ``cutoff`` as offline; returns their ids.
+
+    The last will covers a device whose connection dropped; this covers one whose broker session
+    is still open but which stopped reporting (a hung process, a half-open network).
+    """
+    ids = list(
+        session.scalars(
+            select(Device.id).where(
+                Device.online.is_(True), (Device.last_seen.is_(None)) | (Device.last_seen < cutoff)
+            )
+        )
+    )
+    if ids:
+        session.execute(update(Device).where(Device.id.in_(ids)).values(online=False))
+    return ids

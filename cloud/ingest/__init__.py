@@ -1,0 +1,1 @@
+"""Cloud ingest: MQTT shared subscription -> batched, idempotent SQL writes; dead letters."""
