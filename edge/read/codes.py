@@ -1,0 +1,67 @@
+"""QR codes and barcodes decoded with OpenCV (no extra native library on the device)."""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+from edge.contract import Box, Code
+
+log = logging.getLogger(__name__)
+
+MAX_CODE_SIDE = 2400  # codes are large on a page; decoding on a reduced image is as good and faster
+
+
+def _box(points: np.ndarray | None, w: int, h: int) -> Box | None:
+    if points is None or len(points) == 0:
+        return None
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    x1, y1 = max(0.0, pts[:, 0].min() / w), max(0.0, pts[:, 1].min() / h)
+    x2, y2 = min(1.0, pts[:, 0].max() / w), min(1.0, pts[:, 1].max() / h)
+    if x2 <= x1 or y2 <= y1:
+        return None
+    return Box(x1=x1, y1=y1, x2=x2, y2=y2)
+
+
+def decode_codes(gray: np.ndarray) -> list[Code]:
+    """QR codes (and 1-D barcodes where this OpenCV build has the detector) on a grey page.
+
+    Boxes are normalised to ``gray``. Failures of the decoders are logged and give no codes:
+    a page without a readable code is not an error.
+    """
+    h, w = gray.shape[:2]
+    f = min(1.0, MAX_CODE_SIDE / max(h, w))
+    img = (
+        cv2.resize(gray, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+        if f < 1
+        else gray
+    )
+    sh, sw = img.shape[:2]
+    codes: list[Code] = []
+    seen: set[str] = set()
+    try:
+        ok, payloads, points, _ = cv2.QRCodeDetector().detectAndDecodeMulti(img)
+        if ok:
+            for i, payload in enumerate(payloads):
+                if payload and payload not in seen:
+                    seen.add(payload)
+                    pts = points[i] if points is not None else None
+                    codes.append(Code(kind="qr", payload=payload[:8000], box=_box(pts, sw, sh)))
+    except cv2.error as exc:
+        log.debug("QR decoding failed: %s", exc)
+    if hasattr(cv2, "barcode"):
+        try:
+            det = cv2.barcode.BarcodeDetector()
+            res = det.detectAndDecodeWithType(img)
+            ok, infos, _types, corners = (True, *res) if len(res) == 3 else res
+            if ok and infos is not None:
+                for i, payload in enumerate(infos):
+                    if payload and payload not in seen:
+                        seen.add(payload)
+                        pts = corners[i] if corners is not None else None
+                        codes.append(Code(kind="barcode", payload=payload[:8000], box=_box(pts, sw, sh)))
+        except (cv2.error, ValueError, TypeError) as exc:
+            log.debug("barcode decoding failed: %s", exc)
+    return codes

@@ -1,0 +1,470 @@
+"""Fields per document type from the OCR lines, each with a confidence and the words it came from,
+and the consistency checks on them (line items against totals, net + tax = gross, IBAN checksum,
+QR payload against the printed fields, signature places against signatures found).
+
+Extraction is label-driven ("Invoice No.", "Total TTC", "Échéance"...) in English and French with
+positional fallbacks (the letterhead's first line is the issuer). A failed check is reported as a
+``Check(ok=False)``; the value stays as read so a reviewer sees both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from urllib.parse import parse_qs, urlparse
+
+from edge.contract import Check, Code, Fields, FieldValue, LineItem
+from edge.read import parse
+from edge.read.ocr import OcrPage
+from edge.read.tables import parse_row
+
+log = logging.getLogger(__name__)
+
+CENT = Decimal("0.011")
+
+# Label patterns, most specific first. Each captures nothing: the value is what follows.
+L_NUMBER = [
+    r"(?:invoice|inv|facture|receipt|re[çc]u|ticket|order|commande|delivery note|bon de livraison|payslip)\s*(?:no\.?|n[°º*o]\.?|number|num[ée]ro|#)",
+    r"(?:num[ée]ro de (?:facture|commande)|factuurnummer|invoice number|booking id|mandate reference|r[ée]f[ée]rence unique du mandat|document number)",
+    r"(?<![A-Za-z])(?:no\.|n°|nº|n\*|number|num[ée]ro|#)",
+]
+L_DATE = [
+    r"(?:invoice|issue|order|receipt|facture|factuur|document)\s*date|date (?:de (?:la )?facture|d'[ée]mission)|factuurdatum",
+    r"(?<![A-Za-z'])date(?! (?:of birth|de naissance|d'[ée]ch[ée]ance))(?!\s*d'[ée]ch)",
+]
+L_DUE = [r"due date|date d'[ée]ch[ée]ance|[ée]ch[ée]ance|payment due|[àa] payer avant le|vervaldatum"]
+L_TOTAL = [
+    r"total due|amount due|balance due|grand total|net [àa] payer|total ttc|montant ttc|total (?:incl\.?|including)|total amount|totaal",
+    r"net pay|(?<![a-z-])total(?!\s*(?:ht|hors|excl|before|net\b))",
+]
+L_SUBTOTAL = [
+    r"sub-?\s?total|sous-total|total ht|montant ht|total hors taxes|net amount|total excl\.?|exclusief btw"
+]
+L_TAX = [r"(?<![a-z])(?:vat|tva|tax|gst|sales tax|btw)(?![a-z])"]
+L_GROSS = [r"gross pay|salaire brut|gross"]
+L_BUYER = [r"bill to|billed to|factur(?:er|é) [àa]|client\s*:|customer\s*:|sold to|ship to|livrer [àa]"]
+L_SIGN = r"signature|sign here|signez ici|sign[ée] par|lu et approuv[ée]|signed by"
+RE_BETWEEN = re.compile(
+    r"(?:between|entre)\s+(?P<a>.+?)\s*(?:\((?P<ra>[^)]*)\))?\s*,?\s+(?:and|et)\s+(?P<b>.+?)\s*(?:\((?P<rb>[^)]*)\))?\s*[,.]",
+    re.I | re.S,
+)
+RE_PLACE = re.compile(
+    r"(?:signed at|made at|done at|fait [àa])\s+(?P<place>[A-ZÀ-ÿa-z][\w' -]{1,40}?)\s*(?:,|\s+on\b|\s+le\b)",
+    re.I,
+)
+RE_ID = re.compile(r"[A-Z0-9][A-Z0-9\-/._]*\d[A-Z0-9\-/._]*|\d[A-Z0-9\-/._]*", re.I)
+EN_WORDS = {"the", "and", "of", "to", "for", "with", "is", "this", "date", "total", "amount", "due", "bill"}
+FR_WORDS = {
+    "le",
+    "la",
+    "les",
+    "et",
+    "de",
+    "des",
+    "du",
+    "pour",
+    "à",
+    "au",
+    "est",
+    "un",
+    "une",
+    "montant",
+    "facture",
+}
+SIGNED_TYPES = {"contract", "mandate", "kyc_form"}
+
+
+@dataclass
+class Span:
+    line: int
+    start: int
+    end: int
+
+
+class Page:
+    """OCR lines with character offsets of their words, so a match maps back to word indices."""
+
+    def __init__(self, ocr: OcrPage) -> None:
+        self.ocr = ocr
+        self.lines = [ln.text for ln in ocr.lines]
+        self.offsets: list[list[tuple[int, int, int]]] = []
+        for ln in ocr.lines:
+            pos, spans = 0, []
+            for wi in ln.words:
+                t = ocr.words[wi].text
+                spans.append((pos, pos + len(t), wi))
+                pos += len(t) + 1
+            self.offsets.append(spans)
+        self.text = "\n".join(self.lines)
+
+    def words(self, span: Span) -> list[int]:
+        return [wi for a, b, wi in self.offsets[span.line] if a < span.end and b > span.start]
+
+    def conf(self, words: Iterable[int]) -> float:
+        cs = [self.ocr.words[i].conf for i in words]
+        return sum(cs) / len(cs) if cs else 0.5
+
+    def find(self, patterns: list[str], start_line: int = 0) -> Iterable[tuple[int, re.Match[str]]]:
+        """(line index, match) for each label, pattern priority first, then top to bottom."""
+        for pat in patterns:
+            rx = re.compile(pat, re.I)
+            for i in range(start_line, len(self.lines)):
+                m = rx.search(self.lines[i])
+                if m:
+                    yield i, m
+
+
+class Extractor:
+    def __init__(self, ocr: OcrPage) -> None:
+        self.p = Page(ocr)
+        self.values: dict[str, FieldValue] = {}
+        self.checks: list[Check] = []
+        self.lang = self._language()
+        self.month_first = self._month_first()
+
+    def _language(self) -> str:
+        toks = re.findall(r"[a-zà-ÿ]+", self.p.text.lower())
+        en = sum(t in EN_WORDS for t in toks)
+        fr = sum(t in FR_WORDS for t in toks)
+        return "fr" if fr > en else "en"
+
+    def _month_first(self) -> bool:
+        # A numeric date with a day over 12 settles the page's order; otherwise follow the
+        # language's convention (US English month first, French day first).
+        votes = 0
+        for m in re.finditer(r"(?<!\d)(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})(?!\d)", self.p.text):
+            a, b = int(m.group(1)), int(m.group(2))
+            votes += (b > 12) - (a > 12)
+        if votes:
+            return votes > 0
+        return self.lang == "en" and parse.find_currency(self.p.text) in (None, "USD", "CAD")
+
+    def put(self, name: str, value: object, span: Span | None, prior: float, raw: str | None = None) -> None:
+        words = self.p.words(span) if span else []
+        conf = max(0.0, min(1.0, prior * (0.5 + 0.5 * self.p.conf(words)) if words else prior * 0.7))
+        if raw is None and span is not None:
+            raw = self.p.lines[span.line][span.start : span.end]
+        self.values[name] = FieldValue(value=value, confidence=round(conf, 3), raw=raw, words=words)  # type: ignore[arg-type]
+
+    # -- generic finders --------------------------------------------------------------------
+
+    def labelled_amount(self, name: str, patterns: list[str], prior: float = 0.9) -> Decimal | None:
+        for i, m in self.p.find(patterns):
+            for j in (i, i + 1):
+                if j >= len(self.p.lines):
+                    break
+                text = self.p.lines[j]
+                offset = m.end() if j == i else 0
+                amounts = parse.find_amounts(text[offset:])
+                if amounts:
+                    v, a, b = amounts[-1]
+                    self.put(
+                        name,
+                        parse.format_amount(v),
+                        Span(j, offset + a, offset + b),
+                        prior if j == i else prior * 0.8,
+                    )
+                    return v
+        return None
+
+    def labelled_date(self, name: str, patterns: list[str], prior: float = 0.9) -> str | None:
+        for i, m in self.p.find(patterns):
+            for j in (i, i + 1):
+                if j >= len(self.p.lines):
+                    break
+                offset = m.end() if j == i else 0
+                dates = parse.find_dates(self.p.lines[j][offset:], self.month_first)
+                if dates:
+                    iso, a, b = dates[0]
+                    self.put(name, iso, Span(j, offset + a, offset + b), prior if j == i else prior * 0.8)
+                    return iso
+        return None
+
+    def labelled_id(self, name: str, patterns: list[str], prior: float = 0.9) -> str | None:
+        for i, m in self.p.find(patterns):
+            for j in (i, i + 1):
+                if j >= len(self.p.lines):
+                    break
+                offset = m.end() if j == i else 0
+                rest = self.p.lines[j][offset:]
+                mm = RE_ID.search(rest.lstrip(" :.#°"))
+                if mm:
+                    shift = offset + len(rest) - len(rest.lstrip(" :.#°"))
+                    value = mm.group(0).strip("._/-")
+                    if parse.parse_date(value, self.month_first):
+                        continue
+                    self.put(
+                        name,
+                        value,
+                        Span(j, shift + mm.start(), shift + mm.end()),
+                        prior if j == i else prior * 0.75,
+                    )
+                    return value
+        return None
+
+    def first_date(self, name: str) -> None:
+        for i, line in enumerate(self.p.lines):
+            dates = parse.find_dates(line, self.month_first)
+            if dates:
+                iso, a, b = dates[0]
+                self.put(name, iso, Span(i, a, b), 0.6)
+                return
+
+    def line_value(self, name: str, index: int, prior: float) -> None:
+        if 0 <= index < len(self.p.lines):
+            text = self.p.lines[index].strip(" :,")
+            if text:
+                self.put(name, text, Span(index, 0, len(self.p.lines[index])), prior)
+
+    def after_label(self, name: str, patterns: list[str], prior: float = 0.75) -> None:
+        for i, m in self.p.find(patterns):
+            rest = self.p.lines[i][m.end() :].strip(" :")
+            if len(rest) >= 3:
+                a = self.p.lines[i].index(rest, m.end())
+                self.put(name, rest, Span(i, a, a + len(rest)), prior)
+            else:
+                self.line_value(name, i + 1, prior * 0.9)
+            return
+
+    def currency(self) -> None:
+        for key in ("total", "subtotal", "gross"):
+            fv = self.values.get(key)
+            if fv and fv.words:
+                line = self.p.ocr.words[fv.words[0]]
+                idx = next((k for k, ln in enumerate(self.p.ocr.lines) if fv.words[0] in ln.words), None)
+                text = self.p.lines[idx] if idx is not None else line.text
+                cur = parse.find_currency(text)
+                if cur and idx is not None:
+                    self.put("currency", cur, Span(idx, 0, len(text)), 0.9, raw=text)
+                    return
+        cur = parse.find_currency(self.p.text)
+        if cur:
+            self.put("currency", cur, None, 0.7, raw=None)
+
+    # -- per document type --------------------------------------------------------------------
+
+    def money_document(self, doc_type: str) -> list[LineItem]:
+        self.labelled_id("number", L_NUMBER)
+        if not self.labelled_date("date", L_DATE):
+            self.first_date("date")
+        if doc_type == "invoice":
+            self.labelled_date("due_date", L_DUE)
+        total = self.labelled_amount("total", L_TOTAL)
+        sub = self.labelled_amount("subtotal", L_SUBTOTAL)
+        tax = self.labelled_amount("tax", L_TAX, prior=0.8)
+        self.currency()
+        iban = parse.find_iban(self.p.text.replace("\n", " \n "))
+        if iban:
+            self.put("iban", iban[0], None, 0.85, raw=iban[0])
+            self.checks.append(
+                Check(name="iban_checksum", ok=parse.iban_valid(iban[0]), detail=f"IBAN {iban[0]} mod-97")
+            )
+        self.line_value("seller", 0, 0.6)
+        if doc_type == "receipt":
+            self.line_value("merchant", 0, 0.7)
+        else:
+            self.after_label("buyer", L_BUYER)
+        items = self.line_items(with_unit=doc_type != "receipt")
+        self.total_checks(items, sub, tax, total)
+        return items
+
+    def line_items(self, with_unit: bool) -> list[LineItem]:
+        items: list[LineItem] = []
+        label = re.compile("|".join(L_TOTAL + L_SUBTOTAL + L_TAX + L_DATE + L_DUE), re.I)
+        for i, line in enumerate(self.p.lines):
+            if label.search(line) or parse.find_dates(line, self.month_first):
+                continue
+            row = parse_row(line, with_unit=with_unit)
+            if row is None and with_unit:
+                continue
+            if row is None or row.amount is None or (with_unit and row.unit_price is None):
+                continue
+            words = [wi for _, _, wi in self.p.offsets[i]]
+            conf = self.p.conf(words) * (1.0 if row.consistent else 0.5)
+            items.append(
+                LineItem(
+                    description=row.description[:2000],
+                    quantity=float(row.quantity) if row.quantity is not None else None,
+                    unit_price=float(row.unit_price) if row.unit_price is not None else None,
+                    amount=float(row.amount),
+                    confidence=round(max(0.0, min(1.0, conf)), 3),
+                )
+            )
+            if with_unit and not row.consistent:
+                self.checks.append(
+                    Check(
+                        name="line_item_arithmetic",
+                        ok=False,
+                        detail=f"{row.description[:60]}: {row.quantity} × {row.unit_price} ≠ {row.amount}",
+                    )
+                )
+        return items
+
+    def total_checks(
+        self, items: list[LineItem], sub: Decimal | None, tax: Decimal | None, total: Decimal | None
+    ) -> None:
+        if sub is not None and tax is not None and total is not None:
+            ok = abs(sub + tax - total) <= CENT
+            self.checks.append(
+                Check(name="net_plus_tax_equals_total", ok=ok, detail=f"{sub} + {tax} vs {total}")
+            )
+        target = sub if sub is not None else total
+        if items and target is not None:
+            s = sum((Decimal(str(it.amount)) for it in items if it.amount is not None), Decimal("0"))
+            ok = abs(s - target) <= CENT
+            which = "subtotal" if sub is not None else "total"
+            self.checks.append(
+                Check(
+                    name="line_items_sum",
+                    ok=ok,
+                    detail=f"sum of {len(items)} lines {s:.2f} vs {which} {target:.2f}",
+                )
+            )
+
+    def payslip(self) -> None:
+        self.labelled_amount("gross", L_GROSS)
+        self.labelled_amount("total", [r"net pay|net [àa] payer|net salary|salaire net"])
+        if not self.labelled_date("date", L_DATE):
+            self.first_date("date")
+        self.currency()
+        self.line_value("employer", 0, 0.6)
+        self.after_label("employee", [r"employee|salari[ée]"])
+
+    def agreement(self, doc_type: str, signatures_found: int) -> None:
+        m = RE_BETWEEN.search(self.p.text)
+        if m:
+            self.put("party_a", m.group("a").strip()[:200], None, 0.7, raw=m.group(0)[:300])
+            self.put("party_b", m.group("b").strip()[:200], None, 0.7, raw=m.group(0)[:300])
+        pm = RE_PLACE.search(self.p.text)
+        if pm:
+            self.put("place", pm.group("place").strip(), None, 0.7, raw=pm.group(0))
+            tail = self.p.text[pm.end() : pm.end() + 60]
+            iso = parse.parse_date(tail, self.month_first)
+            if iso:
+                self.put("date", iso, None, 0.8, raw=tail.split("\n")[0])
+        if "date" not in self.values and not self.labelled_date("date", L_DATE):
+            self.first_date("date")
+        if doc_type != "contract":
+            self.labelled_id("number", L_NUMBER, prior=0.7)
+        iban = parse.find_iban(self.p.text)
+        if iban:
+            self.put("iban", iban[0], None, 0.8, raw=iban[0])
+            self.checks.append(
+                Check(name="iban_checksum", ok=parse.iban_valid(iban[0]), detail=f"IBAN {iban[0]}")
+            )
+        self.line_value("issuer", 0, 0.5)
+
+    def letter(self) -> None:
+        self.line_value("sender", 0, 0.6)
+        dm = re.search(r"^(?:dear|cher|ch[èe]re)\s+(.+?),?\s*$", self.p.text, re.I | re.M)
+        if dm:
+            self.put("recipient", dm.group(1).strip(" ,"), None, 0.6, raw=dm.group(0))
+        elif len(self.p.ocr.blocks) > 1 and self.p.ocr.blocks[1]:
+            self.line_value("recipient", self.p.ocr.blocks[1][0], 0.4)
+        if not self.labelled_date("date", L_DATE):
+            self.first_date("date")
+        sm = re.search(r"^(?:subject|objet|re)\s*:\s*(.+)$", self.p.text, re.I | re.M)
+        if sm:
+            self.put("subject", sm.group(1).strip(), None, 0.7, raw=sm.group(0))
+
+    def signatures(self, doc_type: str, found: int) -> None:
+        rx = re.compile(L_SIGN, re.I)
+        labelled = sum(1 for ln in self.p.lines if rx.search(ln))
+        rules = sum(1 for ln in self.p.lines if re.search(r"_{6,}|\.{10,}", ln))
+        places = max(labelled, rules)
+        self.values["signature_places"] = FieldValue(value=places, confidence=0.6 if places else 0.5)
+        self.values["signatures_found"] = FieldValue(value=found, confidence=1.0)
+        if doc_type in SIGNED_TYPES or places:
+            expected = max(places, 1 if doc_type in SIGNED_TYPES else 0)
+            ok = found >= expected
+            detail = f"{found} signature(s) found for {expected} expected place(s)"
+            if found == 0 and doc_type in SIGNED_TYPES:
+                detail = f"unsigned {doc_type.replace('_', ' ')}: " + detail
+            self.checks.append(Check(name="signed", ok=ok, detail=detail))
+
+    def cross_check_codes(self, codes: list[Code]) -> None:
+        for code in codes:
+            expected = _code_claims(code.payload)
+            if not expected:
+                continue
+            diffs = []
+            for key, val in expected.items():
+                fv = self.values.get(key)
+                if fv is None or fv.value in (None, ""):
+                    continue
+                if str(fv.value).replace(" ", "").upper() != val.replace(" ", "").upper():
+                    diffs.append(f"{key}: text {fv.value} vs code {val}")
+            compared = [k for k in expected if k in self.values]
+            if compared:
+                self.checks.append(
+                    Check(
+                        name="code_matches_text",
+                        ok=not diffs,
+                        detail="; ".join(diffs) or f"{code.kind} agrees on {', '.join(compared)}",
+                    )
+                )
+
+
+def _code_claims(payload: str) -> dict[str, str]:
+    """What a payment QR code says: EPC069-12 credit transfer or a link with amount/currency."""
+    out: dict[str, str] = {}
+    lines = payload.split("\n")
+    if len(lines) >= 8 and lines[0] == "BCD":
+        iban = lines[6].strip()
+        if iban:
+            out["iban"] = iban
+        m = re.match(r"([A-Z]{3})(\d+(?:\.\d{1,2})?)", lines[7].strip())
+        if m:
+            out["currency"], out["total"] = m.group(1), parse.format_amount(m.group(2))
+        if len(lines) > 10 and lines[10].strip():
+            out["number"] = lines[10].strip()
+        return out
+    if payload.startswith(("http://", "https://")):
+        u = urlparse(payload)
+        q = parse_qs(u.query)
+        if "amount" in q:
+            with contextlib.suppress(Exception):
+                out["total"] = parse.format_amount(q["amount"][0])
+        if "currency" in q:
+            out["currency"] = q["currency"][0].upper()
+        if u.path.startswith("/d/"):
+            out["number"] = u.path[3:]
+    return out
+
+
+def extract(
+    ocr: OcrPage, doc_type: str, signatures_found: int = 0, codes: list[Code] | None = None
+) -> Fields:
+    """Fields, line items and checks for one page read as ``doc_type``."""
+    ex = Extractor(ocr)
+    items: list[LineItem] = []
+    try:
+        if doc_type in ("invoice", "receipt", "purchase_order"):
+            items = ex.money_document(doc_type)
+        elif doc_type == "delivery_note":
+            ex.labelled_id("number", L_NUMBER)
+            if not ex.labelled_date("date", L_DATE):
+                ex.first_date("date")
+            ex.line_value("seller", 0, 0.6)
+            ex.after_label("buyer", L_BUYER)
+            items = ex.line_items(with_unit=False)
+        elif doc_type == "payslip":
+            ex.payslip()
+        elif doc_type in ("contract", "mandate", "kyc_form"):
+            ex.agreement(doc_type, signatures_found)
+        elif doc_type == "letter":
+            ex.letter()
+        else:
+            if not ex.labelled_date("date", L_DATE):
+                ex.first_date("date")
+            ex.line_value("issuer", 0, 0.5)
+        ex.signatures(doc_type, signatures_found)
+        ex.cross_check_codes(codes or [])
+    except Exception as exc:  # a parser bug must cost a field, not the page
+        log.exception("field extraction failed")
+        ex.checks.append(Check(name="extraction", ok=False, detail=f"field extraction failed: {exc}"[:2000]))
+    return Fields(values=ex.values, line_items=items, checks=ex.checks, codes=list(codes or []))

@@ -1,0 +1,193 @@
+"""Tesseract through pytesseract: words with boxes and confidences, lines and blocks in reading
+order, and the page orientation. Every Tesseract call has a timeout, so a pathological page
+cannot hang a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import cv2
+import numpy as np
+import pytesseract
+
+log = logging.getLogger(__name__)
+
+# Tesseract's default also re-reads low-confidence words as white-on-black text; documents here
+# are dark on light after binarisation, so that second pass only costs time.
+BASE_CONFIG = "--oem 1 -c tessedit_do_invert=0"
+
+
+class OcrError(RuntimeError):
+    """Tesseract failed or ran out of time on a page."""
+
+
+@dataclass
+class Word:
+    """One recognised word; ``box`` is (x1, y1, x2, y2) normalised to the page read."""
+
+    text: str
+    conf: float  # 0..1
+    box: tuple[float, float, float, float]
+    block: int
+    par: int
+    line: int
+    index: int = 0  # position in reading order (what FieldValue.words refers to)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["box"] = [round(v, 5) for v in self.box]
+        d["conf"] = round(self.conf, 3)
+        return d
+
+
+@dataclass
+class Line:
+    """Words of one text line, in order; ``words`` holds indices into ``OcrPage.words``."""
+
+    words: list[int]
+    text: str
+    block: int
+    box: tuple[float, float, float, float]
+
+
+@dataclass
+class OcrPage:
+    words: list[Word] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    blocks: list[list[int]] = field(default_factory=list)  # line indices per block
+
+    @property
+    def text(self) -> str:
+        """Lines joined by newlines, blocks separated by a blank line (reading order)."""
+        parts = []
+        for block in self.blocks:
+            parts.append("\n".join(self.lines[i].text for i in block))
+        return "\n\n".join(p for p in parts if p)
+
+    @property
+    def mean_conf(self) -> float:
+        return float(np.mean([w.conf for w in self.words])) if self.words else 0.0
+
+
+@lru_cache(maxsize=1)
+def tesseract_version() -> str:
+    """Version string of the Tesseract binary (e.g. ``5.3.0``)."""
+    try:
+        return str(pytesseract.get_tesseract_version()).split()[0]
+    except Exception as exc:  # binary missing: reported by the reader as an error
+        log.warning("tesseract version unavailable: %s", exc)
+        return "unavailable"
+
+
+def _call(fn: Any, *args: Any, timeout: float, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, timeout=timeout, **kwargs)
+    except RuntimeError as exc:
+        # pytesseract signals its timeout as a bare RuntimeError
+        if "timeout" in str(exc).lower():
+            raise OcrError(f"tesseract timed out after {timeout:.0f} s") from exc
+        raise OcrError(f"tesseract failed: {exc}") from exc
+    except pytesseract.TesseractNotFoundError as exc:
+        raise OcrError("tesseract is not installed") from exc
+    except pytesseract.TesseractError as exc:
+        raise OcrError(f"tesseract failed: {exc.message or exc}") from exc
+
+
+def read_words(binary: np.ndarray, languages: list[str], timeout: float, psm: int = 3) -> OcrPage:
+    """Run Tesseract on a prepared (binarised) page and group its words into lines and blocks."""
+    h, w = binary.shape[:2]
+    lang = "+".join(languages) or "eng"
+    data = _call(
+        pytesseract.image_to_data,
+        binary,
+        lang=lang,
+        config=f"{BASE_CONFIG} --psm {psm}",
+        output_type=pytesseract.Output.DICT,
+        timeout=timeout,
+    )
+    page = OcrPage()
+    line_of: dict[tuple[int, int, int], int] = {}
+    block_of: dict[int, int] = {}
+    for i in range(len(data["text"])):
+        text = (data["text"][i] or "").strip()
+        conf = float(data["conf"][i])
+        if not text or conf < 0:
+            continue
+        x, y, bw, bh = (int(data[k][i]) for k in ("left", "top", "width", "height"))
+        key = (int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
+        word = Word(
+            text=text,
+            conf=max(0.0, min(1.0, conf / 100.0)),
+            box=(x / w, y / h, (x + bw) / w, (y + bh) / h),
+            block=key[0],
+            par=key[1],
+            line=key[2],
+            index=len(page.words),
+        )
+        page.words.append(word)
+        if key not in line_of:
+            line_of[key] = len(page.lines)
+            page.lines.append(Line(words=[], text="", block=key[0], box=word.box))
+            if key[0] not in block_of:
+                block_of[key[0]] = len(page.blocks)
+                page.blocks.append([])
+            page.blocks[block_of[key[0]]].append(line_of[key])
+        line = page.lines[line_of[key]]
+        line.words.append(word.index)
+        lb = line.box
+        line.box = (
+            min(lb[0], word.box[0]),
+            min(lb[1], word.box[1]),
+            max(lb[2], word.box[2]),
+            max(lb[3], word.box[3]),
+        )
+    for line in page.lines:
+        line.text = " ".join(page.words[i].text for i in line.words)
+    return page
+
+
+_ROTATE_RE = re.compile(r"Rotate:\s*(\d+)")
+_CONF_RE = re.compile(r"Orientation confidence:\s*([\d.]+)")
+
+
+def detect_orientation(binary: np.ndarray, timeout: float, min_conf: float = 1.5) -> tuple[int, float]:
+    """Clockwise rotation (0/90/180/270) that makes the page upright, with Tesseract's confidence.
+
+    Uses Tesseract's orientation script detection on a reduced copy (it only needs glyph shapes).
+    Pages with too little text return (0, 0.0): nothing to turn.
+    """
+    h, w = binary.shape[:2]
+    f = min(1.0, 1400.0 / max(h, w))
+    small = (
+        cv2.resize(binary, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+        if f < 1
+        else binary
+    )
+    try:
+        out = _call(
+            pytesseract.image_to_osd, small, config="--psm 0 -c min_characters_to_try=20", timeout=timeout
+        )
+    except OcrError as exc:
+        if "timed out" in str(exc):
+            raise
+        return 0, 0.0  # "Too few characters": blank or picture page
+    m, c = _ROTATE_RE.search(str(out)), _CONF_RE.search(str(out))
+    if not m:
+        return 0, 0.0
+    rot, conf = int(m.group(1)) % 360, float(c.group(1)) if c else 0.0
+    if conf < min_conf:
+        return 0, conf
+    return rot, conf
+
+
+def looks_upside_down(page: OcrPage) -> bool:
+    """Cheap check after OCR: a page read upside down gives few confident dictionary-like words."""
+    if len(page.words) < 8:
+        return False
+    good = sum(1 for w in page.words if w.conf > 0.8 and re.fullmatch(r"[A-Za-zÀ-ÿ]{3,}[.,:;]?", w.text))
+    return good / len(page.words) < 0.15

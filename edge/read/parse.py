@@ -1,0 +1,221 @@
+"""Normalisers for values read off a page: dates to ISO 8601, amounts to decimal strings,
+currencies to ISO 4217 codes, IBANs checked with their mod-97 checksum.
+
+They accept the spellings found on English and French paperwork (``15 mars 2024``, ``1er avril``,
+``March 5, 2024``, ``05/03/24``; ``1.234,56``, ``1,234.56``, ``1 234,56 €``, ``(12.50)``) and return
+None for text that is not a value, never a guess dressed up as one.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+MONTHS: dict[str, int] = {}
+for _n, _names in enumerate(
+    [
+        ("january", "jan", "janvier", "janv"),
+        ("february", "feb", "février", "fevrier", "févr", "fevr", "fév", "fev"),
+        ("march", "mar", "mars"),
+        ("april", "apr", "avril", "avr"),
+        ("may", "mai"),
+        ("june", "jun", "juin"),
+        ("july", "jul", "juillet", "juil"),
+        ("august", "aug", "août", "aout", "aoû"),
+        ("september", "sep", "sept", "septembre"),
+        ("october", "oct", "octobre"),
+        ("november", "nov", "novembre"),
+        ("december", "dec", "décembre", "decembre", "déc"),
+    ],
+    start=1,
+):
+    for _name in _names:
+        MONTHS[_name] = _n
+
+_MONTH_ALT = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
+
+# Numeric dates: 2024-03-15, 15/03/2024, 15.03.24, 15-03-2024
+_ISO_RE = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
+_DMY_RE = re.compile(r"(?<!\d)(\d{1,2})\s?[-/.]\s?(\d{1,2})\s?[-/.]\s?(\d{4}|\d{2})(?!\d)")
+# Written dates: 15 March 2024, 1er mars 2024, March 15, 2024, Mar. 5 2024
+_DAY_MONTH_RE = re.compile(
+    rf"(?<!\d)(\d{{1,2}})(?:er|st|nd|rd|th)?\.?\s+({_MONTH_ALT})\.?,?\s+(\d{{4}})(?!\d)", re.I
+)
+_MONTH_DAY_RE = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.I)
+
+DATE_PATTERNS = (_ISO_RE, _DAY_MONTH_RE, _MONTH_DAY_RE, _DMY_RE)
+
+
+def _mk(y: int, m: int, d: int) -> str | None:
+    if y < 100:
+        y += 2000 if y < 70 else 1900
+    try:
+        return date(y, m, d).isoformat()
+    except ValueError:
+        return None
+
+
+def find_dates(text: str, month_first: bool = False) -> list[tuple[str, int, int]]:
+    """All dates in ``text`` as (ISO date, start, end), in order of appearance, without overlaps.
+
+    Numeric day/month order is day-first (European) unless ``month_first`` is set or only the
+    month-first reading is a valid date (``03/25/2024``).
+    """
+    found: list[tuple[str, int, int]] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    for pat in DATE_PATTERNS:
+        for m in pat.finditer(text):
+            if not free(m.start(), m.end()):
+                continue
+            iso: str | None
+            if pat is _ISO_RE:
+                iso = _mk(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            elif pat is _DAY_MONTH_RE:
+                iso = _mk(int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1)))
+            elif pat is _MONTH_DAY_RE:
+                iso = _mk(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
+            else:
+                a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+                first = _mk(y, a, b) if month_first else _mk(y, b, a)
+                iso = first or (_mk(y, b, a) if month_first else _mk(y, a, b))
+            if iso:
+                found.append((iso, m.start(), m.end()))
+                taken.append((m.start(), m.end()))
+    found.sort(key=lambda t: t[1])
+    return found
+
+
+def parse_date(text: str, month_first: bool = False) -> str | None:
+    """The first date in ``text`` as ``YYYY-MM-DD``, or None."""
+    dates = find_dates(text, month_first=month_first)
+    return dates[0][0] if dates else None
+
+
+CURRENCY_SYMBOLS = {
+    "€": "EUR",
+    "$": "USD",
+    "US$": "USD",
+    "£": "GBP",
+    "¥": "JPY",
+    "₹": "INR",
+    "Rs": "INR",
+    "Rs.": "INR",
+    "RM": "MYR",
+    "CHF": "CHF",
+    "Fr.": "CHF",
+    "CA$": "CAD",
+    "C$": "CAD",
+}
+ISO_CURRENCIES = frozenset(
+    [
+        "EUR",
+        "USD",
+        "GBP",
+        "CHF",
+        "JPY",
+        "CAD",
+        "AUD",
+        "INR",
+        "MYR",
+        "SGD",
+        "CNY",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "CZK",
+        "HUF",
+        "RON",
+        "MAD",
+        "XOF",
+        "TND",
+    ]
+)
+_CODE_RE = re.compile(r"\b(" + "|".join(sorted(ISO_CURRENCIES)) + r")\b")
+_SYM_RE = re.compile(r"(US\$|CA\$|C\$|€|\$|£|¥|₹|\bRs\.?(?=\s?\d)|\bRM(?=\s?\d)|\bFr\.(?=\s?\d))")
+
+
+def find_currency(text: str) -> str | None:
+    """ISO 4217 code named or symbolised in ``text`` (a code written out wins over a symbol)."""
+    m = _CODE_RE.search(text.upper())
+    if m:
+        return m.group(1)
+    s = _SYM_RE.search(text)
+    if s:
+        return CURRENCY_SYMBOLS.get(s.group(1).rstrip("."), CURRENCY_SYMBOLS.get(s.group(1)))
+    if re.search(r"\beuros?\b", text, re.I):
+        return "EUR"
+    if re.search(r"\bdollars?\b", text, re.I):
+        return "USD"
+    return None
+
+
+# A number with optional thousands groups (space, narrow space, dot, comma, apostrophe) and
+# an optional 1-2 digit decimal part; minus sign or accounting parentheses for negatives.
+_AMOUNT_RE = re.compile(
+    r"(?<![\d.,])(\(?-?\s?)(\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+|\d+)(?:([.,])(\d{1,2}))?(\)?)(?![\d])(?!\s?%)"
+)
+
+
+def _clean(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).replace("\u2212", "-")
+
+
+def find_amounts(text: str) -> list[tuple[Decimal, int, int]]:
+    """All amounts in ``text`` as (Decimal, start, end), in order."""
+    out: list[tuple[Decimal, int, int]] = []
+    for m in _AMOUNT_RE.finditer(text):
+        sign, whole, sep, frac, close = m.groups()
+        digits = re.sub(r"[ \u00a0\u202f.,'’]", "", whole)
+        groups = re.findall(r"[ \u00a0\u202f.,'’]", whole)
+        if sep and groups and groups[-1] == sep:
+            # "1,234,56" or "1.234.56": the last separator repeats the grouping; not an amount.
+            continue
+        value_text = digits + ("." + frac.ljust(2, "0") if frac else "")
+        try:
+            value = Decimal(value_text)
+        except InvalidOperation:
+            continue
+        negative = "-" in (sign or "") or ("(" in (sign or "") and close == ")")
+        out.append((-value if negative else value, m.start(2), m.end()))
+    return out
+
+
+def parse_amount(text: str) -> str | None:
+    """The last amount in ``text`` (totals sit at the end of their line) as ``"1234.50"``."""
+    amounts = find_amounts(_clean(text))
+    if not amounts:
+        return None
+    return format_amount(amounts[-1][0])
+
+
+def format_amount(value: Decimal | float | str) -> str:
+    """Two-decimal string, the normalised form of every amount in the fields."""
+    return str(Decimal(str(value)).quantize(Decimal("0.01")))
+
+
+_IBAN_RE = re.compile(r"\b([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?)\b")
+
+
+def iban_valid(iban: str) -> bool:
+    """ISO 13616 mod-97 check."""
+    s = re.sub(r"\s", "", iban).upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", s):
+        return False
+    moved = s[4:] + s[:4]
+    digits = "".join(str(int(ch, 36)) for ch in moved)
+    return int(digits) % 97 == 1
+
+
+def find_iban(text: str) -> tuple[str, int, int] | None:
+    """First IBAN-shaped string (spaces removed), with its span; validity is checked separately."""
+    m = _IBAN_RE.search(text.upper())
+    if not m:
+        return None
+    return re.sub(r"\s", "", m.group(1)), m.start(1), m.end(1)

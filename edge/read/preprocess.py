@@ -1,0 +1,292 @@
+"""Page preprocessing before OCR: input checks, signature masking, page finding for webcam frames,
+orientation and skew correction, resolution normalisation, denoising and adaptive binarisation.
+
+Every step is a small function that can be tested alone; ``prepare`` chains them. Nothing here
+calls Tesseract except the optional orientation check in ``ocr.detect_orientation``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+Profile = Literal["scan", "webcam"]
+
+MIN_SIDE = 16  # below this there is no text to read
+MAX_SIDE = 12_000  # larger images are scaled down before anything else (20,000 px scans)
+TARGET_WIDTH = 1700  # an A4 page at ~200 dpi: Tesseract reads 10 pt text well at this scale
+MIN_WORK_WIDTH = 1200  # webcam frames are upscaled so their text reaches a readable height
+
+
+class InputError(ValueError):
+    """An image that cannot be read at all (empty, wrong type, corrupt)."""
+
+
+@dataclass
+class Prepared:
+    """A page ready for OCR, with what was done to it."""
+
+    gray: np.ndarray  # corrected page, grey, normalised resolution
+    binary: np.ndarray  # the same after denoising and adaptive binarisation (text black on white)
+    scale: float  # work pixels per input pixel (after perspective correction, if any)
+    rotation: int = 0  # clockwise degrees the page was turned to read upright (0/90/180/270)
+    skew: float = 0.0  # degrees of skew removed
+    page_found: bool = False  # webcam: a page outline was found and flattened
+    notes: list[str] = field(default_factory=list)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Accept grey, BGR, BGRA, 16-bit or float images and return 8-bit grey."""
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"expected a numpy image, got {type(image).__name__}")
+    if image.size == 0 or image.ndim not in (2, 3):
+        raise InputError(f"not an image: shape {image.shape}")
+    img = image
+    if img.dtype == np.uint16:
+        img = (img >> 8).astype(np.uint8)
+    elif img.dtype in (np.float32, np.float64):
+        hi = float(np.nanmax(img)) if img.size else 1.0
+        img = np.clip(np.nan_to_num(img) * (255.0 if hi <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    elif img.dtype == np.bool_:
+        img = img.astype(np.uint8) * 255
+    elif img.dtype != np.uint8:
+        raise InputError(f"unsupported pixel type {img.dtype}")
+    if img.ndim == 3:
+        channels = img.shape[2]
+        if channels == 1:
+            img = img[:, :, 0]
+        elif channels == 3:
+            img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        elif channels == 4:
+            # Transparent pixels are paper: composite on white before dropping alpha.
+            alpha = img[:, :, 3:4].astype(np.float32) / 255.0
+            rgb = img[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+            img = cv2.cvtColor(rgb.astype(np.uint8), cv2.COLOR_BGR2GRAY)
+        else:
+            raise InputError(f"unsupported channel count {channels}")
+    return np.ascontiguousarray(img)
+
+
+def mask_regions(
+    gray: np.ndarray, boxes: Sequence[tuple[float, float, float, float]], pad: float = 0.004
+) -> np.ndarray:
+    """Paint normalised boxes (x1, y1, x2, y2 in [0, 1]) with the paper colour so OCR skips them."""
+    if not boxes:
+        return gray
+    out = gray.copy()
+    h, w = out.shape[:2]
+    paper = int(np.percentile(out, 90)) if out.size else 255
+    for x1, y1, x2, y2 in boxes:
+        a = (max(0, int((x1 - pad) * w)), max(0, int((y1 - pad) * h)))
+        b = (min(w, int(np.ceil((x2 + pad) * w))), min(h, int(np.ceil((y2 + pad) * h))))
+        if b[0] > a[0] and b[1] > a[1]:
+            out[a[1] : b[1], a[0] : b[0]] = paper
+    return out
+
+
+def limit_size(gray: np.ndarray) -> tuple[np.ndarray, float]:
+    """Scale huge images down so no side exceeds MAX_SIDE; returns the image and the factor."""
+    h, w = gray.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise InputError(f"image of {w}x{h} pixels is too small to hold text")
+    side = max(h, w)
+    if side <= MAX_SIDE:
+        return gray, 1.0
+    f = MAX_SIDE / side
+    return cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA), f
+
+
+def _order_quad(pts: np.ndarray) -> np.ndarray:
+    s = pts.sum(axis=1)
+    d = np.diff(pts, axis=1).ravel()
+    return np.array([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]], np.float32)
+
+
+def find_page(gray: np.ndarray) -> np.ndarray | None:
+    """Find the outline of a bright page in a camera frame: four corners (tl, tr, br, bl) or None.
+
+    The page must cover a fair part of the frame and be brighter than its surroundings; a frame
+    that is all page (or has no clear edge) returns None and is read as it is.
+    """
+    h, w = gray.shape[:2]
+    f = 800.0 / max(h, w)
+    small = cv2.resize(gray, (max(1, int(w * f)), max(1, int(h * f)))) if f < 1 else gray
+    f = min(f, 1.0)
+    blur = cv2.GaussianBlur(small, (5, 5), 0)
+    _, mask = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # Close the text holes inside the page, then open so a page touching another sheet or a
+    # bright desk edge through a thin bridge comes apart.
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    c = max(contours, key=cv2.contourArea)
+    area = cv2.contourArea(c)
+    frame_area = small.shape[0] * small.shape[1]
+    if area < 0.12 * frame_area or area > 0.985 * frame_area:
+        return None
+    hull = cv2.convexHull(c)
+    peri = cv2.arcLength(hull, True)
+    approx = cv2.approxPolyDP(hull, 0.02 * peri, True)
+    if len(approx) == 4:
+        quad = approx.reshape(4, 2).astype(np.float32)
+    else:
+        # Page cut by the frame edge: the bounding rotated rectangle still removes the rotation.
+        quad = cv2.boxPoints(cv2.minAreaRect(hull)).astype(np.float32)
+    return _order_quad(quad / f)
+
+
+def warp_page(gray: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """Flatten the page inside ``quad`` to an upright rectangle of its own proportions."""
+    tl, tr, br, bl = quad
+    width = int(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
+    height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
+    width, height = max(width, MIN_SIDE), max(height, MIN_SIDE)
+    dst = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
+    m = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
+    return cv2.warpPerspective(gray, m, (width, height), flags=cv2.INTER_CUBIC, borderValue=255)
+
+
+def estimate_skew(binary: np.ndarray, max_angle: float = 8.0) -> float:
+    """Skew in degrees (positive = text rises to the right... corrected by rotating by -angle).
+
+    Uses the projection profile: text lines give the sharpest row histogram when level. Done on
+    a reduced image, so it costs a few milliseconds.
+    """
+    ink = 255 - binary
+    h, w = ink.shape[:2]
+    f = 600.0 / max(h, w)
+    if f < 1:
+        ink = cv2.resize(ink, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+    if int(ink.astype(np.int64).sum()) < 255 * 50:
+        return 0.0
+    hh, ww = ink.shape[:2]
+    centre = (ww / 2, hh / 2)
+
+    def score(angle: float) -> float:
+        m = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        rot = cv2.warpAffine(ink, m, (ww, hh), flags=cv2.INTER_NEAREST, borderValue=0)
+        rows = rot.sum(axis=1, dtype=np.float64)
+        return float(np.sum(np.diff(rows) ** 2))
+
+    best, best_s = 0.0, score(0.0)
+    step = 1.0 if max_angle <= 10 else 1.5
+    for a in np.arange(-max_angle, max_angle + 0.01, step):
+        s = score(float(a))
+        if s > best_s:
+            best, best_s = float(a), s
+    for a in np.arange(best - step + 0.2, best + step - 0.19, 0.2):
+        s = score(float(a))
+        if s > best_s:
+            best, best_s = float(a), s
+    return round(best, 2)
+
+
+def rotate(gray: np.ndarray, angle: float) -> np.ndarray:
+    """Rotate by ``angle`` degrees (counter-clockwise, OpenCV convention), keeping the whole page."""
+    if abs(angle) < 0.05:
+        return gray
+    h, w = gray.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    return cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+def turn(gray: np.ndarray, clockwise: int) -> np.ndarray:
+    """Turn by a multiple of 90 degrees clockwise."""
+    k = (clockwise // 90) % 4
+    if k == 1:
+        return cv2.rotate(gray, cv2.ROTATE_90_CLOCKWISE)
+    if k == 2:
+        return cv2.rotate(gray, cv2.ROTATE_180)
+    if k == 3:
+        return cv2.rotate(gray, cv2.ROTATE_90_COUNTERCLOCKWISE)
+    return gray
+
+
+def normalise_resolution(gray: np.ndarray, profile: Profile) -> tuple[np.ndarray, float]:
+    """Bring the page to about TARGET_WIDTH pixels wide (webcam frames at least MIN_WORK_WIDTH)."""
+    h, w = gray.shape[:2]
+    if profile == "webcam":
+        f = max(1.0, MIN_WORK_WIDTH / w) if w < MIN_WORK_WIDTH else min(1.0, TARGET_WIDTH * 1.2 / w)
+    else:
+        # Scans between 150 and 300 dpi are left alone; beyond, they are brought down to ~200 dpi.
+        f = TARGET_WIDTH / w if w > TARGET_WIDTH * 1.5 or w < TARGET_WIDTH * 0.6 else 1.0
+    f = min(f, 4.0)
+    if abs(f - 1.0) < 1e-3:
+        return gray, 1.0
+    interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
+    return cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=interp), f
+
+
+def binarise(gray: np.ndarray, profile: Profile) -> np.ndarray:
+    """Adaptive threshold: text black (0) on white (255), robust to the uneven light of a webcam."""
+    if profile == "webcam":
+        # Camera noise and JPEG blocks become speckles under a local threshold: smooth first.
+        gray = cv2.medianBlur(gray, 3)
+        block = max(15, (gray.shape[1] // 40) | 1)
+        return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 12)
+    # Scans are evenly lit: a global Otsu threshold keeps thin strokes intact; a wide adaptive
+    # threshold only where the background varies (shadowed or yellowed paper).
+    bg = cv2.medianBlur(cv2.resize(gray, (max(1, gray.shape[1] // 16), max(1, gray.shape[0] // 16))), 5)
+    if int(bg.max()) - int(bg.min()) > 40:
+        block = max(31, (gray.shape[1] // 30) | 1)
+        return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, block, 15)
+    _, out = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    return out
+
+
+def ink_fraction(binary: np.ndarray) -> float:
+    """Share of dark pixels: ~0 for a blank page, high for a photo."""
+    return float(np.count_nonzero(binary < 128)) / max(1, binary.size)
+
+
+def prepare(
+    image: np.ndarray,
+    profile: Profile,
+    mask_boxes: Sequence[tuple[float, float, float, float]] = (),
+    rotation: int = 0,
+) -> Prepared:
+    """Run the preprocessing chain. ``rotation`` (clockwise degrees) is applied when already known."""
+    gray = to_gray(image)
+    gray, f0 = limit_size(gray)
+    gray = mask_regions(gray, mask_boxes)
+    notes: list[str] = []
+    page_found = False
+    if profile == "webcam":
+        quad = find_page(gray)
+        if quad is not None:
+            gray = warp_page(gray, quad)
+            page_found = True
+            # After warping, coordinates no longer scale uniformly from the input.
+            f0 = 1.0
+        else:
+            notes.append("no page outline found; frame read as is")
+    gray = turn(gray, rotation)
+    gray, f1 = normalise_resolution(gray, profile)
+    binary = binarise(gray, profile)
+    # A hand-held page can be turned well past a scanner's few degrees.
+    skew = estimate_skew(binary, max_angle=25.0 if profile == "webcam" and not page_found else 8.0)
+    if skew:
+        gray = rotate(gray, skew)
+        binary = binarise(gray, profile)
+    return Prepared(
+        gray=gray,
+        binary=binary,
+        scale=f0 * f1,
+        rotation=rotation,
+        skew=skew,
+        page_found=page_found,
+        notes=notes,
+    )

@@ -1,0 +1,190 @@
+"""``PageReader``: one page in, a ``Reading`` out (text, words, fields, document type, timings).
+
+The reader never raises on a bad page: unreadable input, blank pages, pictures, text in a script
+the configured languages cannot read, Tesseract timeouts and a missing classifier each give a
+``Reading`` whose ``errors`` say what happened and whose document type asks for review.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from edge.config import ReaderConfig
+from edge.contract import DocType, Fields, ModelRef
+from edge.read import fields as fields_mod
+from edge.read.classify import ClassifierUnavailable, DocClassifier
+from edge.read.codes import decode_codes
+from edge.read.ocr import OcrError, OcrPage, detect_orientation, read_words, tesseract_version
+from edge.read.preprocess import InputError, Prepared, ink_fraction, prepare
+
+log = logging.getLogger(__name__)
+
+BLANK_INK = 0.0015  # share of dark pixels under which a page holds no text
+_GOOD_WORD = re.compile(r"[A-Za-zÀ-ÿ]{3,}[.,:;)]?|\d[\d.,/:-]*")
+
+
+@dataclass
+class Reading:
+    """What the reader made of one page (boxes normalised to the corrected page)."""
+
+    text: str
+    fields: Fields
+    doc_type: DocType
+    ocr: ModelRef
+    classifier: ModelRef
+    timings_ms: dict[str, float]
+    errors: list[str] = field(default_factory=list)
+    words: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    rotation: int = 0
+    skew: float = 0.0
+
+
+def _quality(page: OcrPage) -> float:
+    """Share of confident, word-shaped tokens: high for upright Latin text, low otherwise."""
+    if not page.words:
+        return 0.0
+    good = sum(1 for w in page.words if w.conf >= 0.75 and _GOOD_WORD.fullmatch(w.text))
+    return good / len(page.words)
+
+
+def review_doc_type(scores: dict[str, float] | None = None) -> DocType:
+    """The document type given when the page could not be classified: ``other``, for review."""
+    return DocType(label="other", confidence=0.0, needs_review=True, scores=scores or {})
+
+
+class PageReader:
+    """Reads pages with the settings in ``cfg``. Build one per worker process (it is not shared)."""
+
+    def __init__(self, cfg: ReaderConfig) -> None:
+        self.cfg = cfg
+        # Tesseract's OpenMP threads would fight the other worker for the same cores; one thread
+        # per Tesseract process and one process per worker uses the cores without contention.
+        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        self.ocr_ref = ModelRef(name="tesseract", version=f"{tesseract_version()}:{'+'.join(cfg.languages)}")
+        self.classifier: DocClassifier | None = None
+        self.classifier_error: str | None = None
+        try:
+            self.classifier = DocClassifier(cfg.classifier)
+            self.classifier_ref = ModelRef(
+                name=self.classifier.info.name, version=self.classifier.info.version
+            )
+        except ClassifierUnavailable as exc:
+            log.error("%s", exc)
+            self.classifier_error = str(exc)
+            self.classifier_ref = ModelRef(name="doc-classifier", version="unavailable")
+
+    def _empty(self, errors: list[str], timings: dict[str, float], prep: Prepared | None = None) -> Reading:
+        return Reading(
+            text="",
+            fields=Fields(),
+            doc_type=review_doc_type(),
+            ocr=self.ocr_ref,
+            classifier=self.classifier_ref,
+            timings_ms=timings,
+            errors=errors,
+            rotation=prep.rotation if prep else 0,
+            skew=prep.skew if prep else 0.0,
+        )
+
+    def _ocr(self, prep: Prepared) -> OcrPage:
+        return read_words(prep.binary, self.cfg.languages, self.cfg.ocr_timeout_s)
+
+    def read(self, image: np.ndarray, signatures: list[Any], profile: Literal["scan", "webcam"]) -> Reading:
+        """Read one page. ``signatures`` are detector ``Detection``s (boxes normalised to ``image``)."""
+        t_start = time.perf_counter()
+        timings: dict[str, float] = {}
+        errors: list[str] = []
+
+        def lap(name: str, t0: float) -> float:
+            now = time.perf_counter()
+            timings[name] = round((now - t0) * 1000.0, 1)
+            return now
+
+        boxes = [tuple(float(v) for v in d.box) for d in signatures] if self.cfg.mask_signatures else []
+        t = time.perf_counter()
+        try:
+            prep = prepare(image, profile, boxes)  # type: ignore[arg-type]
+        except InputError as exc:
+            lap("preprocess", t)
+            return self._empty([f"unreadable image: {exc}"], timings)
+        except (MemoryError, ValueError) as exc:  # cv2 on absurd shapes
+            lap("preprocess", t)
+            return self._empty([f"unreadable image: {exc}"], timings)
+        t = lap("preprocess", t)
+        errors.extend(prep.notes)
+
+        if ink_fraction(prep.binary) < BLANK_INK:
+            timings["total"] = round((time.perf_counter() - t_start) * 1000.0, 1)
+            return self._empty([*errors, "blank page: no text to read"], timings, prep)
+
+        try:
+            page = self._ocr(prep)
+            quality = _quality(page)
+            t = lap("ocr", t)
+            if quality < 0.35 and len(page.words) >= 5:
+                # Few confident words: maybe turned or upside down. Ask Tesseract's orientation
+                # detector and try the 180° turn when it has no opinion; keep the better reading.
+                rot, _conf = detect_orientation(prep.binary, self.cfg.ocr_timeout_s)
+                candidates = [rot] if rot else [180]
+                for r in candidates:
+                    alt = prepare(image, profile, boxes, rotation=r)  # type: ignore[arg-type]
+                    alt_page = self._ocr(alt)
+                    if _quality(alt_page) > quality + 0.1:
+                        prep, page, quality = alt, alt_page, _quality(alt_page)
+                t = lap("orientation", t)
+        except OcrError as exc:
+            lap("ocr", t)
+            timings["total"] = round((time.perf_counter() - t_start) * 1000.0, 1)
+            return self._empty([*errors, f"ocr failed: {exc}"], timings, prep)
+
+        text = page.text
+        if not page.words:
+            errors.append("no text found (picture or empty page)")
+        elif quality < 0.2:
+            errors.append(
+                f"text barely readable with languages {'+'.join(self.cfg.languages)} "
+                f"(only {quality:.0%} confident words): other script, picture or very poor image"
+            )
+
+        codes = decode_codes(prep.gray)
+        t = lap("codes", t)
+
+        if self.classifier is not None and page.words:
+            try:
+                doc_type = self.classifier.predict(text, self.cfg.review_threshold)
+            except Exception as exc:  # a runtime error in ONNX Runtime must not lose the page
+                log.exception("classifier failed")
+                errors.append(f"classifier failed: {exc}")
+                doc_type = review_doc_type()
+        else:
+            if self.classifier_error:
+                errors.append(self.classifier_error)
+            doc_type = review_doc_type()
+        if quality < 0.2 and not doc_type.needs_review:
+            doc_type = doc_type.model_copy(update={"needs_review": True})
+        t = lap("classify", t)
+
+        fields = fields_mod.extract(page, doc_type.label, signatures_found=len(signatures), codes=codes)
+        lap("fields", t)
+        timings["total"] = round((time.perf_counter() - t_start) * 1000.0, 1)
+        return Reading(
+            text=text,
+            fields=fields,
+            doc_type=doc_type,
+            ocr=self.ocr_ref,
+            classifier=self.classifier_ref,
+            timings_ms=timings,
+            errors=errors,
+            words=[w.as_dict() for w in page.words],
+            lines=[ln.text for ln in page.lines],
+            rotation=prep.rotation,
+            skew=prep.skew,
+        )
