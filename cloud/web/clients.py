@@ -102,11 +102,11 @@ def summarise(rows: list[InvoiceRow], today: date) -> list[ClientSummary]:
     rs = _quintiles([-s.recency_days for s in out])
     fs = _quintiles([s.invoices for s in out])
     ms = _quintiles([s.total for s in out])
-    for s, r, f, m in zip(out, rs, fs, ms, strict=True):
-        s.r, s.f, s.m = r, f, m
-        s.segment = segment(r, f, m)
-    for s, c in zip(out, kmeans_labels(out), strict=True):
-        s.cluster = c
+    for cs, rq, fq, mq in zip(out, rs, fs, ms, strict=True):
+        cs.r, cs.f, cs.m = rq, fq, mq
+        cs.segment = segment(rq, fq, mq)
+    for cs, label in zip(out, kmeans_labels(out), strict=True):
+        cs.cluster = label
     return out
 
 
@@ -123,14 +123,15 @@ def segment(r: int, f: int, m: int) -> str:
     """A readable RFM segment name."""
     if r >= 4 and f >= 4:
         return "champions"
-    if f >= 4 or (f >= 3 and m >= 4):
-        return "loyal"
-    if r >= 4 and f <= 2:
-        return "new"
+    # A good client who has stopped buying is at risk, whatever they bought before.
     if r <= 2 and f >= 3:
         return "at risk"
     if r <= 2:
         return "lapsed"
+    if f >= 4 or (f >= 3 and m >= 4):
+        return "loyal"
+    if r >= 4 and f <= 2:
+        return "new"
     return "regular"
 
 

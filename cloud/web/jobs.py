@@ -145,8 +145,15 @@ class Uploads:
         return None
 
     def submit(self, src: Path, filename: str, max_mb: int, max_pages: int, site: str) -> Job:
-        """Check the file (raises UploadRefused) and queue it; the file is moved into the work dir."""
+        """Check the file (raises UploadRefused) and queue it; the file is moved into the work dir.
+
+        The file is checked before the pipeline's availability, so a bad file gets its own
+        message even where the models are missing.
+        """
         kind, pages = check_file(src, max_mb, max_pages)
+        reason = self.unavailable()
+        if reason:
+            raise UploadRefused(f"The pipeline cannot run here: {reason}.")
         job = Job(id=uuid.uuid4().hex[:16], filename=filename[:200], pages=pages)
         dest = self.work_dir / job.id / _safe_name(filename, kind)
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -229,8 +229,9 @@ def _apply(stmt: Select[Any], f: DocFilter, dialect: str | None) -> Select[Any]:
 def documents(session: Session, f: DocFilter, page_size: int = PAGE_SIZE) -> tuple[list[Document], bool]:
     """One page of the documents table and whether there is a next page (text through FTS)."""
     col = SORTS[f.sort]
-    order = [col.desc() if f.desc else col.asc(), Document.id.desc() if f.desc else Document.id.asc()]
-    stmt = _apply(select(Document), f, session.get_bind().dialect.name).order_by(*order)
+    first = col.desc() if f.desc else col.asc()
+    tie = Document.id.desc() if f.desc else Document.id.asc()
+    stmt = _apply(select(Document), f, session.get_bind().dialect.name).order_by(first, tie)
     stmt = stmt.offset((f.page - 1) * page_size).limit(page_size + 1)
     rows = list(session.scalars(stmt))
     return rows[:page_size], len(rows) > page_size

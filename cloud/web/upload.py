@@ -83,9 +83,6 @@ def upload() -> str | Response:
         try:
             if n > limit:
                 raise UploadRefused(f"The file is too large: more than {web.max_upload_mb} MB.")
-            reason = runner.unavailable()
-            if reason:
-                raise UploadRefused(f"The pipeline cannot run here: {reason}.")
             job = runner.submit(tmp_path, f.filename, web.max_upload_mb, web.max_upload_pages, site)
         except UploadRefused as exc:
             tmp_path.unlink(missing_ok=True)
