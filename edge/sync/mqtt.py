@@ -90,7 +90,7 @@ def explain_connack(reason: object) -> str:
     if "user name or password" in low or "bad username" in low:
         return f"broker refused the connection: {text} (check sync.broker.username and the password)"
     if "not authorized" in low:
-        return f"broker refused the connection: {text} (device revoked or not in the broker's password file?)"
+        return f"broker refused the connection: {text} (wrong username or password, or the device was revoked: check sync.broker.username/password)"
     if "identifier" in low:
         return f"broker refused the connection: {text} (client id = device id must be valid)"
     return f"broker refused the connection: {text}"

@@ -1,0 +1,1 @@
+"""Device identity (broker credentials, HTTP tokens) and the Mosquitto configuration we generate."""
