@@ -25,48 +25,63 @@ Hull = np.ndarray  # (N, 2) float32 points
 
 @dataclass
 class Degraded:
-    image: np.ndarray  # BGR uint8, what the encoded bytes decode to
     encoded: bytes
     ext: str  # "jpg" or "png"
+    shape: tuple[int, int]  # height, width
     hulls: list[Hull | None]  # None: the item left the frame
     visible: list[float]  # fraction of each item's hull still inside the image
     info: dict[str, Any] = field(default_factory=dict)
 
 
+def decode(encoded: bytes) -> np.ndarray:
+    """The BGR image a page file decodes to (grey and bilevel files come back as 3 channels)."""
+    img = cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_COLOR)
+    if img is None:
+        raise ValueError("undecodable page image")
+    return img
+
+
+TILE = 509  # prime, so repeats do not line up with text lines
+LEVELS = (3, 6, 10, 16, 28)
+
+
 @functools.lru_cache(maxsize=1)
-def _noise_tiles() -> tuple[np.ndarray, np.ndarray]:
-    g = np.random.default_rng(12345).normal(0, 1, (509, 509, 3)).astype(np.float32)
-    return np.clip(g * 40, 0, 255).astype(np.uint8), np.clip(-g * 40, 0, 255).astype(np.uint8)
+def _noise_tiles() -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    g = np.random.default_rng(12345).normal(0, 1, (TILE, TILE)).astype(np.float32)
+    return {
+        s: (np.clip(g * s, 0, 255).astype(np.uint8), np.clip(-g * s, 0, 255).astype(np.uint8)) for s in LEVELS
+    }
+
+
+@functools.lru_cache(maxsize=8)
+def _big_tiles(level: int, h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    pos, neg = _noise_tiles()[level]
+    ny, nx = math.ceil(h / TILE) + 1, math.ceil(w / TILE) + 1
+    return cv2.repeat(pos, ny, nx), cv2.repeat(neg, ny, nx)
 
 
 def add_noise(img: np.ndarray, r: random.Random, strength: float) -> np.ndarray:
-    """Add zero-mean noise of about ``strength`` grey levels (saturating, uint8 throughout)."""
-    pos, neg = _noise_tiles()
+    """Add zero-mean luminance noise of about ``strength`` grey levels (saturating uint8)."""
+    level = min(LEVELS, key=lambda s: abs(s - strength))
     h, w = img.shape[:2]
-    ch = img.shape[2] if img.ndim == 3 else 1
-    oy, ox = r.randrange(509), r.randrange(509)
-    reps = (math.ceil((h + oy) / 509), math.ceil((w + ox) / 509), 1)
-    k = max(0.0, min(1.0, strength / 40))
-    p = np.tile(pos, reps)[oy : oy + h, ox : ox + w, :ch]
-    n = np.tile(neg, reps)[oy : oy + h, ox : ox + w, :ch]
-    if ch == 1 and img.ndim == 2:
-        p, n = p[..., 0], n[..., 0]
-    if k < 1:
-        p = cv2.convertScaleAbs(p, alpha=k)
-        n = cv2.convertScaleAbs(n, alpha=k)
+    # page sizes repeat (a few dpis), so the repeated tiles are cached per size bucket
+    bh, bw = (h // TILE + 1) * TILE, (w // TILE + 1) * TILE
+    pos, neg = _big_tiles(level, bh, bw)
+    oy, ox = r.randrange(TILE), r.randrange(TILE)
+    p, n = pos[oy : oy + h, ox : ox + w], neg[oy : oy + h, ox : ox + w]
+    if img.ndim == 3:
+        p, n = cv2.cvtColor(p, cv2.COLOR_GRAY2BGR), cv2.cvtColor(n, cv2.COLOR_GRAY2BGR)
     return cv2.subtract(cv2.add(img, p), n)
 
 
-def _encode(img: np.ndarray, ext: str, quality: int) -> tuple[bytes, np.ndarray]:
+def _encode(img: np.ndarray, ext: str, quality: int) -> bytes:
     if ext == "png":
         ok, buf = cv2.imencode(".png", img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
     else:
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    dec = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ext == "jpg" else img
-    if dec.ndim == 2:
-        dec = cv2.cvtColor(dec, cv2.COLOR_GRAY2BGR)
-    return buf.tobytes(), dec
+    if not ok:
+        raise RuntimeError(f"could not encode a {img.shape} page as {ext}")
+    return buf.tobytes()
 
 
 def transform(hulls: list[Hull | None], m: np.ndarray) -> list[Hull | None]:
@@ -116,44 +131,42 @@ def clip(hulls: list[Hull | None], w: int, h: int) -> tuple[list[Hull | None], l
     return out, vis
 
 
+def clean(page: np.ndarray, hulls: list[Hull | None]) -> Degraded:
+    """The page exactly as drawn (PNG), for tests and for looking at labels."""
+    h, w = page.shape[:2]
+    clipped, vis = clip(hulls, w, h)
+    return Degraded(_encode(page, "png", 0), "png", (h, w), clipped, vis, {"kind": "clean"})
+
+
 def scan(page: np.ndarray, hulls: list[Hull | None], r: random.Random, dpi: int) -> Degraded:
     """A flatbed or sheet-fed scan: skew, colour/grey/bilevel, fax look, noise, JPEG."""
     h, w = page.shape[:2]
     info: dict[str, Any] = {"kind": "scan"}
-    img = page
+    mode = r.choices(["colour", "grey", "bilevel"], [0.45, 0.35, 0.2])[0]
+    info["mode"] = mode
+    # grey and bilevel scans lose colour first: every later step then touches one channel
+    img = page if mode == "colour" else cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
     angle = r.uniform(-3, 3) if r.random() < 0.8 else 0.0
     if angle:
         m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         bg = r.choice([255, 250, 235, 60, 30]) if r.random() < 0.3 else int(np.median(page[:8, :8]))
-        img = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=(bg, bg, bg))
+        border = (bg, bg, bg) if img.ndim == 3 else bg
+        img = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
         hulls = transform(hulls, m)
     info["skew_deg"] = round(angle, 3)
-    mode = r.choices(["colour", "grey", "bilevel"], [0.45, 0.35, 0.2])[0]
-    info["mode"] = mode
-    if mode == "colour":
-        alpha, beta = r.uniform(0.85, 1.1), r.uniform(-15, 15)
-        img = cv2.convertScaleAbs(img, alpha=alpha, beta=beta)
+    if mode in ("colour", "grey"):
+        if r.random() < 0.5:
+            img = cv2.convertScaleAbs(img, alpha=r.uniform(0.85, 1.15), beta=r.uniform(-20, 15))
         if r.random() < 0.6:
-            img = add_noise(img, r, r.uniform(2, 10))
+            img = add_noise(img, r, r.uniform(2, 12))
         if r.random() < 0.3:
             img = cv2.GaussianBlur(img, (3, 3), r.uniform(0.4, 0.9))
-        q = r.randint(45, 95)
-        enc, dec = _encode(img, "jpg", q)
-        info["jpeg_quality"] = q
-        ext = "jpg"
-    elif mode == "grey":
-        g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
-        g = cv2.convertScaleAbs(g, alpha=r.uniform(0.85, 1.15), beta=r.uniform(-20, 15))
-        if r.random() < 0.6:
-            g = add_noise(g, r, r.uniform(2, 12))
-        if r.random() < 0.3:
-            g = cv2.GaussianBlur(g, (3, 3), r.uniform(0.4, 1.0))
-        q = r.randint(35, 95)
-        enc, dec = _encode(g, "jpg", q)
+        q = r.randint(45, 95) if mode == "colour" else r.randint(35, 95)
+        enc = _encode(img, "jpg", q)
         info["jpeg_quality"] = q
         ext = "jpg"
     else:
-        g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        g = img
         fax = r.random() < 0.4
         if fax:  # standard-resolution fax: half the vertical resolution, then back
             g = cv2.resize(g, (w, h // 2), interpolation=cv2.INTER_AREA)
@@ -168,10 +181,10 @@ def scan(page: np.ndarray, hulls: list[Hull | None], r: random.Random, dpi: int)
                 g, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, blk, r.randint(8, 20)
             )
         info["fax"] = fax
-        enc, dec = _encode(b, "png", 0)
+        enc = _encode(b, "png", 0)
         ext = "png"
     clipped, vis = clip(hulls, w, h)
-    return Degraded(dec, enc, ext, clipped, vis, info)
+    return Degraded(enc, ext, (h, w), clipped, vis, info)
 
 
 FRAMES = [(640, 480), (800, 600), (960, 540), (1024, 576), (1280, 720), (1280, 720)]
@@ -237,12 +250,20 @@ def desk(r: random.Random, w: int, h: int) -> np.ndarray:
     return cv2.GaussianBlur(img, (0, 0), 1.2)
 
 
-def webcam(page: np.ndarray, hulls: list[Hull | None], r: random.Random) -> Degraded:
-    """The page held or lying in front of a webcam: perspective, partial crop, desk, uneven light,
-    shadow, motion blur or defocus, sensor noise, JPEG."""
+@dataclass
+class Geometry:
+    """Where the page lands in the webcam frame."""
+
+    frame: tuple[int, int]  # width, height
+    small: tuple[int, int]  # page size after the anti-alias shrink (width, height)
+    scale: np.ndarray  # 2x3, page -> small (pixel-index convention)
+    homography: np.ndarray  # 3x3, small -> frame
+    quad: np.ndarray  # the page's corners in the frame
+
+
+def webcam_geometry(r: random.Random, pw: int, ph: int) -> Geometry:
+    """Frame size and page placement: distance, offset, rotation, tilt, sometimes partly out."""
     fw, fh = r.choice(FRAMES)
-    ph, pw = page.shape[:2]
-    info: dict[str, Any] = {"kind": "webcam", "frame": [fw, fh]}
     close = r.random() < 0.25
     target_h = fh * (r.uniform(1.05, 1.5) if close else r.uniform(0.6, 0.98))
     s = target_h / ph
@@ -262,21 +283,42 @@ def webcam(page: np.ndarray, hulls: list[Hull | None], r: random.Random) -> Degr
         quad.append((cx + (x + jx) * ca - (y + jy) * sa, cy + (x + jx) * sa + (y + jy) * ca))
     dst = np.array(quad, np.float32)
     pre = min(1.0, s * 1.4)  # shrink first so the warp does not alias
-    small = (
-        cv2.resize(page, (max(1, round(pw * pre)), max(1, round(ph * pre))), interpolation=cv2.INTER_AREA)
-        if pre < 1
-        else page
-    )
-    sh, sw = small.shape[:2]
-    # page pixel (x, y) maps to small ((x + .5) * sw / pw - .5): keep hulls on pixel centres
+    sw, sh = max(1, round(pw * pre)), max(1, round(ph * pre))
+    # resize maps page index x to ((x + .5) * sw / pw - .5)
     kx, ky = sw / pw, sh / ph
     scale_m = np.array([[kx, 0, 0.5 * kx - 0.5], [0, ky, 0.5 * ky - 0.5]], np.float32)
-    hulls = transform(hulls, scale_m)
     src = np.array([[-0.5, -0.5], [sw - 0.5, -0.5], [sw - 0.5, sh - 0.5], [-0.5, sh - 0.5]], np.float32)
-    hm = cv2.getPerspectiveTransform(src, dst)
-    warped = cv2.warpPerspective(small, hm, (fw, fh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    mask = cv2.warpPerspective(np.full((sh, sw), 255, np.uint8), hm, (fw, fh), flags=cv2.INTER_LINEAR)
-    hulls = transform(hulls, hm)
+    return Geometry((fw, fh), (sw, sh), scale_m, cv2.getPerspectiveTransform(src, dst), dst)
+
+
+def to_frame(img: np.ndarray, g: Geometry) -> np.ndarray:
+    """Shrink and warp a page-sized image into the frame (empty outside the page)."""
+    small = (
+        cv2.resize(img, g.small, interpolation=cv2.INTER_AREA)
+        if g.small != (img.shape[1], img.shape[0])
+        else img
+    )
+    return cv2.warpPerspective(
+        small, g.homography, g.frame, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+    )
+
+
+def carry(hulls: list[Hull | None], g: Geometry) -> list[Hull | None]:
+    """Page-pixel hulls to frame pixels, through the same shrink and warp as the image."""
+    return transform(transform(hulls, g.scale), g.homography)
+
+
+def webcam(page: np.ndarray, hulls: list[Hull | None], r: random.Random) -> Degraded:
+    """The page held or lying in front of a webcam: perspective, partial crop, desk, uneven light,
+    shadow, motion blur or defocus, sensor noise, JPEG."""
+    ph, pw = page.shape[:2]
+    g = webcam_geometry(r, pw, ph)
+    fw, fh = g.frame
+    dst = g.quad
+    info: dict[str, Any] = {"kind": "webcam", "frame": [fw, fh]}
+    warped = to_frame(page, g)
+    mask = to_frame(np.full((ph, pw), 255, np.uint8), g)
+    hulls = carry(hulls, g)
     bg = desk(r, fw, fh)
     m = (mask.astype(np.float32) / 255.0)[..., None]
     img = warped.astype(np.float32) * m + bg.astype(np.float32) * (1 - m)
@@ -317,7 +359,7 @@ def webcam(page: np.ndarray, hulls: list[Hull | None], r: random.Random) -> Degr
         info["blur"] = f"defocus {sig:.2f}"
     img = add_noise(img, r, r.uniform(3, 10))
     q = r.randint(50, 92)
-    enc, dec = _encode(img, "jpg", q)
+    enc = _encode(img, "jpg", q)
     info.update(jpeg_quality=q, page_quad=[[round(float(x), 1), round(float(y), 1)] for x, y in dst])
     clipped, vis = clip(hulls, fw, fh)
-    return Degraded(dec, enc, "jpg", clipped, vis, info)
+    return Degraded(enc, "jpg", (fh, fw), clipped, vis, info)

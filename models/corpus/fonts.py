@@ -68,12 +68,25 @@ HANDWRITING = [
     "truetype/fifthhorseman/dkgIt.ttf",
     "truetype/breip/Breip.ttf",
     "truetype/femkeklaver/femkeklaver.ttf",
-    "opentype/levien/TypoScript.otf",
     "opentype/bwht/BecauseWeCreate-Regular.otf",
     "opentype/bwht/BecauseWeLearn-Regular.otf",
     "opentype/bwht/BecauseWeConnect-Regular.otf",
     "opentype/joscelyn/Joscelyn-Regular.otf",
 ]
+
+# Cursive handwriting faces that make believable signatures (the rest look hand-printed).
+SIGNATURE = [
+    "truetype/kristi/Kristi.ttf",
+    "opentype/kaushanscript/KaushanScript-Regular.otf",
+    "opentype/dancingscript/DancingScript-Regular.otf",
+    "truetype/fifthhorseman/dkg.ttf",
+    "truetype/fifthhorseman/dkgIt.ttf",
+    "truetype/breip/Breip.ttf",
+    "truetype/femkeklaver/femkeklaver.ttf",
+]
+
+# faces without accented letters: text drawn with them is stripped of accents first
+NO_ACCENTS = ("BecauseWe",)
 
 # Typeset script faces: letterheads, "Thank you", certificates (printed_script negatives).
 PRINTED_SCRIPT = [
@@ -95,8 +108,11 @@ def _resolve(rel: str) -> Path:
 
 @functools.cache
 def available(role: str) -> tuple[str, ...]:
-    """Font files present for a role: 'sans', 'serif', 'mono', 'handwriting' or 'printed_script'."""
-    names = {"handwriting": HANDWRITING, "printed_script": PRINTED_SCRIPT}.get(role) or BODY.get(role)
+    """Font files present for a role: 'sans', 'serif', 'mono', 'handwriting', 'signature' or
+    'printed_script'."""
+    names = {"handwriting": HANDWRITING, "signature": SIGNATURE, "printed_script": PRINTED_SCRIPT}.get(
+        role
+    ) or BODY.get(role)
     if names is None:
         raise KeyError(role)
     found = tuple(str(_resolve(n)) for n in names if _resolve(n).exists())
@@ -120,3 +136,12 @@ def bold_of(path: str) -> str:
 def font(path: str, size_px: int) -> ImageFont.FreeTypeFont:
     """A cached FreeType font at a pixel size (loading fonts dominates small renders otherwise)."""
     return ImageFont.truetype(path, max(6, int(size_px)))
+
+
+def fit_text(path: str, text: str) -> str:
+    """Text as the face can draw it (accents dropped for faces that have none)."""
+    if any(k in path for k in NO_ACCENTS):
+        import unicodedata
+
+        return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text

@@ -43,6 +43,7 @@ def crop(mask: np.ndarray, pad: int = 2) -> np.ndarray:
 
 def _text_mask(text: str, font_path: str, size: int, stroke: int = 0) -> np.ndarray:
     f = fonts.font(font_path, size)
+    text = fonts.fit_text(font_path, text)
     left, top, right, bottom = f.getbbox(text, stroke_width=stroke)
     w, h = right - left + 8, bottom - top + 8
     img = Image.new("L", (max(1, w), max(1, h)), 0)
@@ -78,19 +79,80 @@ def _pen(points: np.ndarray, canvas: np.ndarray, width: float, r: random.Random)
         cv2.polylines(canvas, [np.round(seg * 4).astype(np.int32)], False, 255, w, cv2.LINE_AA, shift=2)
 
 
-def _cursive(r: random.Random, height: float, width: float) -> np.ndarray:
-    """One pen-down stroke of cursive-looking loops: a trochoid with a wandering envelope."""
-    n = int(width * 1.5) + 20
-    t = np.linspace(0, 1, n)
-    loops = r.uniform(3, 9) * width / max(height, 1) / 3
-    w = 2 * math.pi * loops
-    amp_y = height * 0.5 * (0.6 + 0.4 * np.sin(2 * math.pi * r.uniform(0.3, 1.5) * t + r.uniform(0, 6)))
-    back = r.uniform(0.3, 1.1)  # > ~0.7 makes loops, below makes waves
-    x = width * t - back * (width / loops / 2 / math.pi) * np.sin(w * t) * r.uniform(0.6, 1.0)
-    y = -amp_y * np.cos(w * t + r.uniform(-0.5, 0.5)) + height * 0.15 * np.sin(
-        2 * math.pi * r.uniform(0.5, 2) * t
-    )
-    return np.stack([x, y], 1)
+# Letter-like pen paths in units of the x-height, origin on the baseline, y down. Chained and
+# smoothed with a Catmull-Rom spline they give cursive loops, arches and descenders.
+GLYPHS = {
+    "e": [(0.0, 0.0), (0.55, -0.55), (0.35, -1.0), (0.08, -0.6), (0.3, 0.0), (0.6, -0.1)],
+    "l": [(0.0, 0.0), (0.6, -1.4), (0.45, -2.4), (0.15, -1.8), (0.25, 0.0), (0.55, -0.1)],
+    "n": [(0.0, 0.0), (0.05, -0.9), (0.35, -1.0), (0.42, 0.0), (0.5, -0.85), (0.8, -0.95), (0.85, 0.0)],
+    "u": [(0.0, -0.9), (0.05, -0.1), (0.3, 0.0), (0.45, -0.9), (0.5, -0.05), (0.7, -0.1)],
+    "o": [(0.5, -0.95), (0.15, -0.8), (0.12, -0.1), (0.45, 0.0), (0.55, -0.85), (0.4, -1.0), (0.8, -0.7)],
+    "g": [
+        (0.0, 0.0),
+        (0.45, -0.95),
+        (0.1, -0.7),
+        (0.3, 0.0),
+        (0.5, -0.9),
+        (0.45, 1.3),
+        (0.1, 1.2),
+        (0.6, 0.1),
+    ],
+    "t": [(0.0, 0.0), (0.3, -1.9), (0.3, -0.1), (0.55, 0.0), (-0.1, -1.1), (0.6, -1.2)],
+    "i": [(0.0, 0.0), (0.2, -0.9), (0.25, 0.0), (0.45, -0.2)],
+    "z": [(0.0, -0.9), (0.5, -1.0), (0.05, 0.0), (0.55, 0.05), (0.3, 0.9), (0.0, 0.6), (0.6, 0.0)],
+}
+CAPITALS = [
+    [(0.0, 0.0), (0.3, -2.8), (0.6, -2.9), (0.5, -1.6), (-0.3, -1.4), (0.5, -0.8), (0.9, -0.3)],
+    [(0.2, -2.6), (0.1, 0.1), (0.05, -1.0), (0.9, -2.7), (0.9, -1.5), (0.2, -1.2), (1.0, -0.2)],
+    [(1.0, -2.3), (0.5, -2.8), (0.0, -1.6), (0.3, 0.0), (1.0, -0.6)],
+    [(-0.3, -1.0), (0.5, -2.9), (0.6, 0.3), (0.0, 0.5), (-0.2, 0.0), (1.0, -0.5)],
+]
+
+
+def _catmull_rom(p: np.ndarray, per_seg: int = 10) -> np.ndarray:
+    """A smooth curve through the points (uniform Catmull-Rom)."""
+    if len(p) < 3:
+        return p
+    q = np.vstack([p[0], p, p[-1]])
+    t = np.linspace(0, 1, per_seg, endpoint=False)[:, None]
+    t2, t3 = t * t, t * t * t
+    out = []
+    for i in range(1, len(q) - 2):
+        p0, p1, p2, p3 = q[i - 1], q[i], q[i + 1], q[i + 2]
+        out.append(
+            0.5
+            * (
+                (2 * p1)
+                + (-p0 + p2) * t
+                + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2
+                + (-p0 + 3 * p1 - 3 * p2 + p3) * t3
+            )
+        )
+    out.append(p[-1:])
+    return np.vstack(out)
+
+
+def _cursive(r: random.Random, height: float, n_letters: int, capital: bool) -> tuple[np.ndarray, float]:
+    """One pen-down stroke of joined letter shapes, getting flatter towards the end the way
+    real signatures trail off. Returns the points and the width used."""
+    xh = height / 2.6  # x-height; capitals and ascenders reach ~2.6 x-heights
+    pts: list[tuple[float, float]] = []
+    x = 0.0
+    if capital:
+        for gx, gy in r.choice(CAPITALS):
+            pts.append((x + gx * xh * r.uniform(0.9, 1.3), gy * xh * r.uniform(0.85, 1.1)))
+        x += xh * r.uniform(0.8, 1.2)
+    decay = r.uniform(0.0, 0.6)
+    keys = list(GLYPHS)
+    for k in range(n_letters):
+        g = GLYPHS[r.choice(keys)]
+        sx = xh * r.uniform(0.6, 1.2)
+        amp = 1 - decay * k / max(1, n_letters)
+        for gx, gy in g:
+            pts.append((x + gx * sx + r.uniform(-0.08, 0.08) * xh, gy * xh * amp + r.uniform(-0.1, 0.1) * xh))
+        x += sx * r.uniform(0.55, 0.9)
+    arr = np.array(pts, np.float64)
+    return _catmull_rom(arr, 8), x
 
 
 def _flourish(r: random.Random, w: float, h: float) -> np.ndarray:
@@ -104,7 +166,7 @@ def _flourish(r: random.Random, w: float, h: float) -> np.ndarray:
         )
         sag = h * r.uniform(0.1, 0.5)
         x = x0 + (x1 - x0) * t
-        y = h * r.uniform(0.45, 0.7) + sag * np.sin(math.pi * t) * r.choice([-1, 1]) + h * 0.2 * t
+        y = h * r.uniform(0.75, 1.0) + sag * np.sin(math.pi * t) * r.choice([-1, 1]) * 0.5 + h * 0.15 * t
     else:  # a loop around the end
         cx, cy, rad = w * r.uniform(0.7, 1.0), h * r.uniform(-0.1, 0.3), h * r.uniform(0.3, 0.7)
         a = np.linspace(r.uniform(0, 3), r.uniform(4, 7.5), 80)
@@ -134,7 +196,7 @@ def signature(r: random.Random, name: str, height_px: float, pen_px: float) -> n
             text = parts[-1]
         else:
             text = name
-        font = r.choice(fonts.available("handwriting"))
+        font = r.choice(fonts.available("signature"))
         size = round(height_px * r.uniform(0.75, 1.05))
         stroke = 1 if pen_px > 4 and r.random() < 0.5 else 0
         m = _text_mask(text, font, size, stroke)
@@ -142,21 +204,43 @@ def signature(r: random.Random, name: str, height_px: float, pen_px: float) -> n
         if r.random() < 0.45:
             h, w = m.shape
             fl = _stroke_canvas([_flourish(r, w, h)], max(1.0, pen_px * 0.8), r)
-            m = _overlay(m, fl, r.uniform(-0.1, 0.1) * w, h * r.uniform(0.2, 0.5))
-        return crop(m)
+            # the flourish canvas is cropped to its own ink: put it low, under the name
+            m = _overlay(m, fl, r.uniform(-0.1, 0.1) * w, h * r.uniform(0.55, 0.85) - fl.shape[0] * 0.3)
+        return crop(_wobble(m, r, height_px))
     # procedural scrawl: one to three pen-down strokes, then maybe a flourish and a dot
     strokes, x = [], 0.0
-    for _ in range(r.choice([1, 1, 2, 2, 3])):
-        w = height_px * r.uniform(1.0, 3.0)
-        s = _cursive(r, height_px * r.uniform(0.5, 0.9), w)
+    for k in range(r.choice([1, 1, 2, 2, 3])):
+        s, w = _cursive(
+            r, height_px * r.uniform(0.75, 1.0), r.randint(2, 8), capital=k == 0 or r.random() < 0.5
+        )
         s[:, 0] += x
         strokes.append(s)
-        x += w + height_px * r.uniform(0.05, 0.4)
-    if r.random() < 0.6:
-        strokes.append(_flourish(r, x, height_px * 0.6))
+        x += w + height_px * r.uniform(0.15, 0.5)
+    if r.random() < 0.5:
+        strokes.append(_flourish(r, x, height_px * 0.4))
+    if r.random() < 0.2:
+        dx, dy = x * r.uniform(0.2, 0.8), -height_px * r.uniform(0.4, 0.6)
+        strokes.append(np.array([[dx, dy], [dx + 1.5, dy + 1.0]]))
     m = _stroke_canvas(strokes, pen_px, r)
-    m = _shear(m, r.uniform(-0.1, 0.4), r.uniform(-6, 6), 1.0)
+    m = _shear(m, r.uniform(-0.05, 0.45), r.uniform(-6, 6), r.uniform(0.8, 1.3))
     return crop(m)
+
+
+def _wobble(mask: np.ndarray, r: random.Random, height_px: float) -> np.ndarray:
+    """Bend a typeset signature with a smooth random displacement: hands are not fonts."""
+    h, w = mask.shape
+    amp = height_px * r.uniform(0.02, 0.06)
+    g = np.random.default_rng(r.getrandbits(32))
+    dx = cv2.resize(
+        g.normal(0, amp, (3, max(2, w // 40))).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC
+    )
+    dy = cv2.resize(
+        g.normal(0, amp, (3, max(2, w // 40))).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC
+    )
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    pad = int(amp * 3) + 2
+    out = cv2.remap(mask, xx + dx, yy + dy, cv2.INTER_LINEAR, borderValue=0)
+    return cv2.copyMakeBorder(out, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0) if pad else out
 
 
 def _overlay(a: np.ndarray, b: np.ndarray, dx: float, dy: float) -> np.ndarray:

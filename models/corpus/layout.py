@@ -350,7 +350,7 @@ def _totals(p: Page, b: Block) -> None:
 
 
 def _qr(p: Page, b: Block) -> None:
-    m = qr_matrix(b.data["payload"])
+    m = qr_matrix(b.data["payload"], p.r.randrange(8))
     mod = max(2, round(p.mm(p.r.uniform(0.45, 0.7))))
     side = m.shape[0] * mod
     if not p.room(side):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import random
-from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -20,7 +19,7 @@ from faker import Faker
 
 from models.corpus import ink
 from models.corpus.content import BUILDERS, Ctx, Doc
-from models.corpus.degrade import Degraded, Hull, scan, webcam
+from models.corpus.degrade import Degraded, Hull, clean, decode, scan, webcam
 from models.corpus.layout import SIZES_MM, Laid, layout
 
 DOC_TYPES: tuple[str, ...] = (
@@ -70,14 +69,21 @@ STAMP_WORDS = {
 }
 
 
-@dataclass
 class Page:
-    """A generated page: the image as the model sees it, the encoded file and the ground truth."""
+    """A generated page: the encoded file (JPEG or PNG, as a scanner or camera would write it),
+    the image it decodes to (BGR uint8, decoded on first use) and the ground truth ``meta``."""
 
-    image: np.ndarray  # BGR uint8
-    meta: dict[str, Any]
-    encoded: bytes = b""
-    ext: str = "jpg"
+    def __init__(self, meta: dict[str, Any], encoded: bytes, ext: str) -> None:
+        self.meta = meta
+        self.encoded = encoded
+        self.ext = ext
+        self._image: np.ndarray | None = None
+
+    @property
+    def image(self) -> np.ndarray:
+        if self._image is None:
+            self._image = decode(self.encoded)
+        return self._image
 
 
 @functools.lru_cache(maxsize=2)
@@ -192,8 +198,9 @@ def _place_signatures(
             m = ink.signature(r, names[i], mm * r.uniform(7, 16), pen_px)
             mh, mw = m.shape
             for _ in range(12):
-                if laid.free and r.random() < 0.8:
-                    fx1, fy1, fx2, fy2 = r.choice(laid.free)
+                big = [f for f in laid.free if f[2] - f[0] >= mw * 0.7 and f[3] - f[1] >= mh]
+                if big and r.random() < 0.85:
+                    fx1, fy1, fx2, fy2 = r.choice(big)
                     m2 = _fit(m, fx2 - fx1, fy2 - fy1)
                     mh, mw = m2.shape
                     x, y = r.randint(fx1, max(fx1, fx2 - mw)), r.randint(fy1, max(fy1, fy2 - mh))
@@ -338,13 +345,19 @@ def _sync_table_fields(doc: Doc) -> None:
 
 
 def generate_page(
-    seed: int, profile: str = "scan", lang: str = "en", doc_type: str | None = None, dpi: int | None = None
+    seed: int,
+    profile: str = "scan",
+    lang: str = "en",
+    doc_type: str | None = None,
+    dpi: int | None = None,
+    degrade: bool = True,
 ) -> Page:
     """Generate one page deterministically from ``seed``.
 
     ``profile`` is "scan", "webcam" or "mixed"; ``lang`` "en", "fr" or "mixed" (mixed picks from
     the seed); ``doc_type`` one of :data:`DOC_TYPES` or None to pick; ``dpi`` overrides the render
-    resolution (tests use a low one for speed).
+    resolution (tests use a low one for speed); ``degrade=False`` returns the page as drawn, before
+    the scanner or camera (same content and labels, no geometric or photometric change).
     """
     r = random.Random(seed)
     if profile == "mixed":
@@ -366,7 +379,7 @@ def generate_page(
         dpi = r.choice(SCAN_DPIS if profile == "scan" else WEBCAM_DPIS)
     laid = layout(doc, dpi, r)
     _sync_table_fields(doc)
-    img = np.ascontiguousarray(np.asarray(laid.image)[:, :, ::-1])
+    img = cv2.cvtColor(np.asarray(laid.image), cv2.COLOR_RGB2BGR)
     pen = Ink(img)
     n_sig = _signature_count(r)
     _place_signatures(r, laid, pen, doc, fake, dpi, n_sig)
@@ -378,8 +391,13 @@ def generate_page(
         + [list(p["rect"]) for p in laid.sign_places]
     )
     hulls: list[Hull | None] = [it["hull"] for it in pen.items] + [_rect_hull(b) for b in rects]
-    out: Degraded = scan(img, hulls, r, dpi) if profile == "scan" else webcam(img, hulls, r)
-    H, W = out.image.shape[:2]
+    if not degrade:
+        out: Degraded = clean(img, hulls)
+    elif profile == "scan":
+        out = scan(img, hulls, r, dpi)
+    else:
+        out = webcam(img, hulls, r)
+    H, W = out.shape
     sigs, negs, ignored = [], [], []
     n_ink = len(pen.items)
     for it, hull, vis in zip(pen.items, out.hulls[:n_ink], out.visible[:n_ink], strict=True):
@@ -437,4 +455,4 @@ def generate_page(
         "degradation": out.info,
     }
     meta["fields"].setdefault("qr", None)
-    return Page(out.image, meta, out.encoded, out.ext)
+    return Page(meta, out.encoded, out.ext)

@@ -21,9 +21,12 @@ def url_payload(number: str, total: str, currency: str, host: str = "pay") -> st
     return f"https://{host}.example.com/d/{number}?amount={total}&currency={currency}"
 
 
-def qr_matrix(payload: str) -> np.ndarray:
-    """The module matrix (True = dark) including a 4-module quiet zone."""
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=1)
+def qr_matrix(payload: str, mask: int = 0) -> np.ndarray:
+    """The module matrix (True = dark) including a 4-module quiet zone.
+
+    The mask pattern is given rather than searched for: qrcode's search renders all eight in
+    pure Python and would cost more than the rest of the page; any mask decodes the same."""
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=4, box_size=1, mask_pattern=mask % 8)
     qr.add_data(payload)
     qr.make(fit=True)
     return np.array(qr.get_matrix(), dtype=bool)

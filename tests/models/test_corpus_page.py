@@ -39,3 +39,104 @@ def test_given_each_doc_type_when_generated_then_page_has_text_fields_and_valid_
         for item in m["signatures"] + m["negatives"]:
             x1, y1, x2, y2 = item["box"]
             assert 0 <= x1 < x2 <= m["width"] and 0 <= y1 < y2 <= m["height"]
+
+
+def _ink(region: np.ndarray, paper: float) -> np.ndarray:
+    """Pixels clearly darker than the paper (any channel)."""
+    return region.min(axis=2).astype(np.float32) < paper - 40
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_given_a_clean_page_when_boxes_are_checked_then_each_is_tight_around_ink(seed: int) -> None:
+    p = generate_page(seed, "scan", "en", "contract" if seed % 2 else "mandate", dpi=100, degrade=False)
+    img = p.image
+    paper = float(np.median(img[:20, :20].min(axis=2)))
+    for item in p.meta["signatures"] + p.meta["negatives"]:
+        if item["kind"] == "printed_script":
+            continue  # typeset text boxes come from the font's own box, not from the pixels
+        x1, y1, x2, y2 = item["box"]
+        ink = _ink(img[y1:y2, x1:x2], paper)
+        assert ink.any(), item
+        # tight: ink touches each side of the box (allowing a pixel of anti-aliasing)
+        assert ink[:2].any() and ink[-2:].any() and ink[:, :2].any() and ink[:, -2:].any(), item
+
+
+@pytest.mark.parametrize("profile", ["scan", "webcam"])
+def test_given_degraded_pages_when_boxes_are_checked_then_they_lie_on_ink(profile: str) -> None:
+    checked = 0
+    for seed in range(40, 52):
+        p = generate_page(seed, profile, "fr", "contract", dpi=110 if profile == "scan" else None)
+        grey = p.image.min(axis=2).astype(np.float32)
+        for s in p.meta["signatures"]:
+            x1, y1, x2, y2 = s["box"]
+            # the box is darker at its darkest than the page around it is on average
+            pad = 15
+            around = grey[max(0, y1 - pad) : y2 + pad, max(0, x1 - pad) : x2 + pad]
+            assert grey[y1:y2, x1:x2].min() < np.median(around) - 25, (seed, s)
+            checked += 1
+    assert checked >= 5
+
+
+def test_given_many_small_pages_when_counted_then_a_fifth_are_unsigned_and_signed_ones_average_two() -> None:
+    counts = [
+        len(generate_page(s, "scan", "en", dpi=40, degrade=False).meta["signatures"]) for s in range(100)
+    ]
+    unsigned = sum(c == 0 for c in counts) / len(counts)
+    signed = [c for c in counts if c]
+    assert 0.1 <= unsigned <= 0.35, counts
+    assert 1.5 <= sum(signed) / len(signed) <= 2.8, counts
+    assert max(counts) <= 8
+
+
+def test_given_documents_with_line_items_when_summed_then_amounts_add_up_to_the_total() -> None:
+    from decimal import ROUND_HALF_UP, Decimal
+
+    seen = 0
+    for seed in range(8):
+        for doc_type in ("invoice", "receipt", "purchase_order"):
+            f = generate_page(seed, "scan", "fr" if seed % 2 else "en", doc_type, dpi=40, degrade=False).meta[
+                "fields"
+            ]
+            items = f["line_items"]
+            assert items
+            for it in items:
+                line = (Decimal(it["quantity"]) * Decimal(it["unit_price"])).quantize(
+                    Decimal("0.01"), ROUND_HALF_UP
+                )
+                assert line == Decimal(it["amount"]), it
+            assert sum(Decimal(i["amount"]) for i in items) == Decimal(f["subtotal"])
+            assert Decimal(f["subtotal"]) + Decimal(f["tax"]) == Decimal(f["total"])
+            assert len(f["currency"]) == 3 and f["date"][4] == "-"
+            seen += 1
+    assert seen == 24
+
+
+def test_given_a_page_with_a_qr_code_when_decoded_then_payload_matches_meta() -> None:
+    import cv2
+
+    decoded = 0
+    for seed in range(30):
+        p = generate_page(seed, "scan", "fr" if seed % 2 else "en", "invoice", dpi=150, degrade=False)
+        payload = p.meta["fields"]["qr"]
+        if not payload:
+            continue
+        (code,) = p.meta["codes"]
+        assert code["payload"] == payload
+        x1, y1, x2, y2 = code["box"]
+        text, _, _ = cv2.QRCodeDetector().detectAndDecode(
+            p.image[max(0, y1 - 20) : y2 + 20, max(0, x1 - 20) : x2 + 20]
+        )
+        assert text == payload
+        decoded += 1
+        if decoded == 3:
+            break
+    assert decoded == 3
+
+
+def test_given_bad_arguments_when_generating_then_a_clear_error_names_them() -> None:
+    with pytest.raises(ValueError, match="profile"):
+        generate_page(1, "fax", "en")
+    with pytest.raises(ValueError, match="lang"):
+        generate_page(1, "scan", "de")
+    with pytest.raises(ValueError, match="document type"):
+        generate_page(1, "scan", "en", "passport")
