@@ -25,6 +25,7 @@ BLUEPRINTS: list[tuple[str, str]] = [
     ("cloud.auth.views", "bp"),
     ("cloud.api", "bp"),
     ("cloud.web", "bp"),
+    ("cloud.registry.web", "bp"),
     ("cloud.metrics", "bp"),
 ]
 
