@@ -11,6 +11,7 @@ is the documents it produced.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import shutil
 import threading
@@ -139,9 +140,11 @@ class Uploads:
             if not Path(p).is_file():
                 return f"the {what} model {p} is missing (train or fetch the models first)"
         try:
-            import edge.pipeline  # noqa: F401
+            pipeline = importlib.import_module("edge.pipeline")
         except ImportError as exc:
             return f"the edge pipeline is not installed ({exc})"
+        if not hasattr(pipeline, "process_file"):
+            return "edge.pipeline has no process_file yet"
         return None
 
     def submit(self, src: Path, filename: str, max_mb: int, max_pages: int, site: str) -> Job:
@@ -190,8 +193,7 @@ class Uploads:
             detector, reader = self._load()
             job.state, job.progress = "reading", 0.15
             job.message = f"reading {job.pages} page{'s' if job.pages != 1 else ''}"
-            from edge.pipeline import process_file
-
+            process_file = importlib.import_module("edge.pipeline").process_file
             cfg = self.edge_cfg.model_copy(deep=True)
             cfg.device.id = UPLOAD_DEVICE
             cfg.device.site = site

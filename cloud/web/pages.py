@@ -243,7 +243,7 @@ def clients() -> str:
         "web/clients.html",
         clients=summary[:500],
         invoices=len(rows),
-        top=_chart([c.client[:18] for c in top], {"gross total": [round(c.total, 2) for c in top]}),
+        top=_chart([c.client[:14] for c in top], {"gross total": [round(c.total, 2) for c in top]}),
         segments=_chart(list(seg), {"clients": list(seg.values())}),
         points=scatter_points(summary[:1000]),
         clusters=clusters,

@@ -5,41 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from cloud.app import create_app
-from cloud.auth.passwords import hash_password
-from cloud.config import CloudConfig
-from cloud.db.engine import session_scope
-from cloud.db.models import User
-from tests.cloud.web.seed import seed
-
-PASSWORD = "correct horse battery"
-ROLES = ("admin", "reviewer", "viewer")
-
-
-def make_app(tmp: Path, n: int = 60, **web: Any) -> Flask:
-    cfg = CloudConfig.model_validate(
-        {
-            "database": {"url": f"sqlite:///{tmp / 'cloud.db'}"},
-            "web": {"images_dir": str(tmp / "images"), "secret_key": "k" * 48, **web},
-        }
-    )
-    app = create_app(cfg, testing=True)
-    engine = app.extensions["signet"].engine
-    with app.app_context():
-        from cloud.web import deps
-
-        seed(engine, deps.put_image, n=n)
-    with session_scope(engine) as s:
-        for role in ROLES:
-            s.add(User(username=role, password_hash=hash_password(PASSWORD), role=role))
-    return app
+from tests.cloud.web.harness import PASSWORD, make_app
 
 
 @pytest.fixture(scope="module")
