@@ -101,6 +101,21 @@ class PipelineConfig(StrictModel):
     restart_budget: int = Field(
         5, ge=0, description="Watchdog restarts allowed per hour before the process gives up."
     )
+    drain_s: float = Field(30.0, ge=0, description="On SIGTERM: how long pages in flight may take to finish.")
+    motion_threshold: float = Field(
+        4.0,
+        gt=0,
+        description="Live video: mean grey-level change between frames under which a frame is still.",
+    )
+    min_detail: float = Field(
+        0.02, ge=0, le=1, description="Live video: share of edge pixels that means a page is in view."
+    )
+    same_doc_bits: int = Field(
+        16,
+        ge=0,
+        le=256,
+        description="Live video: dHash distance (of 256 bits) under which a still page is the one already read.",
+    )
 
 
 class StoreConfig(StrictModel):
@@ -164,6 +179,23 @@ class MetricsConfig(StrictModel):
     port: int | None = Field(9108, ge=0, le=65535, description="Prometheus endpoint port; null disables it.")
 
 
+class RolloutConfig(StrictModel):
+    enabled: bool = Field(True, description="Act on the desired models the cloud publishes.")
+    models_dir: Path = Field(
+        Path("var/models"), description="Downloaded model versions (the active and the previous one)."
+    )
+    watch_pages: int = Field(
+        20, ge=1, description="Pages watched after a swap before the new model is trusted."
+    )
+    min_pages: int = Field(5, ge=1, description="Pages needed before the error rate can trigger a rollback.")
+    max_error_rate: float = Field(
+        0.5, ge=0, le=1, description="Failed-page share after a swap that rolls back by itself."
+    )
+    ca_file: Path | None = Field(
+        None, description="CA bundle for HTTPS model downloads (default: the system's)."
+    )
+
+
 class EdgeConfig(StrictModel):
     device: DeviceConfig = Field(default_factory=DeviceConfig)
     source: SourceConfig = Field(default_factory=SourceConfig)
@@ -174,3 +206,4 @@ class EdgeConfig(StrictModel):
     sync: SyncConfig = Field(default_factory=SyncConfig)
     kiosk: KioskConfig = Field(default_factory=KioskConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any
 
@@ -53,6 +53,8 @@ class CaptureSource:
     """A live source read with ``cv2.VideoCapture``; ``target`` is what OpenCV opens."""
 
     live = True
+    #: called while the source waits to reconnect, so the watchdog knows it is alive
+    on_idle: Callable[[], None] | None = None
 
     def __init__(
         self, uri: str, cfg: SourceConfig, kind: str, target: Any, api: int, loop: bool = False
@@ -90,7 +92,7 @@ class CaptureSource:
             if cap is None:
                 self.state = "reconnecting"
                 log.warning("source %s unavailable, retrying in %.1f s", self.uri, backoff)
-                stop.wait(backoff)
+                self._wait(stop, backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 self.reconnects += 1
                 continue
@@ -134,9 +136,16 @@ class CaptureSource:
                     return
             self.state = "reconnecting"
             log.warning("stream lost on %s, reconnecting in %.1f s", self.uri, backoff)
-            stop.wait(backoff)
+            self._wait(stop, backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
             self.reconnects += 1
+
+    def _wait(self, stop: threading.Event, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not stop.is_set() and time.monotonic() < end:
+            if self.on_idle is not None:
+                self.on_idle()
+            stop.wait(min(1.0, max(0.0, end - time.monotonic())))
 
     def close(self) -> None:
         cap = self._cap

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,6 +53,8 @@ class FolderSource:
 
     kind = "folder"
     live = False
+    #: called while the source waits with nothing to do, so the watchdog knows it is alive
+    on_idle: Callable[[], None] | None = None
 
     def __init__(self, uri: str, cfg: SourceConfig) -> None:
         self.uri = uri
@@ -122,6 +124,8 @@ class FolderSource:
                 if doc is not None:
                     yield doc
             if not batch:
+                if self.on_idle is not None:
+                    self.on_idle()
                 stop.wait(POLL_S)
 
     def take(self, path: Path) -> Doc | None:

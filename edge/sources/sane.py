@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from edge.config import SourceConfig
@@ -27,6 +27,8 @@ class SaneSource:
 
     kind = "sane"
     live = False
+    #: called while scanning or waiting, so the watchdog knows it is alive
+    on_idle: Callable[[], None] | None = None
 
     def __init__(self, uri: str, cfg: SourceConfig, spool: Path | None = None) -> None:
         if not shutil.which("scanimage"):
@@ -62,13 +64,27 @@ class SaneSource:
         ]
         if self.device:
             cmd[1:1] = ["-d", self.device]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+        # Popen and poll: a long batch is progress, and the watchdog must hear about it.
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        end = time.monotonic() + timeout_s
+        while True:
+            try:
+                proc.wait(timeout=1.0)
+                break
+            except subprocess.TimeoutExpired:
+                if self.on_idle is not None:
+                    self.on_idle()
+                if time.monotonic() > end:
+                    proc.kill()
+                    proc.wait()
+                    raise
+        stderr = proc.stderr.read() if proc.stderr else ""
         written = sorted(tmp_dir.glob(f"{stamp}-p*.pnm"))
         for page in written:
             page.replace(self.incoming / page.name)
         if proc.returncode != 0 and not written:
             # An empty feeder is the normal idle state; anything else is worth a warning.
-            msg = (proc.stderr or "").strip().splitlines()[-1:] or [""]
+            msg = (stderr or "").strip().splitlines()[-1:] or [""]
             if "out of documents" not in msg[0].lower() and "no documents" not in msg[0].lower():
                 log.warning("scanimage failed (%s): %s", proc.returncode, msg[0])
         self.batches += 1
@@ -85,6 +101,8 @@ class SaneSource:
                     log.warning("scan failed: %s", exc)
                     scanned = 0
                 if scanned == 0:
+                    if self.on_idle is not None:
+                        self.on_idle()
                     stop.wait(self.cfg.scan_interval_s)
                     continue
                 ready = self.folder.ready_files()
