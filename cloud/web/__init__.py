@@ -14,13 +14,18 @@ bp = Blueprint(
     "web", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web"
 )
 
+# (endpoint, label, lowest role that may open it); entries whose blueprint is not installed are
+# left out, so the Models page (registry) and the admin pages (auth) appear when present.
 NAV = [
-    ("web.fleet", "Fleet"),
-    ("web.documents", "Documents"),
-    ("web.review", "Review"),
-    ("web.aggregates", "Aggregates"),
-    ("web.clients", "Clients"),
-    ("web.upload", "Upload"),
+    ("web.fleet", "Fleet", "viewer"),
+    ("web.documents", "Documents", "viewer"),
+    ("web.review", "Review", "reviewer"),
+    ("web.aggregates", "Aggregates", "viewer"),
+    ("web.clients", "Clients", "viewer"),
+    ("models.page", "Models", "viewer"),
+    ("web.upload", "Upload", "admin"),
+    ("auth.users", "Users", "admin"),
+    ("auth.audit_log", "Audit", "admin"),
 ]
 
 # Routes register themselves on ``bp`` when their modules are imported.

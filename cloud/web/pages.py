@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import abort, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 
 from cloud.db.models import Document, Page
 from cloud.web import NAV, bp, deps, queries
@@ -99,10 +99,12 @@ def web_tail(v: str | None, n: int = 40) -> str:
     return v if len(v) <= n else "…" + v[-(n - 1) :]
 
 
-@bp.context_processor
+@bp.app_context_processor
 def inject() -> dict[str, Any]:
+    """Layout values for every template that extends web/base.html (other blueprints' too)."""
+    views = current_app.view_functions
     return {
-        "web_nav": NAV,
+        "web_nav": [(e, label) for e, label, role in NAV if e in views and deps.has_role(role)],
         "web_user": deps.current_user(),
         "web_csrf": deps.csrf_token,
         "web_logout_url": deps.logout_url(),

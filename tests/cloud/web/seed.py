@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import unicodedata
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -40,6 +41,11 @@ W, H = 850, 1100
 XSS = '<script>window.__xss = 1</script><img src=x onerror="window.__xss=2">'
 
 
+def _ascii(s: str) -> str:
+    """Hershey fonts draw ASCII only: "Café" becomes "Cafe" rather than "Caf?"."""
+    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+
+
 def draw_page(lines: list[str], boxes: list[tuple[float, float, float, float]], seed: int) -> bytes:
     """A white page with the text lines and a pen stroke inside each signature box, as PNG."""
     rnd = random.Random(seed)
@@ -49,7 +55,7 @@ def draw_page(lines: list[str], boxes: list[tuple[float, float, float, float]], 
         scale = 0.9 if i == 0 else 0.55
         cv2.putText(
             img,
-            line.encode("ascii", "replace").decode()[:70],
+            _ascii(line)[:70],
             (70, y),
             cv2.FONT_HERSHEY_SIMPLEX,
             scale,
