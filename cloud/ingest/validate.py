@@ -51,7 +51,14 @@ def parse(topic: str, payload: bytes, max_bytes: int) -> Parsed | None:
         raise ContractError("empty payload")
     if len(payload) > max_bytes:
         raise ContractError(f"payload of {len(payload)} bytes exceeds the {max_bytes}-byte limit")
-    msg = decode(model, payload)
+    try:
+        # Fast path: pydantic parses and validates the JSON in one pass (about twice as fast as
+        # json.loads + model_validate); anything it refuses goes through decode() for the reason.
+        msg = model.model_validate_json(payload)
+        if "schema_version" not in msg.model_fields_set:
+            raise ValueError("schema_version missing")  # the contract requires it explicitly
+    except ValueError:
+        msg = decode(model, payload)
     if msg.device_id != device:
         raise ContractError(
             f"device_id {msg.device_id!r} in the payload does not match topic device {device!r}"

@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -65,7 +65,6 @@ class Stats:
     batches: int = 0
     db_retries: int = 0
     last_batch_ms: float = 0.0
-    commit_times: list[float] = field(default_factory=list)
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -87,13 +86,13 @@ class IngestWorker:
         cfg: IngestConfig,
         engine: Engine,
         on_command_state: Callable[[CommandState], None] | None = None,
-        record_commit_times: bool = False,
+        on_commit: Callable[[list[str]], None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.engine = engine
         self.on_command_state = on_command_state
         self.stats = Stats()
-        self._record_commits = record_commit_times
+        self._on_commit = on_commit
         self._queue: queue.Queue[Item] = queue.Queue()
         self._stop = threading.Event()
         self._gen = 0
@@ -271,8 +270,10 @@ class IngestWorker:
         for it in bad:
             log.warning("dead-lettered message on %s: %s", it.topic, it.reason)
         self.stats.last_batch_ms = (time.perf_counter() - t0) * 1000
-        if self._record_commits:
-            self.stats.commit_times.append(time.time())
+        if self._on_commit is not None:
+            self._on_commit(
+                [str(it.parsed.message.result_id) for it in batch if it.parsed and it.parsed.kind == "result"]
+            )
         if self.on_command_state is not None:
             for it in batch:
                 if it.parsed is not None and it.parsed.kind == "command_state":
