@@ -51,5 +51,5 @@ def setup_logging(level: str = "INFO", fmt: str = "auto") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("urllib3", "werkzeug", "alembic.runtime.migration", "PIL"):
+    for noisy in ("urllib3", "werkzeug", "alembic", "PIL", "mlflow", "matplotlib"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
