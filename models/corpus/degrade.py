@@ -261,18 +261,24 @@ class Geometry:
     quad: np.ndarray  # the page's corners in the frame
 
 
-def webcam_geometry(r: random.Random, pw: int, ph: int) -> Geometry:
-    """Frame size and page placement: distance, offset, rotation, tilt, sometimes partly out."""
-    fw, fh = r.choice(FRAMES)
-    close = r.random() < 0.25
-    target_h = fh * (r.uniform(1.05, 1.5) if close else r.uniform(0.6, 0.98))
+def webcam_geometry(
+    r: random.Random, pw: int, ph: int, frame: tuple[int, int] | None = None, whole: bool = False
+) -> Geometry:
+    """Frame size and page placement: distance, offset, rotation, tilt, sometimes partly out.
+
+    ``frame`` fixes the frame size; ``whole`` keeps the whole page in view (a held document)."""
+    fw, fh = frame or r.choice(FRAMES)
+    close = r.random() < 0.25 and not whole
+    target_h = fh * (
+        r.uniform(1.05, 1.5) if close else r.uniform(0.72, 0.88) if whole else r.uniform(0.6, 0.98)
+    )
     s = target_h / ph
     tw = pw * s
-    cx = fw / 2 + r.uniform(-0.15, 0.15) * fw
-    cy = fh / 2 + r.uniform(-0.1, 0.1) * fh
-    if r.random() < 0.15:  # partly out of the frame on one side
+    cx = fw / 2 + r.uniform(-0.15, 0.15) * fw * (0.3 if whole else 1)
+    cy = fh / 2 + r.uniform(-0.1, 0.1) * fh * (0.3 if whole else 1)
+    if r.random() < 0.15 and not whole:  # partly out of the frame on one side
         cx += r.choice([-1, 1]) * tw * r.uniform(0.1, 0.3)
-    ang = math.radians(r.uniform(-12, 12))
+    ang = math.radians(r.uniform(-12, 12) * (0.5 if whole else 1))
     ca, sa = math.cos(ang), math.sin(ang)
     quad = []
     for dx, dy in ((-0.5, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)):

@@ -78,6 +78,9 @@ class Page:
         self.encoded = encoded
         self.ext = ext
         self._image: np.ndarray | None = None
+        # convex hulls of the labelled signatures' ink in image pixels (same order as
+        # meta["signatures"]), for callers that move the page further (the sample video)
+        self.signature_hulls: list[np.ndarray] = []
 
     @property
     def image(self) -> np.ndarray:
@@ -325,7 +328,8 @@ def _signature_count(r: random.Random) -> int:
     return r.choices(SIGNED_COUNTS, SIGNED_WEIGHTS)[0]
 
 
-def _round_box(hull: Hull, w: int, h: int) -> list[int]:
+def box_of(hull: Hull, w: int, h: int) -> list[int]:
+    """Integer pixel box [x1, y1, x2, y2] (x2, y2 exclusive) around a hull, inside the image."""
     x1, y1 = np.floor(hull.min(0)).astype(int)
     x2, y2 = np.ceil(hull.max(0)).astype(int)
     return [int(max(0, x1)), int(max(0, y1)), int(min(w, x2)), int(min(h, y2))]
@@ -399,19 +403,21 @@ def generate_page(
         out = webcam(img, hulls, r)
     H, W = out.shape
     sigs, negs, ignored = [], [], []
+    sig_hulls: list[np.ndarray] = []
     n_ink = len(pen.items)
     for it, hull, vis in zip(pen.items, out.hulls[:n_ink], out.visible[:n_ink], strict=True):
         if hull is None or vis < 0.5:
             if it["label"] == "signature" and hull is not None:
                 ignored.append(
-                    {"box": _round_box(hull, W, H), "kind": "truncated_signature", "visible": round(vis, 3)}
+                    {"box": box_of(hull, W, H), "kind": "truncated_signature", "visible": round(vis, 3)}
                 )
             continue
-        box = _round_box(hull, W, H)
+        box = box_of(hull, W, H)
         if box[2] - box[0] < 2 or box[3] - box[1] < 2:
             continue
         if it["label"] == "signature":
             sigs.append({"box": box, "kind": "signature"})
+            sig_hulls.append(hull)
         else:
             negs.append({"box": box, "kind": it["kind"]})
     rest = list(zip(out.hulls[n_ink:], out.visible[n_ink:], strict=True))
@@ -420,17 +426,17 @@ def generate_page(
         {
             "kind": c["kind"],
             "payload": c["payload"],
-            "box": _round_box(h, W, H) if h is not None else None,
+            "box": box_of(h, W, H) if h is not None else None,
             "visible": round(v, 3),
         }
         for c, (h, v) in zip(laid.codes, rest[:nc], strict=True)
     ]
     negs += [
-        {"box": _round_box(h, W, H), "kind": "printed_script"}
+        {"box": box_of(h, W, H), "kind": "printed_script"}
         for h, v in rest[nc : nc + ns]
         if h is not None and v >= 0.5
     ]
-    places = [_round_box(h, W, H) for h, v in rest[nc + ns :] if h is not None and v >= 0.5]
+    places = [box_of(h, W, H) for h, v in rest[nc + ns :] if h is not None and v >= 0.5]
     wmm, hmm = SIZES_MM[doc.size]
     meta: dict[str, Any] = {
         "seed": seed,
@@ -455,4 +461,6 @@ def generate_page(
         "degradation": out.info,
     }
     meta["fields"].setdefault("qr", None)
-    return Page(meta, out.encoded, out.ext)
+    page = Page(meta, out.encoded, out.ext)
+    page.signature_hulls = sig_hulls
+    return page

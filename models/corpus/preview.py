@@ -42,7 +42,7 @@ def annotate(image: np.ndarray, meta: dict[str, Any], scale: float = 1.0, labels
     return im
 
 
-def contact_sheet(root: Path, out: Path, limit: int = 40, cell_h: int = 260, cols: int = 8) -> Path:
+def contact_sheet(root: Path, out: Path, limit: int = 40, cell_h: int = 240, cols: int = 8) -> Path:
     """Write a PNG grid of up to ``limit`` pages from ``root`` with their boxes drawn."""
     metas = load_metas(root)
     if len(metas) > limit:  # spread over the whole set rather than its first pages
@@ -87,7 +87,7 @@ def contact_sheet(root: Path, out: Path, limit: int = 40, cell_h: int = 260, col
             x += c.shape[1] + 4
     out.parent.mkdir(parents=True, exist_ok=True)
     # a palette PNG keeps the committed sheet to a few hundred KB
-    Image.fromarray(sheet[:, :, ::-1]).quantize(colors=96, method=Image.Quantize.MEDIANCUT).save(
+    Image.fromarray(sheet[:, :, ::-1]).quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(
         out, optimize=True
     )
     log.info("contact sheet of %d pages -> %s", len(metas), out)

@@ -76,6 +76,9 @@ _JOB: dict[str, Any] = {}
 
 
 def _init(out: str, seed: int, profile: str, lang: str, dpi: int | None) -> None:
+    import cv2
+
+    cv2.setNumThreads(1)  # parallelism is one page per process; OpenCV threads would oversubscribe
     _JOB.update(out=Path(out), seed=seed, profile=profile, lang=lang, dpi=dpi)
 
 
