@@ -11,5 +11,6 @@ edge = lazy_group(
         "run": "edge.runtime_cli:run",
         "process": "edge.runtime_cli:process",
         "doctor": "edge.doctor:doctor",
+        "sync": "edge.sync.cli:sync",
     },
 )

@@ -161,6 +161,11 @@ class SyncConfig(StrictModel):
     )
     inflight: int = Field(64, ge=1, le=1000, description="Results published but not yet acknowledged.")
     health_interval_s: float = Field(30.0, gt=0, description="Seconds between health messages.")
+    replay_s: float = Field(
+        30.0,
+        ge=0,
+        description="After a reconnect, results acknowledged this recently are sent again (a crashed broker may have lost them; duplicates are harmless).",
+    )
     thumbnail_px: int = Field(512, ge=32, le=4096, description="Longest side of an uploaded thumbnail.")
     http_timeout_s: float = Field(20.0, gt=0, description="Timeout of one image upload request.")
     upload_retry_max_s: float = Field(300.0, gt=0, description="Longest wait between image upload retries.")

@@ -113,7 +113,9 @@ def render_conf(
             auth_conf(files),
             "persistence true",
             f"persistence_location {data}/",
-            "autosave_interval 60",
+            # Saved every 5 s; devices re-send their last 30 s after a reconnect (sync.replay_s),
+            # which covers what a crash loses between saves.
+            "autosave_interval 5",
             # A worker or device away for a while must not lose queued QoS 1 messages.
             "max_queued_messages 1000000",
             "max_queued_bytes 0",

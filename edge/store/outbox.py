@@ -145,6 +145,23 @@ def mark_sent(db: Any, seqs: Iterable[int]) -> int:
     return conn.total_changes - before
 
 
+def recently_sent(
+    db: Any, since: float, limit: int = 100_000, kinds: Sequence[str] = ("result",)
+) -> list[Row]:
+    """Rows acknowledged at or after ``since`` (epoch seconds), in ``seq`` order.
+
+    Used after a reconnect: a broker that crashed may have lost messages it had acknowledged but
+    not yet saved or delivered, so the last few seconds are sent again (duplicates are harmless).
+    """
+    conn = _conn(db)
+    rows = conn.execute(
+        f"SELECT seq, kind, key, topic, payload, qos, attempts FROM {TABLE} WHERE sent_at >= ? "
+        f"AND kind IN ({','.join('?' * len(kinds))}) ORDER BY seq LIMIT ?",
+        [since, *kinds, int(limit)],
+    ).fetchall()
+    return [Row(int(r[0]), r[1], r[2], r[3], bytes(r[4]), int(r[5]), int(r[6])) for r in rows]
+
+
 def mark_failed(db: Any, seq: int, error: str) -> None:
     """Count a failed attempt (an image upload refused, ...); the row stays pending."""
     conn = _conn(db)

@@ -115,6 +115,9 @@ class SyncClient:
         self._acked: list[int] = []
         self._failed: list[int] = []
         self._pause_until = 0.0
+        self._replay_from: float | None = None  # set on reconnect: resend what was acked since
+        self._last_connect_at = 0.0
+        self.replayed = 0
         self._connected = threading.Event()
         self._connack: Any = None
         self._started_at = time.monotonic()
@@ -210,6 +213,9 @@ class SyncClient:
                 if now >= next_health:
                     self._publish_health(client, db)
                     next_health = now + self.cfg.health_interval_s
+                if self._replay_from is not None:
+                    self._replay(client, db, self._replay_from)
+                    self._replay_from = None
                 if now >= self._pause_until:
                     self._fill_window(client, db)
             self._goodbye()
@@ -267,6 +273,8 @@ class SyncClient:
             log.error(explain_connack(reason))
             return
         self.connects += 1
+        if self.connects > 1 and self.cfg.replay_s > 0:
+            self._replay_from = time.time() - self.cfg.replay_s
         log.info("connected to broker as %s (session present: %s)", self.device.id, flags.session_present)
         client.subscribe(
             [
@@ -326,6 +334,20 @@ class SyncClient:
             self._high = min(self._high, first - 1)
             self._pause_until = time.monotonic() + self.cfg.broker.reconnect_max_s
             self._failed = []
+
+    def _replay(self, client: mqtt.Client, db: sqlite3.Connection, since: float) -> None:
+        """Send again what the broker acknowledged recently (it may have crashed before saving)."""
+        rows = outbox.recently_sent(db, since)
+        for row in rows:
+            # Not tracked in the window: these rows are already marked sent.
+            client.publish(row.topic, row.payload, qos=row.qos)
+        self.replayed += len(rows)
+        if rows:
+            log.info(
+                "reconnected: sent again %d result(s) acknowledged in the last %.0f s",
+                len(rows),
+                self.cfg.replay_s,
+            )
 
     def _fill_window(self, client: mqtt.Client, db: sqlite3.Connection) -> None:
         room = self.cfg.inflight - len(self._inflight)
