@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from cloud.api.query import BadParam
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _refuse_nul() -> None:
+    # PostgreSQL text cannot hold NUL; refuse it up front instead of failing in the driver.
+    for value in [*request.args.values(), *(request.view_args or {}).values()]:
+        if isinstance(value, str) and "\x00" in value:
+            raise BadParam("parameters must not contain NUL characters")
 
 
 @bp.errorhandler(BadParam)

@@ -93,7 +93,7 @@ def documents_export() -> Any:
     rows = export_rows(context.engine(), f)
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     if fmt == "csv":
-        body, mime = csv_stream(rows), "text/csv; charset=utf-8"
+        body, mime = csv_stream(rows), "text/csv"
     else:
         body, mime = json_stream(rows), "application/json"
     resp = Response(stream_with_context(body), mimetype=mime)
