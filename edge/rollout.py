@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from edge.config import EdgeConfig
 from edge.contract import CommandState, DesiredModel, DesiredModels, ModelRef
 
 log = logging.getLogger(__name__)
@@ -322,6 +323,7 @@ class ModelUpdater:
         self._lock = threading.RLock()
         self._watch: _Watch | None = None
         self.failed: set[str] = set()  # sha256s that failed here: a retained message must not retry forever
+        self._latest: dict[str, DesiredModels | None] = {"fleet": None, "device": None}
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state: dict[str, dict[str, Any]] = self._load_state()
 
@@ -369,11 +371,30 @@ class ModelUpdater:
 
     # applying ---------------------------------------------------------------------------------
     def handle(self, desired: DesiredModels) -> None:
-        """Apply every model of a desired-models message meant for this device."""
+        """Take a desired-models message (fleet, or targeted when ``devices`` is set) and apply
+        the newest one meant for this device.
+
+        Both retained messages arrive again on every reconnect, in any order: the newer one by
+        ``issued_at`` wins, so a canary target beats the older fleet message and a later fleet
+        promotion or rollback beats the target. Works whichever transport delivers them (the
+        sync client's ``on_desired`` or :class:`edge.rollout_mqtt.RolloutListener`).
+        """
         if desired.devices is not None and self.device_id not in desired.devices:
             return
-        for m in desired.models:
-            self.apply(m, str(desired.rollout_id))
+        with self._lock:
+            self._latest["device" if desired.devices is not None else "fleet"] = desired
+            effective = max((d for d in self._latest.values() if d is not None), key=lambda d: d.issued_at)
+            for m in effective.models:
+                self.apply(m, str(effective.rollout_id))
+
+    def clear_target(self) -> None:
+        """The device's own target was cleared (empty retained message): follow the fleet again."""
+        with self._lock:
+            self._latest["device"] = None
+            fleet = self._latest["fleet"]
+            if fleet is not None:
+                for m in fleet.models:
+                    self.apply(m, str(fleet.rollout_id))
 
     def apply(self, m: DesiredModel, rollout_id: str | None = None) -> bool:
         """Make ``m`` the active model of its kind; True when it is active afterwards."""
@@ -520,6 +541,42 @@ class ModelUpdater:
             self._save_state()
             self._emit("rolled_back", cur, cur.rollout_id, f"{reason}; back on {prev.name} {prev.version}")
             return True
+
+
+def pipeline_swapper(pipeline: Any, cfg: EdgeConfig) -> Swapper:
+    """The swap for engineer D's ``Pipeline.swap_models``: a detector built by engineer B's
+    ``load_detector`` from the new file; the reader as a ReaderConfig naming the new classifier
+    (its workers build their own reader; the tokenizer travels in the same package folder)."""
+
+    def swap(kind: str, onnx: Path, ref: ModelRef) -> None:
+        if kind == "detector":
+            from edge.detect import load_detector
+
+            pipeline.swap_models(detector=load_detector(cfg.detector.model_copy(update={"model": onnx})))
+        else:
+            pipeline.swap_models(reader=cfg.reader.model_copy(update={"classifier": onnx}))
+
+    return swap
+
+
+def make_updater(cfg: EdgeConfig, swap: Swapper, report: Reporter, token: str | None = None) -> ModelUpdater:
+    """A ModelUpdater from the edge settings; ``report`` is normally ``SyncClient.publish_state``
+    and the sync client's ``on_desired`` should be ``updater.handle``."""
+    r = cfg.rollout
+    return ModelUpdater(
+        cfg.device.id,
+        r.models_dir,
+        swap,
+        report,
+        token=token,
+        backend=cfg.detector.backend,
+        engine_cache=cfg.detector.engine_cache,
+        precision=cfg.detector.precision,
+        watch_pages=r.watch_pages,
+        min_pages=r.min_pages,
+        max_error_rate=r.max_error_rate,
+        verify_tls=str(r.ca_file) if r.ca_file else True,
+    )
 
 
 def _find_engine_builder() -> EngineBuilder | None:

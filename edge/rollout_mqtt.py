@@ -1,10 +1,11 @@
 """MQTT side of the model rollout on the device: listen for desired models, publish step states.
 
 Subscribes to the retained fleet desired-models topic and this device's own one (a canary or site
-target, which wins over the fleet's while it is set; an empty retained payload clears it), hands
-the effective message to a :class:`~edge.rollout.ModelUpdater` in a worker thread (a download must
-not block the MQTT loop), and publishes each step retained on ``signet/v1/<device>/cmd/model/state``.
-When the sync client (engineer E) takes this over, it only needs ``on_desired`` and ``publish_state``.
+target; an empty retained payload clears it), hands each message to a
+:class:`~edge.rollout.ModelUpdater` in one worker thread (a download must not block the MQTT loop;
+the updater decides which message wins), and publishes each step retained on
+``signet/v1/<device>/cmd/model/state``. In the edge process the sync client (engineer E) does the
+same: ``SyncClient(..., on_desired=updater.handle)`` with ``report=sync.publish_state``.
 """
 
 from __future__ import annotations
@@ -40,8 +41,7 @@ class RolloutListener:
         self.broker = broker
         self.device_id = device_id
         self.client_id = client_id or f"{device_id}-rollout"
-        self._latest: dict[str, DesiredModels | None] = {"fleet": None, "device": None}
-        self._queue: queue.Queue[DesiredModels | None] = queue.Queue()
+        self._queue: queue.Queue[DesiredModels | str | None] = queue.Queue()
         self._worker = threading.Thread(target=self._run, name="model-rollout", daemon=True)
         self._client: Any = None
 
@@ -87,34 +87,27 @@ class RolloutListener:
         client.subscribe([(FLEET_DESIRED_TOPIC, 1), (device_desired_topic(self.device_id), 1)])
 
     def _on_message(self, _client: Any, _userdata: Any, msg: Any) -> None:
-        source = "fleet" if msg.topic == FLEET_DESIRED_TOPIC else "device"
         if not msg.payload:
-            self._latest[source] = None  # a cleared target: fall back to the fleet's
-        else:
-            try:
-                self._latest[source] = decode(DesiredModels, msg.payload)
-            except ContractError as exc:
-                log.error("ignoring invalid desired-models message on %s: %s", msg.topic, exc.reason)
-                return
-        self.on_desired()
-
-    def on_desired(self) -> None:
-        """Queue the effective desired models (the device's own target wins over the fleet's)."""
-        effective = self._latest["device"] or self._latest["fleet"]
-        if effective is not None:
-            self._queue.put(effective)
+            if msg.topic != FLEET_DESIRED_TOPIC:
+                self._queue.put("clear")  # the device's target was cleared: follow the fleet
+            return
+        try:
+            self._queue.put(decode(DesiredModels, msg.payload))
+        except ContractError as exc:
+            log.error("ignoring invalid desired-models message on %s: %s", msg.topic, exc.reason)
 
     def _run(self) -> None:
+        # One worker: downloads never block the MQTT loop, and messages are applied in order
+        # (the updater keeps the newest fleet and target messages and acts on the newer one).
         while True:
             item = self._queue.get()
             if item is None:
                 return
-            while not self._queue.empty():  # only the newest desired state matters
-                nxt = self._queue.get()
-                if nxt is None:
-                    return
-                item = nxt
             try:
-                self.updater.handle(item)
+                if item == "clear":
+                    self.updater.clear_target()
+                else:
+                    assert isinstance(item, DesiredModels)
+                    self.updater.handle(item)
             except Exception:
                 log.exception("model rollout crashed")

@@ -123,6 +123,8 @@ class Registry:
     def download(self, name: str, version: str, dest: Path) -> Path:
         """Download the version's model folder (ONNX, card, golden pages) through the tracking server."""
         mv = self.client.get_model_version(name, str(version))
+        if not mv.run_id:
+            raise ValueError(f"{name} {version} has no run to download from")
         dest.mkdir(parents=True, exist_ok=True)
         local = self.client.download_artifacts(mv.run_id, MODEL_DIR, str(dest))
         return Path(local)

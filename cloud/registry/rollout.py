@@ -223,6 +223,12 @@ class Rollouts:
             (FLEET_DESIRED_TOPIC, encode(DesiredModels(rollout_id=rollout_id, models=list(fleet.values()))))
         ]  # type: ignore[arg-type]
 
+    def _target_messages(self, cleared: list[str], rollout_id: str) -> list[tuple[str, bytes]]:
+        """After a fleet change: clear the targets just dropped and re-issue the others, so that
+        a device's own target stays newer than the fleet message (devices apply the newer one)."""
+        devices = sorted(set(cleared) | set(self.store.device_scopes()))
+        return [(device_desired_topic(d), self._device_message(d, rollout_id)) for d in devices]
+
     def promote(
         self, model: DesiredModel, devices: list[str] | None, scope: str, target: str = "", actor: str = "cli"
     ) -> str:
@@ -234,7 +240,7 @@ class Rollouts:
             self.store.set_desired(FLEET, model, rollout_id)
             cleared = self.store.clear_device_desired(model.kind)
             messages += self._fleet_message(rollout_id)
-            messages += [(device_desired_topic(d), self._device_message(d, rollout_id)) for d in cleared]
+            messages += self._target_messages(cleared, rollout_id)
         else:
             for d in devices:
                 self.store.set_desired(d, model, rollout_id)
@@ -283,10 +289,7 @@ class Rollouts:
         )
         # The rollback row must not itself be a target of the next rollback.
         self.store.mark_rolled_back(rollout_id)
-        self.publisher.publish(
-            self._fleet_message(rollout_id)
-            + [(device_desired_topic(d), self._device_message(d, rollout_id)) for d in cleared]
-        )
+        self.publisher.publish(self._fleet_message(rollout_id) + self._target_messages(cleared, rollout_id))
         log.info("fleet rollback of the %s to %s %s", kind, previous.name, previous.version)
         return previous
 

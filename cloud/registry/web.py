@@ -57,12 +57,9 @@ def package(name: str, version: str) -> Response:
 def _web_context() -> dict[str, Any]:
     """The dashboard's layout variables (nav, user, CSRF) so the page sits in the same frame."""
     try:
-        from cloud.web import NAV
-        from cloud.web.pages import inject
+        from cloud.web.pages import inject  # F2's layout context; its NAV already lists Models
 
-        ctx = inject()
-        ctx["web_nav"] = [*NAV, ("models.page", "Models")] if ("models.page", "Models") not in NAV else NAV
-        return ctx
+        return inject()
     except Exception:  # the dashboard blueprint is not installed: a bare layout
         return {"web_nav": [], "web_user": None, "web_csrf": lambda: "", "web_logout_url": None}
 
@@ -73,7 +70,7 @@ def page() -> str:
     svc = services()
     s = context.db()
     threshold = svc.cfg.mlflow.drift_psi_threshold
-    models = []
+    models: list[dict[str, Any]] = []
     error = None
     try:
         names = svc.registry.model_names()
@@ -87,7 +84,7 @@ def page() -> str:
     compare = None
     drift_rows: list[Any] = []
     if sel_name:
-        vs = next((m["rows"] for m in models if m["name"] == sel_name), [])
+        vs: list[dict[str, Any]] = next((m["rows"] for m in models if m["name"] == sel_name), [])
         a = request.args.get("a") or (
             vs[1]["info"].version if len(vs) > 1 else (vs[0]["info"].version if vs else None)
         )
@@ -123,9 +120,10 @@ def page() -> str:
 
 def _drift_alert(name: str, version: str, rows: list[quality.DriftRow], threshold: float) -> None:
     """Raise F1's drift alert when it is available (it de-duplicates open alerts)."""
-    try:
-        from cloud import alerts
+    import importlib
 
+    try:
+        alerts = importlib.import_module("cloud.alerts")
         fire = getattr(alerts, "raise_alert", None) or getattr(alerts, "fire", None)
     except ImportError:
         fire = None
