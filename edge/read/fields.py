@@ -44,7 +44,7 @@ L_TOTAL = [
 L_SUBTOTAL = [
     r"sub-?\s?total|sous-total|total ht|montant ht|total hors taxes|net amount|total excl\.?|exclusief btw"
 ]
-L_TAX = [r"(?<![a-z])(?:vat|tva|tax|gst|sales tax|btw)(?![a-z])"]
+L_TAX = [r"(?<![a-z])(?:vat|tva|tax|gst|sales tax|btw)(?![a-z])(?!\s*invoice)"]
 L_GROSS = [r"gross pay|salaire brut|gross"]
 L_BUYER = [r"bill to|billed to|factur(?:er|é) [àa]|client\s*:|customer\s*:|sold to|ship to|livrer [àa]"]
 L_SIGN = r"signature|sign here|signez ici|sign[ée] par|lu et approuv[ée]|signed by"
@@ -57,7 +57,33 @@ RE_PLACE = re.compile(
     re.I,
 )
 RE_ID = re.compile(r"[A-Z0-9][A-Z0-9\-/._]*\d[A-Z0-9\-/._]*|\d[A-Z0-9\-/._]*", re.I)
-EN_WORDS = {"the", "and", "of", "to", "for", "with", "is", "this", "date", "total", "amount", "due", "bill"}
+EN_WORDS = {
+    "the",
+    "and",
+    "of",
+    "to",
+    "for",
+    "with",
+    "is",
+    "this",
+    "invoice",
+    "amount",
+    "due",
+    "bill",
+    "description",
+    "qty",
+    "price",
+    "unit",
+    "subtotal",
+    "tax",
+    "receipt",
+    "order",
+    "pay",
+    "dear",
+    "between",
+    "signed",
+    "from",
+}
 FR_WORDS = {
     "le",
     "la",
@@ -74,6 +100,27 @@ FR_WORDS = {
     "une",
     "montant",
     "facture",
+    "échéance",
+    "désignation",
+    "qté",
+    "prix",
+    "unitaire",
+    "ttc",
+    "ht",
+    "tva",
+    "reçu",
+    "commande",
+    "fait",
+    "entre",
+    "objet",
+    "madame",
+    "monsieur",
+    "salaire",
+    "livraison",
+    "bon",
+    "caisse",
+    "net",
+    "payer",
 }
 SIGNED_TYPES = {"contract", "mandate", "kyc_form"}
 
@@ -129,7 +176,7 @@ class Extractor:
     def _language(self) -> str:
         toks = re.findall(r"[a-zà-ÿ]+", self.p.text.lower())
         en = sum(t in EN_WORDS for t in toks)
-        fr = sum(t in FR_WORDS for t in toks)
+        fr = sum(t in FR_WORDS for t in toks) + sum(1 for t in toks if re.search(r"[éèêàçùâîô]", t))
         return "fr" if fr > en else "en"
 
     def _month_first(self) -> bool:
@@ -141,7 +188,8 @@ class Extractor:
             votes += (b > 12) - (a > 12)
         if votes:
             return votes > 0
-        return self.lang == "en" and parse.find_currency(self.p.text) in (None, "USD", "CAD")
+        # Ambiguous everywhere: English pages follow the US order, French pages day first.
+        return self.lang == "en"
 
     def put(self, name: str, value: object, span: Span | None, prior: float, raw: str | None = None) -> None:
         words = self.p.words(span) if span else []
@@ -152,9 +200,14 @@ class Extractor:
 
     # -- generic finders --------------------------------------------------------------------
 
+    def _rows(self, i: int, m: re.Match[str]) -> tuple[int, ...]:
+        """The label's own line, and the next one when nothing but punctuation follows the label."""
+        rest = self.p.lines[i][m.end() :]
+        return (i, i + 1) if not re.search(r"[A-Za-zÀ-ÿ]{2,}", rest) else (i,)
+
     def labelled_amount(self, name: str, patterns: list[str], prior: float = 0.9) -> Decimal | None:
         for i, m in self.p.find(patterns):
-            for j in (i, i + 1):
+            for j in self._rows(i, m):
                 if j >= len(self.p.lines):
                     break
                 text = self.p.lines[j]
@@ -173,7 +226,7 @@ class Extractor:
 
     def labelled_date(self, name: str, patterns: list[str], prior: float = 0.9) -> str | None:
         for i, m in self.p.find(patterns):
-            for j in (i, i + 1):
+            for j in self._rows(i, m):
                 if j >= len(self.p.lines):
                     break
                 offset = m.end() if j == i else 0
@@ -186,21 +239,30 @@ class Extractor:
 
     def labelled_id(self, name: str, patterns: list[str], prior: float = 0.9) -> str | None:
         for i, m in self.p.find(patterns):
-            for j in (i, i + 1):
+            for j in self._rows(i, m):
                 if j >= len(self.p.lines):
                     break
                 offset = m.end() if j == i else 0
                 rest = self.p.lines[j][offset:]
                 mm = RE_ID.search(rest.lstrip(" :.#°"))
                 if mm:
-                    shift = offset + len(rest) - len(rest.lstrip(" :.#°"))
-                    value = mm.group(0).strip("._/-")
+                    stripped = rest.lstrip(" :.#°")
+                    shift = offset + len(rest) - len(stripped)
+                    end = mm.end()
+                    # OCR sometimes splits a number at a space ("INV-202 1-26098"): a lone
+                    # digit-led piece with a hyphen ending the line belongs to it.
+                    tail = re.fullmatch(r"\s(\d[\dA-Z\-/]*)\s*", stripped[end:])
+                    if tail and "-" in tail.group(1):
+                        value = (mm.group(0) + tail.group(1)).strip("._/-")
+                        end += 1 + len(tail.group(1))
+                    else:
+                        value = mm.group(0).strip("._/-")
                     if parse.parse_date(value, self.month_first):
                         continue
                     self.put(
                         name,
                         value,
-                        Span(j, shift + mm.start(), shift + mm.end()),
+                        Span(j, shift + mm.start(), shift + end),
                         prior if j == i else prior * 0.75,
                     )
                     return value
@@ -275,8 +337,18 @@ class Extractor:
     def line_items(self, with_unit: bool) -> list[LineItem]:
         items: list[LineItem] = []
         label = re.compile("|".join(L_TOTAL + L_SUBTOTAL + L_TAX + L_DATE + L_DUE), re.I)
-        for i, line in enumerate(self.p.lines):
-            if label.search(line) or parse.find_dates(line, self.month_first):
+        header = re.compile(
+            r"\b(?:qty|qt[ée]|quantity|quantit[ée]|description|d[ée]signation|item|article|ordered|command[ée])\b",
+            re.I,
+        )
+        # Rows live between the table header and the first totals line when the page has them.
+        start = next((i + 1 for i, ln in enumerate(self.p.lines) if header.search(ln)), 0)
+        stop = next(
+            (i for i in range(start, len(self.p.lines)) if label.search(self.p.lines[i])), len(self.p.lines)
+        )
+        for i in range(start, stop):
+            line = self.p.lines[i]
+            if parse.find_dates(line, self.month_first) or parse.find_iban(line):
                 continue
             row = parse_row(line, with_unit=with_unit)
             if row is None and with_unit:

@@ -155,14 +155,19 @@ _ROTATE_RE = re.compile(r"Rotate:\s*(\d+)")
 _CONF_RE = re.compile(r"Orientation confidence:\s*([\d.]+)")
 
 
-def detect_orientation(binary: np.ndarray, timeout: float, min_conf: float = 1.5) -> tuple[int, float]:
-    """Clockwise rotation (0/90/180/270) that makes the page upright, with Tesseract's confidence.
+_SCRIPT_RE = re.compile(r"Script:\s*(\w+)")
 
-    Uses Tesseract's orientation script detection on a reduced copy (it only needs glyph shapes).
-    Pages with too little text return (0, 0.0): nothing to turn.
+
+def detect_orientation(
+    binary: np.ndarray, timeout: float, min_conf: float = 1.5
+) -> tuple[int, float, str | None]:
+    """(clockwise rotation 0/90/180/270 that makes the page upright, confidence, script name).
+
+    Tesseract's orientation and script detection. Pages with too little text return
+    (0, 0.0, None): nothing to turn. A timeout raises ``OcrError``.
     """
     h, w = binary.shape[:2]
-    f = min(1.0, 1400.0 / max(h, w))
+    f = min(1.0, 2400.0 / max(h, w))
     small = (
         cv2.resize(binary, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
         if f < 1
@@ -175,14 +180,16 @@ def detect_orientation(binary: np.ndarray, timeout: float, min_conf: float = 1.5
     except OcrError as exc:
         if "timed out" in str(exc):
             raise
-        return 0, 0.0  # "Too few characters": blank or picture page
-    m, c = _ROTATE_RE.search(str(out)), _CONF_RE.search(str(out))
+        return 0, 0.0, None  # "Too few characters": blank or picture page
+    text = str(out)
+    m, c, s = _ROTATE_RE.search(text), _CONF_RE.search(text), _SCRIPT_RE.search(text)
+    script = s.group(1) if s else None
     if not m:
-        return 0, 0.0
+        return 0, 0.0, script
     rot, conf = int(m.group(1)) % 360, float(c.group(1)) if c else 0.0
     if conf < min_conf:
-        return 0, conf
-    return rot, conf
+        return 0, conf, script
+    return rot, conf, script
 
 
 def looks_upside_down(page: OcrPage) -> bool:
@@ -191,3 +198,40 @@ def looks_upside_down(page: OcrPage) -> bool:
         return False
     good = sum(1 for w in page.words if w.conf > 0.8 and re.fullmatch(r"[A-Za-zÀ-ÿ]{3,}[.,:;]?", w.text))
     return good / len(page.words) < 0.15
+
+
+def page_from_text(text: str, conf: float = 1.0) -> OcrPage:
+    """An ``OcrPage`` built from plain text (lines split on newlines, blocks on blank lines).
+
+    Used to run the field extractors on text that did not come from Tesseract this time (cached
+    OCR output, a PDF's text layer, tests); boxes are left empty (zero-size) and every word gets
+    ``conf``.
+    """
+    page = OcrPage()
+    block_no = 0
+    new_block = True
+    for raw in text.splitlines():
+        tokens = raw.split()
+        if not tokens:
+            new_block = True
+            continue
+        if new_block:
+            block_no += 1
+            page.blocks.append([])
+            new_block = False
+        line = Line(words=[], text=" ".join(tokens), block=block_no, box=(0.0, 0.0, 0.0, 0.0))
+        for tok in tokens:
+            w = Word(
+                text=tok,
+                conf=conf,
+                box=(0.0, 0.0, 0.0, 0.0),
+                block=block_no,
+                par=1,
+                line=len(page.lines),
+                index=len(page.words),
+            )
+            page.words.append(w)
+            line.words.append(w.index)
+        page.blocks[-1].append(len(page.lines))
+        page.lines.append(line)
+    return page

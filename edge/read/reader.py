@@ -26,7 +26,8 @@ from edge.read.preprocess import InputError, Prepared, ink_fraction, prepare
 
 log = logging.getLogger(__name__)
 
-BLANK_INK = 0.0015  # share of dark pixels under which a page holds no text
+BLANK_INK = 0.0015
+SUSPICIOUS_QUALITY = 0.5  # under this share of confident words a page gets the orientation/script check  # share of dark pixels under which a page holds no text
 _GOOD_WORD = re.compile(r"[A-Za-zÀ-ÿ]{3,}[.,:;)]?|\d[\d.,/:-]*")
 
 
@@ -129,11 +130,13 @@ class PageReader:
             page = self._ocr(prep)
             quality = _quality(page)
             t = lap("ocr", t)
-            if quality < 0.35 and len(page.words) >= 5:
-                # Few confident words: maybe turned or upside down. Ask Tesseract's orientation
-                # detector and try the 180° turn when it has no opinion; keep the better reading.
-                rot, _conf = detect_orientation(prep.binary, self.cfg.ocr_timeout_s)
-                candidates = [rot] if rot else [180]
+            script = None
+            if quality < SUSPICIOUS_QUALITY and len(page.words) >= 5:
+                # Few confident words: maybe turned or upside down, or another script. Ask
+                # Tesseract's orientation and script detection, try the turn it suggests (or 180°
+                # when it has no opinion) and keep the better reading.
+                rot, _conf, script = detect_orientation(prep.binary, self.cfg.ocr_timeout_s)
+                candidates = [rot] if rot else ([180] if script in (None, "Latin") else [])
                 for r in candidates:
                     alt = prepare(image, profile, boxes, rotation=r)  # type: ignore[arg-type]
                     alt_page = self._ocr(alt)
@@ -148,6 +151,12 @@ class PageReader:
         text = page.text
         if not page.words:
             errors.append("no text found (picture or empty page)")
+        elif script not in (None, "Latin") and quality < SUSPICIOUS_QUALITY:
+            errors.append(
+                f"text looks like {script} script, which languages {'+'.join(self.cfg.languages)} cannot read "
+                f"(only {quality:.0%} confident words)"
+            )
+            quality = min(quality, 0.19)  # not trusted: the page goes to review
         elif quality < 0.2:
             errors.append(
                 f"text barely readable with languages {'+'.join(self.cfg.languages)} "

@@ -183,7 +183,7 @@ def train(
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         val_logits = predict_logits(model, tokenizer, val_texts, params.max_length)
         m = {
             "train_loss": total / len(order),

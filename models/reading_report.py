@@ -1,0 +1,252 @@
+"""``signet models report-reading``: the reading targets on the synthetic test split and on the real
+documents in ../shared/data/documents (evaluation only: nothing here is tuned on them).
+
+Synthetic part: the cached OCR of the test split (``var/classifier/ocr/test.jsonl``, the same
+preprocessing and Tesseract call as the edge reader, full pages) gives the character error rate
+per capture profile, the field exact match (fields are extracted from that OCR text) and the
+classifier's scores, INT8 and FP32. Real part: every page image goes through ``PageReader`` end to
+end, against the text, fields and labels that come with the documents.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import re
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+TARGETS = {
+    "cer_scan": 0.015,
+    "cer_webcam": 0.06,
+    "field_match": 0.95,
+    "accuracy": 0.98,
+    "macro_f1": 0.97,
+    "ece": 0.05,
+}
+FIELD_KEYS = ("number", "date", "total")
+
+
+def normalise_text(text: str) -> str:
+    """Whitespace collapsed to single spaces: layout spacing is not a character error."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def cer_counts(reference: str, hypothesis: str) -> tuple[int, int]:
+    """(edit distance, reference length) after whitespace normalisation."""
+    from rapidfuzz.distance import Levenshtein
+
+    ref, hyp = normalise_text(reference), normalise_text(hypothesis)
+    return Levenshtein.distance(ref, hyp), len(ref)
+
+
+def _amount(v: Any) -> str | None:
+    try:
+        return f"{Decimal(str(v)).quantize(Decimal('0.01'))}"
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _mark(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def synthetic_part(model: Path, fp32: Path | None) -> list[str]:
+    from edge.read.classify import DocClassifier
+    from edge.read.fields import extract
+    from edge.read.ocr import page_from_text
+    from models.classifier import calibration as cal
+    from models.classifier.data import load_cached
+
+    out = []
+    recs = [r for r in load_cached("test") if not r.get("cropped")]
+    if not recs:
+        return ["synthetic test split: no cached OCR (run `signet models train-classifier --ocr-only`)"]
+    out.append(
+        f"Synthetic test split: {len(recs)} corpus pages (seed 3000), full-page OCR, Tesseract eng+fra"
+    )
+    for profile in ("scan", "webcam"):
+        sel = [r for r in recs if r["profile"] == profile]
+        dist = sum(cer_counts(r["truth"], r["text"])[0] for r in sel)
+        n = sum(cer_counts(r["truth"], r["text"])[1] for r in sel)
+        cer = dist / max(1, n)
+        limit = TARGETS[f"cer_{profile}"]
+        per_page = sorted(
+            cer_counts(r["truth"], r["text"])[0] / max(1, len(normalise_text(r["truth"]))) for r in sel
+        )
+        med = per_page[len(per_page) // 2] if per_page else 0.0
+        out.append(
+            f"  OCR CER {profile:6s}: {cer:7.2%} over {len(sel)} pages (median page {med:.2%})  target <= {limit:.1%}  {_mark(cer <= limit)}"
+        )
+    money = [
+        r
+        for r in recs
+        if r["profile"] == "scan" and r["doc_type"] in ("invoice", "receipt", "purchase_order")
+    ]
+    hits = {k: [0, 0] for k in FIELD_KEYS}
+    for r in money:
+        f = extract(page_from_text(r["text"]), r["doc_type"], r.get("signatures", 0))
+        for k in FIELD_KEYS:
+            truth = r["fields"].get(k)
+            if truth is None:
+                continue
+            got = f.values.get(k)
+            value = got.value if got else None
+            ok = (_amount(value) == _amount(truth)) if k == "total" else (str(value) == str(truth))
+            hits[k][0] += int(ok)
+            hits[k][1] += 1
+    for k, (h, n) in hits.items():
+        rate = h / max(1, n)
+        out.append(
+            f"  field exact match {k:6s} (scan invoices/receipts/POs): {h}/{n} = {rate:.1%}  target >= 95%  {_mark(rate >= TARGETS['field_match'])}"
+        )
+    results = {}
+    for name, path in (("INT8", model), ("FP32", fp32)):
+        if path is None or not Path(path).is_file():
+            out.append(f"  classifier {name}: {path} not found (run `signet export classifier`)")
+            continue
+        clf = DocClassifier(Path(path), threads=2)
+        labels = list(clf.info.labels)
+        probs = np.concatenate(
+            [clf.probabilities([r["text"] for r in recs[i : i + 32]]) for i in range(0, len(recs), 32)]
+        )
+        y = np.array([labels.index(r["doc_type"]) for r in recs])
+        pred = probs.argmax(1)
+        acc, f1, e = cal.accuracy(pred, y), cal.macro_f1(pred, y, len(labels)), cal.ece(probs, y)
+        results[name] = acc
+        out.append(
+            f"  classifier {name} ({clf.info.version}, T={clf.info.temperature:.2f}): accuracy {acc:.1%} {_mark(acc >= TARGETS['accuracy'])}"
+            f"  macro-F1 {f1:.3f} {_mark(f1 >= TARGETS['macro_f1'])}  ECE {e:.3f} {_mark(e <= TARGETS['ece'])}"
+        )
+        for profile in ("scan", "webcam"):
+            s = np.array([r["profile"] == profile for r in recs])
+            if s.any():
+                out.append(
+                    f"    {profile:6s}: accuracy {cal.accuracy(pred[s], y[s]):.1%}  macro-F1 {cal.macro_f1(pred[s], y[s], len(labels)):.3f}"
+                    f"  ECE {cal.ece(probs[s], y[s]):.3f}  ({int(s.sum())} pages)"
+                )
+    if "INT8" in results and "FP32" in results:
+        d = (results["FP32"] - results["INT8"]) * 100
+        out.append(f"  INT8 vs FP32: {d:+.2f} accuracy points lost  target <= 1  {_mark(d <= 1.0)}")
+    return out
+
+
+def _real_truth_text(docs: Path, row: dict[str, str], image: str) -> str | None:
+    stem = image.rsplit(".", 1)[0]
+    if row["file"].startswith("sroie_"):
+        lines = []
+        with (docs / f"{stem}.csv").open(encoding="utf-8", errors="replace") as fh:
+            for parts in csv.reader(fh):
+                if len(parts) >= 9:
+                    lines.append(",".join(parts[8:]))
+        return "\n".join(lines)
+    txt = docs / f"{stem}.txt"
+    return txt.read_text(encoding="utf-8", errors="replace") if txt.is_file() else None
+
+
+def _real_fields(docs: Path, row: dict[str, str]) -> dict[str, str]:
+    name = row.get("fields") or ""
+    if not name or not (docs / name).is_file():
+        return {}
+    data = json.loads((docs / name).read_text(encoding="utf-8"))
+    if isinstance(data, list):
+        data = data[0] if data else {}
+    out: dict[str, str] = {}
+    if "invoice_number" in data:
+        out["number"] = str(data["invoice_number"])
+    if data.get("date"):
+        from edge.read.parse import parse_date
+
+        iso = (
+            parse_date(str(data["date"]))
+            if not re.match(r"\d{4}-\d{2}-\d{2}$", str(data["date"]))
+            else str(data["date"])
+        )
+        if iso:
+            out["date"] = iso
+    total = data.get("amount", data.get("total"))
+    if total is not None and _amount(total):
+        out["total"] = _amount(total)  # type: ignore[assignment]
+    return out
+
+
+def real_part(docs: Path, model: Path) -> list[str]:
+    import cv2
+
+    from edge.config import ReaderConfig
+    from edge.read import PageReader
+
+    labels_csv = docs / "labels.csv"
+    if not labels_csv.is_file():
+        return [f"real documents: {labels_csv} not found; skipped"]
+    reader = PageReader(ReaderConfig(classifier=model))
+    out = [f"Real documents ({docs}): PageReader end to end, scan profile, no signatures masked"]
+    dist = n = 0
+    field_hits = {k: [0, 0] for k in FIELD_KEYS}
+    correct = total = 0
+    with labels_csv.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        truth_fields = _real_fields(docs, row)
+        for i, image in enumerate(row["images"].split(";")):
+            img = cv2.imread(str(docs / image), cv2.IMREAD_UNCHANGED)
+            reading = reader.read(img, [], "scan")
+            ref = _real_truth_text(docs, row, image)
+            cer_s = ""
+            if ref:
+                d, m = cer_counts(ref, reading.text)
+                dist, n = dist + d, n + m
+                cer_s = f"CER {d / max(1, m):6.1%}"
+            total += 1
+            correct += int(reading.doc_type.label == row["doc_type"])
+            got = {k: reading.fields.values[k].value for k in FIELD_KEYS if k in reading.fields.values}
+            marks = []
+            if i == 0:
+                for k, want in truth_fields.items():
+                    have = got.get(k)
+                    ok = (_amount(have) == want) if k == "total" and have is not None else str(have) == want
+                    field_hits[k][0] += int(ok)
+                    field_hits[k][1] += 1
+                    marks.append(f"{k} {'ok' if ok else f'{have!r}≠{want!r}'}")
+            out.append(
+                f"  {image:34s} {cer_s:11s} type {reading.doc_type.label}/{row['doc_type']} p={reading.doc_type.confidence:.2f}"
+                f"{' review' if reading.doc_type.needs_review else ''}  {'; '.join(marks)}  {reading.timings_ms.get('total', 0):.0f} ms"
+            )
+    out.append(f"  OCR CER (all real pages, vs text layer / transcripts): {dist / max(1, n):.2%}")
+    for k, (h, m) in field_hits.items():
+        out.append(f"  field exact match {k}: {h}/{m}")
+    out.append(f"  classification accuracy: {correct}/{total} = {correct / max(1, total):.0%}")
+    return out
+
+
+@click.command("report-reading")
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    default=Path("models/artifacts/classifier.int8.onnx"),
+    show_default=True,
+)
+@click.option(
+    "--fp32",
+    type=click.Path(path_type=Path),
+    default=Path("var/classifier/classifier.fp32.onnx"),
+    show_default=True,
+)
+@click.option(
+    "--docs", type=click.Path(path_type=Path), default=Path("../shared/data/documents"), show_default=True
+)
+@click.option("--no-real", is_flag=True, help="Skip the real documents.")
+def report_reading(model: Path, fp32: Path, docs: Path, no_real: bool) -> None:
+    """Print OCR CER, field exact match and classifier scores against the targets."""
+    for line in synthetic_part(model, fp32):
+        click.echo(line)
+    if not no_real:
+        for line in real_part(docs, model):
+            click.echo(line)

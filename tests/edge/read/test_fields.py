@@ -1,0 +1,205 @@
+"""Fields per document type from OCR-like text, and consistency checks that fail when they should."""
+
+from __future__ import annotations
+
+from edge.contract import Code
+from edge.read.fields import extract
+from edge.read.ocr import page_from_text
+
+INVOICE_EN = """Bishop-Russell
+403 Alicia Common
+Chadhaven
+
+TAX INVOICE
+No.: INV-2021-26098
+Date: 04/08/2021
+Due date: May 8, 2021
+
+Bill to
+Acme Corp
+12 Main Street
+
+Description Qty Unit price Amount
+Office chair 2 $150.00 $300.00
+Toner cartridge 3 45.50 136.50
+Subtotal $436.50
+Tax 8% $34.92
+Total $471.42
+Payment terms: 30 days IBAN: GB82 WEST 1234 5698 7654 32
+"""
+
+FACTURE_FR = """Hebert SARL
+549 chemin Courtois
+
+FACTURE
+N°: FAC-2025-49693
+Date: 5 janvier 2025
+Échéance: 06/03/2025
+Facturer à
+Robert Foucher
+
+Désignation Qté Prix unitaire Montant
+Traiteur 1 1 472,02 1 472,02
+Traiteur 30 231,17 6 935,10
+Total HT 8 407,12 €
+TVA 20% 1 681,42 €
+Total TTC 10 088,54 €
+"""
+
+
+def _values(fields):  # type: ignore[no-untyped-def]
+    return {k: v.value for k, v in fields.values.items()}
+
+
+def test_given_english_invoice_text_when_extracted_then_normalised_fields() -> None:
+    f = extract(page_from_text(INVOICE_EN), "invoice")
+    v = _values(f)
+    assert v["number"] == "INV-2021-26098"
+    assert v["date"] == "2021-04-08"  # US order on an English page
+    assert v["due_date"] == "2021-05-08"
+    assert (v["subtotal"], v["tax"], v["total"]) == ("436.50", "34.92", "471.42")
+    assert v["currency"] == "USD"
+    assert v["iban"] == "GB82WEST12345698765432"
+    assert v["seller"] == "Bishop-Russell"
+    assert v["buyer"] == "Acme Corp"
+    assert [(i.quantity, i.unit_price, i.amount) for i in f.line_items] == [(2, 150, 300), (3, 45.5, 136.5)]
+    checks = {c.name: c.ok for c in f.checks}
+    assert checks == {"iban_checksum": True, "net_plus_tax_equals_total": True, "line_items_sum": True}
+
+
+def test_given_field_when_extracted_then_it_names_its_words_and_confidence() -> None:
+    page = page_from_text(INVOICE_EN, conf=0.9)
+    f = extract(page, "invoice")
+    total = f.values["total"]
+    assert total.words and page.words[total.words[-1]].text == "$471.42"
+    assert 0 < total.confidence <= 1
+    assert total.raw is not None and "471.42" in total.raw
+
+
+def test_given_french_invoice_with_space_grouping_when_extracted_then_amounts_and_day_first_dates() -> None:
+    f = extract(page_from_text(FACTURE_FR), "invoice")
+    v = _values(f)
+    assert v["number"] == "FAC-2025-49693"
+    assert v["date"] == "2025-01-05"
+    assert v["due_date"] == "2025-03-06"
+    assert (v["subtotal"], v["tax"], v["total"], v["currency"]) == ("8407.12", "1681.42", "10088.54", "EUR")
+    assert [i.amount for i in f.line_items] == [1472.02, 6935.10]
+    assert all(c.ok for c in f.checks), f.checks
+
+
+def test_given_totals_that_do_not_add_up_when_extracted_then_checks_fail_not_hidden() -> None:
+    text = INVOICE_EN.replace("Total $471.42", "Total $500.00").replace(
+        "Toner cartridge 3 45.50 136.50", "Toner cartridge 3 45.50 140.00"
+    )
+    f = extract(page_from_text(text), "invoice")
+    checks = {c.name: c for c in f.checks}
+    assert not checks["net_plus_tax_equals_total"].ok
+    assert not checks["line_item_arithmetic"].ok
+    assert "45.50" in checks["line_item_arithmetic"].detail
+    assert not checks["line_items_sum"].ok
+    assert f.values["total"].value == "500.00"  # the value stays as read
+
+
+def test_given_bad_iban_when_extracted_then_checksum_fails() -> None:
+    f = extract(page_from_text(INVOICE_EN.replace("7654 32", "7654 33")), "invoice")
+    assert {c.name: c.ok for c in f.checks}["iban_checksum"] is False
+
+
+def test_given_qr_payload_when_it_disagrees_with_text_then_check_fails() -> None:
+    epc = "\n".join(
+        [
+            "BCD",
+            "002",
+            "1",
+            "SCT",
+            "",
+            "Hebert",
+            "FR1420041010050500013M02606",
+            "EUR10088.54",
+            "",
+            "",
+            "FAC-2025-49693",
+        ]
+    )
+    f = extract(page_from_text(FACTURE_FR), "invoice", codes=[Code(kind="qr", payload=epc)])
+    assert {c.name: c.ok for c in f.checks}["code_matches_text"] is True
+    wrong = epc.replace("EUR10088.54", "EUR99.00")
+    f = extract(page_from_text(FACTURE_FR), "invoice", codes=[Code(kind="qr", payload=wrong)])
+    check = next(c for c in f.checks if c.name == "code_matches_text")
+    assert not check.ok and "total" in check.detail
+
+
+def test_given_receipt_when_extracted_then_merchant_date_total() -> None:
+    text = (
+        "Bernal Cutlery\n766 Valencia Street\nRECEIPT\nDate: 2023-05-06 14:28\nCoffee 2 12.50\nTotal $23.90\n"
+    )
+    v = _values(extract(page_from_text(text), "receipt"))
+    assert (v["merchant"], v["date"], v["total"], v["currency"]) == (
+        "Bernal Cutlery",
+        "2023-05-06",
+        "23.90",
+        "USD",
+    )
+
+
+CONTRACT = """SERVICE AGREEMENT
+Between Paul Nguyen (Supplier) and Kimberly Martinez (Client), it is agreed as follows.
+Article 1 - Scope
+The supplier provides services.
+Signed at Springfield on 03/14/2024
+Supplier Client
+Signature: ____________ Signature: ____________
+"""
+
+
+def test_given_unsigned_contract_when_extracted_then_flagged() -> None:
+    f = extract(page_from_text(CONTRACT), "contract", signatures_found=0)
+    v = _values(f)
+    assert v["party_a"] == "Paul Nguyen" and v["party_b"] == "Kimberly Martinez"
+    assert v["place"] == "Springfield" and v["date"] == "2024-03-14"
+    signed = next(c for c in f.checks if c.name == "signed")
+    assert not signed.ok and "unsigned contract" in signed.detail
+
+
+def test_given_signed_contract_when_extracted_then_signed_check_passes() -> None:
+    f = extract(page_from_text(CONTRACT), "contract", signatures_found=2)
+    assert next(c for c in f.checks if c.name == "signed").ok
+
+
+def test_given_french_contract_when_extracted_then_place_and_date() -> None:
+    text = "CONTRAT DE BAIL\nEntre Marie Dupont (Le bailleur) et Jean Martin (Le locataire), il a été convenu ce qui suit.\nFait à Lyon, le 12 février 2023\n"
+    v = _values(extract(page_from_text(text), "contract", signatures_found=2))
+    assert (v["place"], v["date"], v["party_a"], v["party_b"]) == (
+        "Lyon",
+        "2023-02-12",
+        "Marie Dupont",
+        "Jean Martin",
+    )
+
+
+def test_given_letter_when_extracted_then_sender_recipient_date() -> None:
+    text = "White-Cooper\n74115 Baker Shore\n\nNicholas Dillon\n7271 Hernandez Neck\n\nNorth Betty, August 5, 2023\nSubject: Your order\nDear Nicholas Dillon,\nWe write to you.\n"
+    v = _values(extract(page_from_text(text), "letter"))
+    assert (v["sender"], v["recipient"], v["date"], v["subject"]) == (
+        "White-Cooper",
+        "Nicholas Dillon",
+        "2023-08-05",
+        "Your order",
+    )
+
+
+def test_given_payslip_when_extracted_then_gross_and_net() -> None:
+    text = "Stewart-Farmer\nPAYSLIP\nEmployee: Thomas Hess\nDate: 28/09/2023\nGross pay £3,500.00\nNet pay £2,788.10\n"
+    v = _values(extract(page_from_text(text), "payslip"))
+    assert (v["gross"], v["total"], v["currency"], v["employee"], v["date"]) == (
+        "3500.00",
+        "2788.10",
+        "GBP",
+        "Thomas Hess",
+        "2023-09-28",
+    )
+
+
+def test_given_empty_text_when_extracted_then_no_fields_and_no_crash() -> None:
+    f = extract(page_from_text(""), "invoice")
+    assert "total" not in f.values and not f.line_items

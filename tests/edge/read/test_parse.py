@@ -1,0 +1,134 @@
+"""Value normalisers: dates, amounts, currencies and IBANs in the spellings paperwork uses."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from edge.read import parse
+from edge.read.tables import parse_row, to_decimal
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("Date: 2024-03-15", "2024-03-15"),
+        ("15/03/2024", "2024-03-15"),
+        ("15.03.2024", "2024-03-15"),
+        ("15-03-24", "2024-03-15"),
+        ("le 5 janvier 2025", "2025-01-05"),
+        ("1er mars 2024", "2024-03-01"),
+        ("Fait à Lyon, le 12 février 2023", "2023-02-12"),
+        ("3 août 2022", "2022-08-03"),
+        ("19 april 2014", "2014-04-19"),
+        ("March 5, 2024", "2024-03-05"),
+        ("Mar. 5 2024", "2024-03-05"),
+        ("December 31st, 2019", "2019-12-31"),
+        ("5 Sept 2021", "2021-09-05"),
+        ("25/12/2018", "2018-12-25"),
+    ],
+)
+def test_given_a_printed_date_when_parsed_then_iso(text: str, iso: str) -> None:
+    assert parse.parse_date(text) == iso
+
+
+def test_given_ambiguous_numeric_date_when_month_first_then_us_order() -> None:
+    assert parse.parse_date("04/08/2021", month_first=True) == "2021-04-08"
+    assert parse.parse_date("04/08/2021", month_first=False) == "2021-08-04"
+    # only one reading is a date: it wins whatever the preference
+    assert parse.parse_date("03/25/2024", month_first=False) == "2024-03-25"
+
+
+@pytest.mark.parametrize("text", ["", "no date here", "31/02/2024", "99/99/9999", "Total 1 234,50"])
+def test_given_no_valid_date_when_parsed_then_none(text: str) -> None:
+    assert parse.parse_date(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("Total: 1.234,56 €", "1234.56"),
+        ("Total: 1,234.56", "1234.56"),
+        ("Total TTC 1 234,56 €", "1234.56"),
+        ("Total TTC 1\u202f234,56\u00a0€", "1234.56"),
+        ("$12.5", "12.50"),
+        ("Grand Total Rs 1939", "1939.00"),
+        ("EUR 717,97", "717.97"),
+        ("Balance (12.50)", "-12.50"),
+        ("Discount -3.20", "-3.20"),
+        ("Total 12 345 678,90", "12345678.90"),
+        ("Tax 7.25% $12.34", "12.34"),
+        ("1'234.50 CHF", "1234.50"),
+    ],
+)
+def test_given_a_printed_amount_when_parsed_then_two_decimal_string(text: str, amount: str) -> None:
+    assert parse.parse_amount(text) == amount
+
+
+@pytest.mark.parametrize("text", ["", "Total", "TVA 20%", "n/a"])
+def test_given_no_amount_when_parsed_then_none(text: str) -> None:
+    assert parse.parse_amount(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("1 234,50 €", "EUR"),
+        ("$99.00", "USD"),
+        ("£5", "GBP"),
+        ("Total 5.00 CHF", "CHF"),
+        ("Rs 1939", "INR"),
+        ("RM 80.90", "MYR"),
+        ("Amount in euros", "EUR"),
+        ("Total 12.00 usd", "USD"),
+    ],
+)
+def test_given_currency_marks_when_found_then_iso_code(text: str, code: str) -> None:
+    assert parse.find_currency(text) == code
+
+
+def test_given_no_currency_when_found_then_none() -> None:
+    assert parse.find_currency("Total 12.00") is None
+
+
+def test_given_ibans_when_checked_then_mod97_decides() -> None:
+    assert parse.iban_valid("GB82 WEST 1234 5698 7654 32")
+    assert parse.iban_valid("FR1420041010050500013M02606")
+    assert not parse.iban_valid("GB82 WEST 1234 5698 7654 33")
+    assert not parse.iban_valid("not an iban")
+    found = parse.find_iban("IBAN: FR14 2004 1010 0505 0001 3M02 606 BIC X")
+    assert found is not None and found[0] == "FR1420041010050500013M02606"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("1 234,50", Decimal("1234.50")),
+        ("1,234.50", Decimal("1234.50")),
+        ("12", Decimal("12")),
+        ("abc", None),
+    ],
+)
+def test_given_table_numbers_when_read_then_decimal(text: str, value: Decimal | None) -> None:
+    assert to_decimal(text) == value
+
+
+def test_given_french_row_with_space_grouping_when_parsed_then_split_that_multiplies() -> None:
+    row = parse_row("Chaise de bureau 2 1 234,50 2 469,00")
+    assert row is not None and row.consistent
+    assert (row.quantity, row.unit_price, row.amount) == (
+        Decimal("2"),
+        Decimal("1234.50"),
+        Decimal("2469.00"),
+    )
+    assert row.description == "Chaise de bureau"
+
+
+def test_given_row_whose_product_is_wrong_when_parsed_then_inconsistent() -> None:
+    row = parse_row("Toner cartridge 3 10.00 31.00")
+    assert row is not None and not row.consistent
+
+
+def test_given_a_sentence_when_parsed_as_row_then_none() -> None:
+    assert parse_row("Thank you for your business!") is None
