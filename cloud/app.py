@@ -64,7 +64,7 @@ def create_app(
     app = Flask(__name__, template_folder="auth/templates")
     app.config.update(
         TESTING=testing,
-        SECRET_KEY=cfg.web.secret_key or _ephemeral_key(),
+        SECRET_KEY=_secret_key(cfg),
         SESSION_COOKIE_NAME="signet_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -94,7 +94,14 @@ def create_app(
     return app
 
 
-def _ephemeral_key() -> str:
+def _secret_key(cfg: CloudConfig) -> str:
+    if cfg.web.secret_key:
+        return cfg.web.secret_key
+    if cfg.web.secret_key_file:
+        key = cfg.web.secret_key_file.read_text(encoding="utf-8").strip()
+        if len(key) < 16:
+            raise ValueError(f"{cfg.web.secret_key_file}: the session key must be at least 16 characters")
+        return key
     log.warning("web.secret_key is not set: sessions will not survive a restart (set SIGNET_WEB__SECRET_KEY)")
     return secrets.token_urlsafe(48)
 

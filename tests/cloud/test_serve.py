@@ -1,0 +1,104 @@
+"""`signet cloud serve` starts gunicorn on SQLite with nothing else running; deployment files check."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.net import free_port, wait_for_port
+
+REPO = Path(__file__).resolve().parents[2]
+UNIT = REPO / "systemd" / "signet-web.service"
+
+
+def test_given_no_settings_when_serving_then_gunicorn_answers_on_sqlite_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = dict(os.environ, SIGNET_DATABASE__URL=f"sqlite:///{tmp_path / 'cloud.db'}", SIGNET_WEB__WORKERS="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "signet.cli", "cloud", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_port(port, timeout=60)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+            assert r.status == 200
+        deadline = time.monotonic() + 30
+        while True:  # workers boot after the port opens
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as r:
+                    html = r.read().decode()
+                    assert "csrf_token" in html
+                    assert r.headers["X-Frame-Options"] == "DENY"
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        key = tmp_path / "var" / "cloud-secret-key"
+        assert key.exists() and (key.stat().st_mode & 0o777) == 0o600
+        assert (tmp_path / "cloud.db").exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=40)
+    assert proc.returncode == 0, out.decode()[-2000:]
+
+
+@pytest.mark.skipif(
+    not shutil.which("systemd-analyze"), reason="systemd-analyze not installed (apt-get install systemd)"
+)
+def test_the_web_unit_verifies_cleanly_and_a_broken_one_does_not(tmp_path: Path) -> None:
+    exe = str(REPO / ".venv" / "bin" / "signet")
+
+    def verify(text: str) -> subprocess.CompletedProcess[str]:
+        path = tmp_path / "signet-web.service"
+        path.write_text(text.replace("/opt/signet/.venv/bin/signet", exe))
+        return subprocess.run(
+            ["systemd-analyze", "verify", str(path)], capture_output=True, text=True, timeout=60
+        )
+
+    good = verify(UNIT.read_text())
+    assert good.returncode == 0, good.stderr
+    assert "signet-web.service" not in good.stderr, good.stderr
+    bad = verify(UNIT.read_text().replace("Type=simple", "Type=simplest"))
+    assert "signet-web.service" in bad.stderr
+
+
+def test_the_web_unit_runs_hardened_as_signet_with_the_key_as_a_credential() -> None:
+    cp = configparser.ConfigParser(strict=False, interpolation=None)
+    cp.optionxform = str  # type: ignore[assignment,method-assign]
+    cp.read_string(UNIT.read_text())
+    svc = cp["Service"]
+    assert svc["User"] == "signet" and svc["NoNewPrivileges"] == "true" and svc["ProtectSystem"] == "strict"
+    assert svc["ExecStart"].endswith("signet cloud serve")
+    text = UNIT.read_text()
+    assert "LoadCredential=web-secret-key:" in text and "%d/web-secret-key" in text
+    assert "SECRET_KEY=" not in text.replace("SECRET_KEY_FILE=", "")
+
+
+def test_the_cloud_dockerfile_is_multi_stage_and_runs_as_non_root() -> None:
+    text = (REPO / "Dockerfile.cloud").read_text()
+    stages = [line for line in text.splitlines() if line.startswith("FROM ")]
+    assert len(stages) >= 2 and "COPY --from=build" in text
+    users = [line.split()[1] for line in text.splitlines() if line.startswith("USER ")]
+    assert users and users[-1] not in ("root", "0")
+    if shutil.which("hadolint"):
+        r = subprocess.run(
+            ["hadolint", "--failure-threshold", "error", str(REPO / "Dockerfile.cloud")],
+            capture_output=True,
+            text=True,
+        )
+        assert r.returncode == 0, r.stdout
