@@ -43,6 +43,7 @@ class GateDecision:
     fire: bool
     motion: float
     detail: float
+    still_since: float | None = None  # monotonic time the view became still (for latency)
 
 
 class StillGate:
@@ -87,4 +88,4 @@ class StillGate:
             if self._last_hash is None or hamming(h, self._last_hash) > self.same_doc_bits:
                 self._last_hash = h
                 fire = True
-        return GateDecision(still, present, fire, motion, detail)
+        return GateDecision(still, present, fire, motion, detail, self._still_since)

@@ -323,6 +323,9 @@ class Pipeline:
                     detector_ref=ModelRef(name=str(detector.name), version=str(detector.version)),
                     timings={"detect": det_ms},
                 )
+                # Latency counts from the moment the page became still, as a visitor sees it.
+                if decision.still_since is not None:
+                    job.t_start = decision.still_since
                 self._job_added()
                 self._submit_read(job, wait_slot=False)
 
