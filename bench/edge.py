@@ -198,7 +198,7 @@ def baselines(tmp: Path, quick: bool) -> dict[str, float]:
             reader.read(img, det.detect(img), "webcam")
             lat.append((time.perf_counter() - t) * 1000)
         i += 1
-    inbox, pages = _inbox(tmp / "base", quick)
+    inbox, _ = _inbox(tmp / "base", quick)
     t0 = time.perf_counter()
     n = 0
     for p in sorted(inbox.iterdir()):
