@@ -138,7 +138,7 @@ class Ctx:
         return fmt_amount(x, self.lang, cur, self.r)
 
     def company(self) -> dict[str, Any]:
-        addr = self.f.address().replace("\n", ", ").split(", ")
+        addr = self.f.address().split("\n")
         name = self.f.company()
         lines = [*addr, self.f.phone_number()]
         if self.r.random() < 0.5:
@@ -152,7 +152,7 @@ class Ctx:
         return {"name": name, "lines": lines}
 
     def person(self) -> dict[str, Any]:
-        return {"name": self.f.name(), "lines": self.f.address().replace("\n", ", ").split(", ")}
+        return {"name": self.f.name(), "lines": self.f.address().split("\n")}
 
     def number(self, prefix: str) -> str:
         year = 2019 + self.r.randrange(7)
@@ -402,7 +402,8 @@ def build_contract(c: Ctx) -> Doc:
         blocks.append(
             _b("heading", text=f"{art} {i + 1 + (page_no - 1) * 4} - {c.f.sentence(nb_words=3).rstrip('.')}")
         )
-        blocks.append(_b("para", text=c.sentences(c.r.randrange(2, 6))))
+        body = c.sentences(c.r.randrange(2, 6))
+        blocks.append(_b("columns", text=body) if c.r.random() < 0.2 else _b("para", text=body))
     fields: dict[str, Any] = {
         "date": d.isoformat(),
         "parties": [{"role": roles[0], "name": a["name"]}, {"role": roles[1], "name": b["name"]}],
@@ -518,7 +519,9 @@ def build_other(c: Ctx) -> Doc:
     blocks = [_b("letterhead", name=org["name"], lines=org["lines"][:2], logo=c.r.random() < 0.5), _b("title", text=c.pick(t["other"])),
               _b("kv", items=[(t["date"], c.date_str(d)), (t["from"], c.f.name())])]  # fmt: skip
     for _ in range(c.r.randrange(1, 5)):
-        if c.r.random() < 0.3:
+        if c.r.random() < 0.2:
+            blocks.append(_b("columns", text=c.sentences(c.r.randrange(6, 12))))
+        elif c.r.random() < 0.3:
             blocks.append(
                 _b(
                     "bullets",

@@ -279,6 +279,26 @@ def _para(p: Page, b: Block) -> None:
     p.gap(0.5)
 
 
+def _columns(p: Page, b: Block) -> None:
+    """Body text set in two columns (newsletters, terms and conditions): left column first."""
+    f = p.font(0.9)
+    gap = p.mm(6)
+    cw = (p.x1 - p.x0 - gap) / 2
+    lines = p.wrap(b.data["text"], f, cw)
+    half = (len(lines) + 1) // 2
+    lh = p.line_h(f)
+    if not p.room(lh * half):
+        p.out.overflow = True
+        return
+    for col, chunk in enumerate((lines[:half], lines[half:])):
+        x = p.x0 + col * (cw + gap)
+        for i, line in enumerate(chunk):
+            p.text(x, p.y + i * lh, line, f)
+            p.out.text.append(line)
+    p.y += lh * half
+    p.gap(0.6)
+
+
 def _bullets(p: Page, b: Block) -> None:
     for it in b.data["items"]:
         _para(p, Block("para", {"text": "• " + it}))
@@ -482,6 +502,7 @@ DRAW = {
     "addresses": _addresses,
     "para": _para,
     "bullets": _bullets,
+    "columns": _columns,
     "table": _table,
     "totals": _totals,
     "qr": _qr,

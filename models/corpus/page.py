@@ -160,12 +160,35 @@ def _fit(mask: np.ndarray, max_w: float, max_h: float) -> np.ndarray:
     return mask
 
 
+COMPANY_WORDS = {
+    "llc",
+    "inc",
+    "ltd",
+    "plc",
+    "group",
+    "sa",
+    "sarl",
+    "sas",
+    "snc",
+    "and",
+    "et",
+    "&",
+    "fils",
+    "co",
+}
+
+
+def _is_person(name: str) -> bool:
+    """People sign; companies do not (Faker's company names look like 'Keller Inc', 'Dupont SA')."""
+    words = name.replace(",", " ").replace(".", " ").lower().split()
+    return (
+        len(words) >= 2 and not any(w in COMPANY_WORDS for w in words) and not any(c.isdigit() for c in name)
+    )
+
+
 def _names(doc: Doc, fake: Faker, n: int) -> list[str]:
-    names = [
-        p["name"]
-        for p in doc.fields.get("parties", [])
-        if " " in p["name"] and not any(c.isdigit() for c in p["name"])
-    ]
+    """Who signs: the people among the parties first, then anyone."""
+    names = [p["name"] for p in doc.fields.get("parties", []) if _is_person(p["name"])]
     while len(names) < n:
         names.append(fake.name())
     return names
@@ -186,7 +209,9 @@ def _place_signatures(
         if i < len(places):
             x1, y1, x2, y2 = places[i]["rect"]
             hgt = min((y2 - y1) * r.uniform(0.55, 1.0), mm * 22)
-            m = ink.signature(r, names[i], hgt * 0.8, pen_px)
+            # a slot labelled with a person's name is signed by that person
+            who = places[i]["label"] if _is_person(places[i]["label"]) else names[i]
+            m = ink.signature(r, who, hgt * 0.8, pen_px)
             m = _fit(m, (x2 - x1) * 0.98, (y2 - y1) * 1.3)
             mh, mw = m.shape
             x = x1 + r.randint(0, max(0, x2 - x1 - mw))
@@ -199,16 +224,16 @@ def _place_signatures(
                 continue
         else:  # signed elsewhere: in a margin, under the text, across the page foot
             m = ink.signature(r, names[i], mm * r.uniform(7, 16), pen_px)
-            mh, mw = m.shape
+            big = [f for f in laid.free if f[2] - f[0] >= m.shape[1] * 0.7 and f[3] - f[1] >= m.shape[0]]
             for _ in range(12):
-                big = [f for f in laid.free if f[2] - f[0] >= mw * 0.7 and f[3] - f[1] >= mh]
                 if big and r.random() < 0.85:
                     fx1, fy1, fx2, fy2 = r.choice(big)
                     m2 = _fit(m, fx2 - fx1, fy2 - fy1)
                     mh, mw = m2.shape
                     x, y = r.randint(fx1, max(fx1, fx2 - mw)), r.randint(fy1, max(fy1, fy2 - mh))
                 else:
-                    m2 = m
+                    m2 = _fit(m, W, H)
+                    mh, mw = m2.shape
                     x, y = r.randint(0, max(0, W - mw)), r.randint(int(H * 0.1), max(int(H * 0.1), H - mh))
                 if not _overlaps((x, y, x + mw, y + mh), pen.boxes("signature"), gap=int(mm * 2)):
                     m = m2
