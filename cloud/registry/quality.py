@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
-from cloud.db.models import Correction, Page, Review, SignatureBox
+from cloud.db.models import Alert, Correction, Page, Review, SignatureBox
 
 log = logging.getLogger(__name__)
 
@@ -193,3 +193,14 @@ def drift(
             )
         out.append(d)
     return out
+
+
+def open_drift_alert(s: Session, key: str, message: str, details: dict[str, Any]) -> bool:
+    """Open a ``model_drift`` alert unless one is already open for ``key``; True when opened."""
+    open_one = s.scalar(
+        select(Alert.id).where(Alert.kind == "model_drift", Alert.key == key, Alert.resolved_at.is_(None))
+    )
+    if open_one is not None:
+        return False
+    s.add(Alert(kind="model_drift", key=key, severity="warning", message=message, details=details))
+    return True

@@ -66,9 +66,15 @@ class Registry:
 
     def versions(self, name: str, with_metrics: bool = True) -> list[VersionInfo]:
         """Every version of ``name``, newest first, with its run's offline metrics and params."""
+        # search results do not carry aliases on every store: take them from the registered model
+        by_version: dict[str, list[str]] = {}
+        for alias, v in (self.client.get_registered_model(name).aliases or {}).items():
+            by_version.setdefault(str(v), []).append(alias)
         out = []
         for mv in self.client.search_model_versions(f"name='{name}'"):
-            out.append(self._info(mv, with_metrics))
+            info = self._info(mv, with_metrics)
+            info.aliases = sorted(by_version.get(info.version, []))
+            out.append(info)
         return sorted(out, key=lambda v: int(v.version), reverse=True)
 
     def version(self, name: str, version: str) -> VersionInfo:

@@ -119,23 +119,17 @@ def page() -> str:
 
 
 def _drift_alert(name: str, version: str, rows: list[quality.DriftRow], threshold: float) -> None:
-    """Raise F1's drift alert when it is available (it de-duplicates open alerts)."""
-    import importlib
-
-    try:
-        alerts = importlib.import_module("cloud.alerts")
-        fire = getattr(alerts, "raise_alert", None) or getattr(alerts, "fire", None)
-    except ImportError:
-        fire = None
+    """Open a ``model_drift`` alert in F1's alerts table (one open alert per model version)."""
     worst = max(rows, key=lambda d: d.worst())
     msg = f"{name} {version}: PSI {worst.worst():.2f} > {threshold} at {worst.site} {worst.week} ({len(rows)} site-weeks)"
-    if fire is None:
-        log.warning("drift: %s", msg)
-        return
     try:
-        fire(context.db(), kind="model_drift", key=f"{name}:{version}", message=msg)
+        if quality.open_drift_alert(
+            context.db(), f"{name}:{version}", msg, {"rows": len(rows), "worst": worst.psi}
+        ):
+            context.db().commit()
+            log.warning("drift alert: %s", msg)
     except Exception:
-        log.exception("could not raise the drift alert")
+        log.exception("could not open the drift alert")
 
 
 @bp.route("/models/promote", methods=["POST"])

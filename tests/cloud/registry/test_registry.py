@@ -269,3 +269,81 @@ def test_given_distributions_when_measuring_psi_then_same_is_zero_and_a_shift_cr
     ref = {"0": 40.0, "1": 50.0, "2": 10.0}
     assert psi(ref, {"0": 4.0, "1": 5.0, "2": 1.0}) == pytest.approx(0.0, abs=1e-9)
     assert psi(ref, {"0": 80.0, "1": 15.0, "2": 5.0}) > 0.2
+
+
+def _result(device: str, version: str, sigs: int, label: str, i: int) -> Any:
+    from datetime import timedelta
+
+    from edge.contract import (
+        Box,
+        DocType,
+        ModelRef,
+        ModelsUsed,
+        PageImage,
+        Result,
+        Signature,
+        SourceRef,
+        utcnow,
+    )
+
+    now = utcnow()
+    return Result(
+        device_id=device,
+        site=DEVICES[device],
+        source=SourceRef(kind="file", uri=f"file:///q/{version}/{i}.png"),
+        captured_at=now - timedelta(seconds=1),
+        processed_at=now,
+        image=PageImage(sha256=f"{i:064x}", width=100, height=100),
+        signatures=[Signature(box=Box(x1=0.1, y1=0.1, x2=0.3, y2=0.2), score=0.9) for _ in range(sigs)],
+        signature_count=sigs,
+        doc_type=DocType(label=label, confidence=0.7, needs_review=i % 2 == 0),
+        models=ModelsUsed(
+            detector=ModelRef(name=NAME, version=version),
+            classifier=ModelRef(name="cls", version="1"),
+            ocr=ModelRef(name="tesseract", version="5"),
+        ),
+    )
+
+
+def test_given_field_results_and_reviews_when_measuring_a_version_then_live_metrics_and_drift_alert_follow(
+    world: World,
+) -> None:
+    from sqlalchemy import select
+
+    from cloud.db.engine import session_scope
+    from cloud.db.models import Alert, Correction, Page, Review, SignatureBox
+    from cloud.db.write import upsert_results
+    from cloud.registry.quality import drift, live_metrics
+
+    engine = world.app.extensions["signet"].engine
+    # the fleet runs v1 here; its validation set had signatures on 60 % of pages, the field has none
+    results = [_result("d-c", world.v1, 0, "letter", 1000 + i) for i in range(6)]
+    with session_scope(engine) as s:
+        upsert_results(s, results)
+    with session_scope(engine) as s:
+        pages = s.scalars(
+            select(Page).where(Page.detector_version == f"{NAME}:{world.v1}").order_by(Page.id)
+        ).all()
+        a, b = pages[0], pages[1]
+        s.add_all([Review(page_id=a.id, action="doc_type"), Review(page_id=b.id, action="signature_add")])
+        s.add(Correction(page_id=a.id, kind="doc_type", value={"label": "invoice"}))
+        s.add(SignatureBox(page_id=b.id, x1=0.1, y1=0.1, x2=0.2, y2=0.2, score=None, source="reviewer"))
+    with session_scope(engine) as s:
+        m = live_metrics(s, "detector", NAME, world.v1)
+        assert (m.pages, m.reviewed, m.devices) == (6, 2, 1)
+        assert m.needs_review_rate == pytest.approx(0.5)
+        assert m.doc_type_accuracy == pytest.approx(0.5)  # one page's type was corrected
+        assert m.signature_presence_accuracy == pytest.approx(0.5)  # a reviewer added a missed signature
+        rows = drift(
+            s, "detector", NAME, world.v1, world.svc.registry.validation_distribution(NAME, world.v1)
+        )
+        assert rows and rows[0].site == "south" and rows[0].psi["signature_count"] > 0.2
+
+    client = world.app.test_client()
+    _login(client, "vic")
+    world.svc.registry.set_alias(NAME, "production", world.v1)
+    html = client.get(f"/models?name={NAME}").get_data(as_text=True)
+    assert "⚠" in html, html[html.find('data-testid="drift"') :][:1500]
+    with session_scope(engine) as s:
+        alert = s.scalars(select(Alert).where(Alert.kind == "model_drift")).one()
+        assert alert.key == f"{NAME}:{world.v1}" and "PSI" in alert.message
