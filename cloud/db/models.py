@@ -123,7 +123,10 @@ class Document(Base):
         Index("ix_documents_device_captured", "device_id", "captured_at", "id"),
         Index("ix_documents_type_captured", "doc_type", "captured_at", "id"),
         Index("ix_documents_review_captured", "needs_review", "captured_at", "id"),
-        Index("ix_documents_sigs_captured", "signature_count", "captured_at", "id"),
+        # The other sort keys page with (key, id) cursors: indexes in the same order (migration 0002).
+        Index("ix_documents_sigs_id", "signature_count", "id"),
+        Index("ix_documents_conf_id", "type_confidence", "id"),
+        Index("ix_documents_pages_id", "page_count", "id"),
     )
 
 
