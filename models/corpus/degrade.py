@@ -261,6 +261,38 @@ class Geometry:
     quad: np.ndarray  # the page's corners in the frame
 
 
+SKIN = [(150, 180, 225), (120, 150, 200), (90, 120, 170), (60, 85, 130), (170, 195, 235)]  # BGR
+
+
+def _thumbs(img: np.ndarray, quad: np.ndarray, hulls: list[Hull | None], r: random.Random, fh: int) -> int:
+    """Thumbs holding the page at its edges (a document held up to a kiosk camera). A thumb
+    that would cover labelled ink is left out, so no label ever sits under a finger."""
+    boxes = [(h[:, 0].min(), h[:, 1].min(), h[:, 0].max(), h[:, 1].max()) for h in hulls if h is not None]
+    placed = 0
+    for _ in range(r.choice([1, 2, 2])):
+        e = r.randrange(4)
+        a, b = quad[e].astype(np.float64), quad[(e + 1) % 4].astype(np.float64)
+        p = a + (b - a) * r.uniform(0.25, 0.75)
+        centre = quad.mean(0)
+        inward = (centre - p) / (np.linalg.norm(centre - p) + 1e-6)
+        ax_long, ax_short = fh * r.uniform(0.05, 0.08), fh * r.uniform(0.025, 0.035)
+        c = p + inward * ax_long * r.uniform(0.1, 0.5)
+        ang = math.degrees(math.atan2(inward[1], inward[0]))
+        x1, y1, x2, y2 = c[0] - ax_long, c[1] - ax_long, c[0] + ax_long, c[1] + ax_long
+        if any(x1 < bx2 and bx1 < x2 and y1 < by2 and by1 < y2 for bx1, by1, bx2, by2 in boxes):
+            continue
+        mask = np.zeros(img.shape[:2], np.uint8)
+        cv2.ellipse(
+            mask, (int(c[0]), int(c[1])), (int(ax_long), int(ax_short)), ang, 0, 360, 255, -1, cv2.LINE_AA
+        )
+        soft = cv2.GaussianBlur(mask, (5, 5), 0).astype(np.float32)[..., None] / 255.0
+        skin = np.array(r.choice(SKIN), np.float32) * r.uniform(0.85, 1.1)
+        img *= 1 - soft
+        img += soft * skin[None, None, :]
+        placed += 1
+    return placed
+
+
 def webcam_geometry(
     r: random.Random, pw: int, ph: int, frame: tuple[int, int] | None = None, whole: bool = False
 ) -> Geometry:
@@ -328,6 +360,8 @@ def webcam(page: np.ndarray, hulls: list[Hull | None], r: random.Random) -> Degr
     bg = desk(r, fw, fh)
     m = (mask.astype(np.float32) / 255.0)[..., None]
     img = warped.astype(np.float32) * m + bg.astype(np.float32) * (1 - m)
+    if r.random() < 0.35:
+        info["thumbs"] = _thumbs(img, dst, hulls, r, fh)
     # light: smooth random field plus vignette, then maybe a soft shadow
     field_ = cv2.resize(
         np.array([[r.uniform(0.65, 1.15) for _ in range(4)] for _ in range(3)], np.float32),
