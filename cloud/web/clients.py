@@ -79,7 +79,7 @@ def parse_amount(v: object) -> float | None:
 
 
 def summarise(rows: list[InvoiceRow], today: date) -> list[ClientSummary]:
-    """Per-client totals with RFM scores (1-5 quintiles by rank), segments and k-means clusters."""
+    """Per-client totals from single invoices, then RFM scores, segments and clusters."""
     by: dict[str, ClientSummary] = {}
     for r in rows:
         s = by.get(r.client)
@@ -93,7 +93,12 @@ def summarise(rows: list[InvoiceRow], today: date) -> list[ClientSummary]:
             s.currencies.append(r.currency)
         if r.seller and r.seller not in s.sellers and len(s.sellers) < 5:
             s.sellers.append(r.seller)
-    out = sorted(by.values(), key=lambda s: -s.total)
+    return score(list(by.values()), today)
+
+
+def score(clients: list[ClientSummary], today: date) -> list[ClientSummary]:
+    """RFM scores (1-5 quintiles by rank), segments and k-means clusters; biggest spenders first."""
+    out = sorted(clients, key=lambda s: -s.total)
     if not out:
         return out
     for s in out:

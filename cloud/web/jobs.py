@@ -197,7 +197,8 @@ class Uploads:
             cfg = self.edge_cfg.model_copy(deep=True)
             cfg.device.id = UPLOAD_DEVICE
             cfg.device.site = site
-            results = process_file(path, cfg, detector, reader)
+            counting = _CountingDetector(detector, job)
+            results = process_file(path, cfg, counting, reader, source_kind="upload")
             job.state, job.progress, job.message = "storing", 0.85, f"storing {len(results)} page(s)"
             images = _page_images(path, cfg.source)
             results = [
@@ -213,6 +214,24 @@ class Uploads:
             job.state, job.message = "failed", f"reading failed: {exc}"
         finally:
             shutil.rmtree(path.parent, ignore_errors=True)
+
+
+class _CountingDetector:
+    """The real detector, counting pages as they pass so the progress bar moves per page."""
+
+    def __init__(self, inner: Any, job: Job) -> None:
+        self.inner = inner
+        self.job = job
+        self.name = inner.name
+        self.version = inner.version
+        self.seen = 0
+
+    def detect(self, image: np.ndarray) -> Any:
+        self.seen += 1
+        total = max(1, self.job.pages)
+        self.job.message = f"reading page {self.seen} of {total}"
+        self.job.progress = 0.15 + 0.7 * (self.seen - 1) / total
+        return self.inner.detect(image)
 
 
 def _safe_name(filename: str, kind: str) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -11,7 +13,7 @@ from flask import abort, current_app, render_template, request, url_for
 
 from cloud.db.models import Document, Page
 from cloud.web import NAV, bp, deps, queries
-from cloud.web.clients import scatter_points, summarise
+from cloud.web.clients import scatter_points, score
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,24 @@ def page_view(p: Page) -> PageView:
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# Aggregates and client analytics read the whole window (a full pass over a month of documents,
+# k-means over every client); they are recomputed at most once a minute per process.
+CACHE_S = 60.0
+
+
+def cached(key: str, compute: Callable[[], Any]) -> tuple[Any, datetime]:
+    """``compute()``'s value, reused for ``CACHE_S`` seconds; returns it with when it was computed."""
+    store = current_app.extensions.setdefault("signet_web", {}).setdefault("cache", {})
+    hit = store.get(key)
+    t = time.monotonic()
+    if hit is not None and t - hit[0] < CACHE_S:
+        return hit[1], hit[2]
+    value = compute()
+    at = now()
+    store[key] = (t, value, at)
+    return value, at
 
 
 @bp.app_template_filter("web_dt")
@@ -198,10 +218,11 @@ def _epochs(days: list[str]) -> list[int]:
 @bp.route("/aggregates")
 @deps.require("viewer")
 def aggregates() -> str:
-    a = queries.aggregates(deps.session(), now())
+    a, computed = cached("aggregates", lambda: queries.aggregates(deps.session(), now()))
     return render_template(
         "web/aggregates.html",
         a=a,
+        computed=computed,
         volume=_chart(_epochs(a.days), {"documents": a.per_day}, "time"),
         by_site=_chart(_epochs(a.days), a.by_site or {"documents": a.per_day}, "time"),
         by_type=_chart([t for t, _ in a.by_type], {"documents": [n for _, n in a.by_type]}),
@@ -231,8 +252,7 @@ def aggregates() -> str:
 @bp.route("/clients")
 @deps.require("viewer")
 def clients() -> str:
-    rows = queries.invoice_rows(deps.session())
-    summary = summarise(rows, now().date())
+    (n_invoices, summary), computed = cached("clients", _clients_summary)
     top = summary[:12]
     seg: dict[str, int] = {}
     for c in summary:
@@ -243,14 +263,20 @@ def clients() -> str:
         clusters.append({"id": cid, "n": len(members), "mean": sum(c.total for c in members) / len(members)})
     return render_template(
         "web/clients.html",
+        computed=computed,
         clients=summary[:500],
-        invoices=len(rows),
+        invoices=n_invoices,
         top=_chart([c.client[:14] for c in top], {"gross total": [round(c.total, 2) for c in top]}),
         segments=_chart(list(seg), {"clients": list(seg.values())}),
         points=scatter_points(summary[:1000]),
         clusters=clusters,
         palette=PALETTE,
     )
+
+
+def _clients_summary() -> tuple[int, list[Any]]:
+    n, totals = queries.client_totals(deps.session())
+    return n, score(totals, now().date())
 
 
 def document_url(doc_id: int) -> str:

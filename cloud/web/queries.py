@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Select, and_, case, false, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Float, Select, String, and_, case, cast, false, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from cloud.db.models import (
     CheckRow,
@@ -28,7 +28,7 @@ from cloud.db.models import (
     SignatureBox,
 )
 from cloud.db.search import document_match
-from cloud.web.clients import BUYER_KEYS, DATE_KEYS, SELLER_KEYS, TOTAL_KEYS, InvoiceRow, parse_amount, pick
+from cloud.web.clients import ClientSummary
 
 log = logging.getLogger(__name__)
 
@@ -68,21 +68,23 @@ class DeviceRow:
 
 
 def fleet(session: Session, now: datetime, days: int = 14) -> list[DeviceRow]:
-    """Every device with its last health and a per-day page volume over ``days`` days."""
-    since = datetime.combine(now.date() - timedelta(days=days - 1), datetime.min.time(), tzinfo=now.tzinfo)
-    day = func.date(Page.captured_at)
-    counts: dict[str, dict[str, int]] = {}
-    for dev, d, n in session.execute(
-        select(Page.device_id, day, func.count())
-        .where(Page.captured_at >= since)
-        .group_by(Page.device_id, day)
-    ):
-        counts.setdefault(dev, {})[str(d)] = n
+    """Every device with its last health and a per-day document volume over ``days`` days."""
+    since = datetime.combine(now.date() - timedelta(days=days - 1), time.min, tzinfo=timezone.utc)
+    day = func.date(Document.captured_at)
     buckets = days_back(now.date(), days)
     out = []
     for d in session.scalars(select(Device).order_by(Device.site_id, Device.id)):
         h = d.last_health or {}
-        per_day = counts.get(d.id, {})
+        # One query per device: (device_id, captured_at) is an index that covers it, so each
+        # device's window is read from the index alone.
+        per_day = {
+            str(k): int(n)
+            for k, n in session.execute(
+                select(day, func.count())
+                .where(Document.device_id == d.id, Document.captured_at >= since)
+                .group_by(day)
+            )
+        }
         out.append(
             DeviceRow(
                 id=d.id,
@@ -277,16 +279,30 @@ def history(session: Session, page_ids: list[int]) -> list[Review]:
 
 
 def review_condition(session: Session) -> Any:
-    """Needs review, or unsigned where the type expects a signature, and not yet reviewed."""
+    """Needs review, or unsigned where the type expects a signature, and not yet reviewed.
+
+    The flags are wrapped (``coalesce``, ``+ 0``) on purpose: it keeps SQLite from an OR over two
+    indexes followed by a sort of every match, and walks the capture-time index in order instead,
+    which finds the oldest 50 items after a few hundred rows.
+    """
     expecting = list(session.scalars(select(DocumentType.label).where(DocumentType.expects_signature)))
-    unsigned = and_(Document.doc_type.in_(expecting), Document.signature_count == 0) if expecting else false()
-    return and_(Document.reviewed_at.is_(None), or_(Document.needs_review, unsigned))
+    unsigned = (
+        and_(Document.doc_type.in_(expecting), Document.signature_count + 0 == 0) if expecting else false()
+    )
+    return and_(Document.reviewed_at.is_(None), or_(func.coalesce(Document.needs_review, false()), unsigned))
+
+
+COUNT_CAP = 10_000
 
 
 def review_queue(
     session: Session, page: int = 1, page_size: int = PAGE_SIZE
 ) -> tuple[list[Document], bool, int]:
-    """One page of the review queue (oldest first, so nothing waits forever) and its size."""
+    """One page of the review queue (oldest first, so nothing waits forever) and its size.
+
+    The size is counted up to ``COUNT_CAP`` + 1 (shown as "10000+"): past that the exact
+    number does not change what a reviewer does, and counting a million rows would.
+    """
     cond = review_condition(session)
     rows = list(
         session.scalars(
@@ -297,7 +313,8 @@ def review_queue(
             .limit(page_size + 1)
         )
     )
-    total = session.scalar(select(func.count()).select_from(Document).where(cond)) or 0
+    capped = select(Document.id).where(cond).limit(COUNT_CAP + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(capped)) or 0
     return rows[:page_size], len(rows) > page_size, int(total)
 
 
@@ -322,61 +339,83 @@ class Aggregates:
     totals: dict[str, Any] = field(default_factory=dict)
 
 
-def aggregates(session: Session, now: datetime, days: int = 30, sample: int = 5000) -> Aggregates:
+def aggregates(session: Session, now: datetime, days: int = 30, sample: int = 2000) -> Aggregates:
     """Volume, signature presence, unsigned contracts, latency per stage and error rates.
 
-    Latencies and OCR errors live in JSON columns, so they are computed in Python over the most
-    recent ``sample`` pages (indexed by capture time) instead of the whole history.
+    One grouped pass over the window's documents gives volume (per day, site, type), signature
+    presence, unsigned contracts and the pipeline error rate; one pass over the window's failed
+    or partial pages gives OCR errors. Latency lives in a JSON column, so it is summarised in
+    Python over the most recent ``sample`` pages.
     """
     buckets = days_back(now.date(), days)
-    since = datetime.combine(now.date() - timedelta(days=days - 1), datetime.min.time(), tzinfo=now.tzinfo)
+    since = datetime.combine(now.date() - timedelta(days=days - 1), time.min, tzinfo=timezone.utc)
     day = func.date(Document.captured_at)
-    in_window = Document.captured_at >= since
-
-    per_day = {
-        str(d): n for d, n in session.execute(select(day, func.count()).where(in_window).group_by(day))
-    }
+    signed = Document.signature_count > 0
+    bad = Document.status != "ok"
+    per_day: dict[str, int] = {}
+    pages_per_day: dict[str, int] = {}
+    bad_per_day: dict[str, int] = {}
     by_site: dict[str, dict[str, int]] = {}
-    for s, d, n in session.execute(
-        select(Document.site_id, day, func.count()).where(in_window).group_by(Document.site_id, day)
-    ):
-        by_site.setdefault(s, {})[str(d)] = n
-    signed = func.sum(case((Document.signature_count > 0, 1), else_=0))
-    presence = [
-        (t, int(n), int(sg or 0))
-        for t, n, sg in session.execute(
-            select(Document.doc_type, func.count(), signed)
-            .where(in_window)
-            .group_by(Document.doc_type)
-            .order_by(func.count().desc())
+    by_type: dict[str, list[int]] = {}  # type -> [documents, signed]
+    unsigned = 0
+    for d, site, doc_type, is_signed, is_bad, n, n_pages in session.execute(
+        select(
+            day, Document.site_id, Document.doc_type, signed, bad, func.count(), func.sum(Document.page_count)
         )
-    ]
-    unsigned_cond = and_(Document.doc_type == "contract", Document.signature_count == 0)
-    unsigned = session.scalar(select(func.count()).select_from(Document).where(unsigned_cond, in_window)) or 0
+        .where(Document.captured_at >= since)
+        .group_by(day, Document.site_id, Document.doc_type, signed, bad)
+    ):
+        d = str(d)
+        per_day[d] = per_day.get(d, 0) + n
+        pages_per_day[d] = pages_per_day.get(d, 0) + int(n_pages or 0)
+        if is_bad:
+            bad_per_day[d] = bad_per_day.get(d, 0) + n
+        site_days = by_site.setdefault(site, {})
+        site_days[d] = site_days.get(d, 0) + n
+        t = by_type.setdefault(doc_type, [0, 0])
+        t[0] += n
+        t[1] += n if is_signed else 0
+        if doc_type == "contract" and not is_signed:
+            unsigned += n
+    presence = sorted(((t, v[0], v[1]) for t, v in by_type.items()), key=lambda x: -x[1])
     unsigned_recent = list(
-        session.scalars(select(Document).where(unsigned_cond).order_by(Document.captured_at.desc()).limit(10))
+        session.scalars(
+            select(Document)
+            .where(Document.doc_type == "contract", Document.signature_count == 0)
+            .order_by(Document.captured_at.desc())
+            .limit(10)
+        )
     )
 
+    # OCR errors: only failed or partial pages can carry one, so only those are read.
+    errors_text = func.lower(cast(Page.errors, String))
+    ocr_per_day: dict[str, int] = {}
+    page_day = func.date(Page.captured_at)
+    for d, n in session.execute(
+        select(page_day, func.count())
+        .where(
+            Page.captured_at >= since,
+            Page.status != "ok",
+            or_(errors_text.like("%ocr%"), errors_text.like("%tesseract%")),
+        )
+        .group_by(page_day)
+    ):
+        ocr_per_day[str(d)] = int(n)
+
     recent = session.execute(
-        select(Page.captured_at, Page.timings_ms, Page.status, Page.errors)
-        .order_by(Page.captured_at.desc())
-        .limit(sample)
-    ).all()
+        select(Page.timings_ms).order_by(Page.captured_at.desc()).limit(sample)
+    ).scalars()
     stage_values: dict[str, list[float]] = {}
-    err: dict[str, list[int]] = {}  # day -> [pages, pipeline errors, ocr errors]
-    for captured, timings, status, errors in recent:
+    n_recent = 0
+    for timings in recent:
+        n_recent += 1
         for k, v in (timings or {}).items():
             if isinstance(v, int | float):
                 stage_values.setdefault(k, []).append(float(v))
-        e = err.setdefault(captured.date().isoformat(), [0, 0, 0])
-        e[0] += 1
-        e[1] += status != "ok"
-        e[2] += any("ocr" in str(x).lower() or "tesseract" in str(x).lower() for x in (errors or []))
     stages = []
     for k, vs in sorted(stage_values.items(), key=lambda kv: -statistics.median(kv[1])):
         vs.sort()
         stages.append((k, statistics.median(vs), vs[min(len(vs) - 1, int(0.95 * len(vs)))], len(vs)))
-    error_days = sorted(err)[-days:]
 
     checks = session.execute(
         select(func.count(), func.sum(case((CheckRow.ok, 0), else_=1))).where(
@@ -386,24 +425,27 @@ def aggregates(session: Session, now: datetime, days: int = 30, sample: int = 50
         )
     ).one()
     total_docs = sum(per_day.values())
+    error_days = [b for b in buckets if per_day.get(b)]
     return Aggregates(
         days=buckets,
         per_day=[per_day.get(b, 0) for b in buckets],
         by_site={s: [v.get(b, 0) for b in buckets] for s, v in sorted(by_site.items())},
         by_type=[(t, n) for t, n, _ in presence],
         presence=presence,
-        unsigned_contracts=int(unsigned),
+        unsigned_contracts=unsigned,
         unsigned_recent=unsigned_recent,
         stages=stages,
         error_days=error_days,
-        pipeline_error_rate=[err[d][1] / err[d][0] for d in error_days],
-        ocr_error_rate=[err[d][2] / err[d][0] for d in error_days],
+        pipeline_error_rate=[bad_per_day.get(d, 0) / per_day[d] for d in error_days],
+        ocr_error_rate=[
+            min(1.0, ocr_per_day.get(d, 0) / max(1, pages_per_day.get(d, 0))) for d in error_days
+        ],
         check_fail_rate=(int(checks[1] or 0) / checks[0]) if checks[0] else None,
         dead_letters=int(session.scalar(select(func.count()).select_from(DeadLetter)) or 0),
         totals={
             "documents": total_docs,
             "signed_rate": (sum(sg for _, _, sg in presence) / total_docs) if total_docs else None,
-            "pages_sampled": len(recent),
+            "pages_sampled": n_recent,
         },
     )
 
@@ -411,46 +453,57 @@ def aggregates(session: Session, now: datetime, days: int = 30, sample: int = 50
 # -- clients --------------------------------------------------------------------------------
 
 
-def invoice_rows(session: Session, limit: int = 50_000) -> list[InvoiceRow]:
-    """Buyer, seller, date and gross total of the most recent invoices (one row per document)."""
-    names = (*BUYER_KEYS, *SELLER_KEYS, *TOTAL_KEYS, *DATE_KEYS, "currency")
-    recent = (
-        select(Page.id)
-        .where(Page.doc_type == "invoice")
-        .order_by(Page.captured_at.desc())
-        .limit(limit)
-        .scalar_subquery()
+def client_totals(session: Session, max_clients: int = 5000) -> tuple[int, list[ClientSummary]]:
+    """Per-buyer invoice count, gross total, first and last capture, seller and currency.
+
+    Grouped in SQL over the ``buyer`` and ``total`` fields (indexed by name and value), so the
+    page never loads invoices one by one. Totals that are not plain decimals (a reviewer may type
+    anything) are left out rather than breaking the cast. Returns (invoices counted, clients).
+    """
+    buyer, total, seller, currency = (aliased(FieldRow) for _ in range(4))
+    dialect = session.get_bind().dialect.name
+    numeric: ColumnElement[bool]
+    if dialect == "postgresql":
+        numeric = total.value.op("~")(r"^-?[0-9]+(\.[0-9]+)?$")
+    else:
+        numeric = and_(total.value.op("GLOB")("[0-9-]*"), total.value.op("NOT GLOB")("*[^0-9.-]*"))
+    invoices = func.count(func.distinct(Page.document_id))
+    stmt = (
+        select(
+            buyer.value,
+            invoices,
+            func.sum(cast(total.value, Float)),
+            func.max(Page.captured_at),
+            func.min(Page.captured_at),
+            func.max(seller.value),
+            func.max(currency.value),
+        )
+        .select_from(buyer)
+        .join(Page, Page.id == buyer.page_id)
+        .join(total, and_(total.page_id == buyer.page_id, total.name == "total"))
+        .outerjoin(seller, and_(seller.page_id == buyer.page_id, seller.name == "seller"))
+        .outerjoin(currency, and_(currency.page_id == buyer.page_id, currency.name == "currency"))
+        .where(buyer.name == "buyer", Page.doc_type == "invoice", numeric, buyer.value.is_not(None))
+        .group_by(buyer.value)
+        .order_by(func.sum(cast(total.value, Float)).desc())
+        .limit(max_clients)
     )
-    per_doc: dict[int, dict[str, Any]] = {}
-    for doc_id, captured, name, value in session.execute(
-        select(Page.document_id, Page.captured_at, FieldRow.name, FieldRow.value)
-        .join(FieldRow, FieldRow.page_id == Page.id)
-        .where(Page.id.in_(recent), FieldRow.name.in_(names))
-    ):
-        d = per_doc.setdefault(doc_id, {"_captured": captured})
-        d.setdefault(name, value)  # the first page that has a field wins
-    rows = []
-    for doc_id, vals in per_doc.items():
-        client = pick(vals, BUYER_KEYS)
-        total = parse_amount(pick(vals, TOTAL_KEYS))
-        if not client or total is None:
-            continue
-        try:
-            day = date.fromisoformat(str(pick(vals, DATE_KEYS))[:10])
-        except ValueError:
-            day = vals["_captured"].date()
-        seller = pick(vals, SELLER_KEYS)
-        rows.append(
-            InvoiceRow(
-                doc_id,
-                str(client).strip()[:200],
-                str(seller)[:200] if seller else None,
-                day,
-                total,
-                vals.get("currency"),
+    out = []
+    n = 0
+    for name, count, gross, last, first, sell, cur in session.execute(stmt):
+        n += int(count)
+        out.append(
+            ClientSummary(
+                client=str(name)[:200],
+                invoices=int(count),
+                total=float(gross or 0.0),
+                last=last.date(),
+                first=first.date(),
+                currencies=[cur] if cur else [],
+                sellers=[str(sell)[:200]] if sell else [],
             )
         )
-    return rows
+    return n, out
 
 
 def signature_boxes(session: Session, page_id: int) -> list[SignatureBox]:

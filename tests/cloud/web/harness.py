@@ -10,7 +10,8 @@ from flask import Flask
 from cloud.app import create_app
 from cloud.auth.passwords import hash_password
 from cloud.config import CloudConfig
-from cloud.db.engine import session_scope
+from cloud.db.engine import make_engine, session_scope
+from cloud.db.migrate import upgrade
 from cloud.db.models import User
 from tests.cloud.web.seed import seed
 
@@ -18,13 +19,19 @@ PASSWORD = "correct horse battery"
 ROLES = ("admin", "reviewer", "viewer")
 
 
-def make_app(tmp: Path, n: int = 60, **web: Any) -> Flask:
+def make_app(tmp: Path, n: int = 60, database_url: str | None = None, **web: Any) -> Flask:
+    """The real app on ``database_url`` (default: a SQLite file in ``tmp``), seeded with ``n``
+    documents and one user per role."""
     cfg = CloudConfig.model_validate(
         {
-            "database": {"url": f"sqlite:///{tmp / 'cloud.db'}"},
+            "database": {"url": database_url or f"sqlite:///{tmp / 'cloud.db'}"},
             "web": {"images_dir": str(tmp / "images"), "secret_key": "k" * 48, **web},
         }
     )
+    if database_url:  # the app migrates SQLite itself; PostgreSQL is migrated by `signet cloud db upgrade`
+        engine = make_engine(database_url)
+        upgrade(engine)
+        engine.dispose()
     app = create_app(cfg, testing=True)
     engine = app.extensions["signet"].engine
     with app.app_context():

@@ -193,10 +193,12 @@ def make_documents(n: int, now: datetime, seed: int = 7) -> list[tuple[c.Result,
                     "ocr": {"name": "tesseract", "version": "5.3.0"},
                 },
                 "timings_ms": {
-                    "detect": rnd.gauss(45, 8) if device.startswith("kiosk") else rnd.gauss(120, 20),
-                    "ocr": rnd.gauss(650, 120),
-                    "fields": rnd.gauss(12, 3),
-                    "classify": rnd.gauss(18, 4),
+                    "detect": max(
+                        1.0, rnd.gauss(45, 8) if device.startswith("kiosk") else rnd.gauss(120, 20)
+                    ),
+                    "ocr": max(1.0, rnd.gauss(650, 120)),
+                    "fields": max(0.5, rnd.gauss(12, 3)),
+                    "classify": max(0.5, rnd.gauss(18, 4)),
                 },
                 "status": "partial" if failed else "ok",
                 "errors": ["ocr: tesseract timed out after 20 s"] if failed else [],
