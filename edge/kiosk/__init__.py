@@ -170,6 +170,10 @@ def create_kiosk(state: KioskState) -> Flask:
         resp.headers["Cache-Control"] = "no-store"
         return resp
 
+    @app.get("/favicon.ico")
+    def favicon() -> tuple[str, int]:
+        return "", 204
+
     @app.get("/healthz")
     def healthz() -> tuple[str, int]:
         return ("ok", 200) if not state.pipeline.fatal else (state.pipeline.fatal, 503)
@@ -204,5 +208,6 @@ def serve_kiosk(app: Flask, host: str, port: int) -> tuple[Any, int]:
     from werkzeug.serving import make_server
 
     server = make_server(host, port, app, threaded=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request (1/s polling)
     threading.Thread(target=server.serve_forever, name="kiosk", daemon=True).start()
     return server, int(server.server_port)

@@ -205,6 +205,7 @@ class Pipeline:
             self.cfg.pipeline.restart_budget,
             self.notifier,
             extra_checks=[self.pool.check],
+            stopping=self.stop_event.is_set,
         )
         self.watchdog.start()
         log.info("pipeline started", extra={"sources": [s.uri for s in self.sources]})

@@ -133,7 +133,9 @@ class Watchdog:
         notifier: Notifier | None = None,
         extra_checks: list[Callable[[], str | None]] | None = None,
         interval_s: float = 1.0,
+        stopping: Callable[[], bool] | None = None,
     ) -> None:
+        self.stopping = stopping or (lambda: False)
         self.stages = stages
         self.timeout_s = timeout_s
         self.budget = budget
@@ -161,7 +163,9 @@ class Watchdog:
         """One pass: returns the names of stages restarted."""
         restarted = []
         now = time.monotonic()
-        for st in self.stages:
+        # While the process drains on its way out, stages end on purpose: keep petting systemd
+        # (the drain is bounded by TimeoutStopSec) but restart nothing.
+        for st in [] if self.stopping() else self.stages:
             if self.fatal:
                 break
             if now - st.last_beat > self.timeout_s or not st.alive():
@@ -175,7 +179,7 @@ class Watchdog:
                     st.restarts += 1
                     st.start()
                     restarted.append(st.name)
-        for check in self.extra_checks:
+        for check in [] if self.stopping() else self.extra_checks:
             if self.fatal:
                 break
             problem = check()
