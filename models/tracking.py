@@ -103,6 +103,36 @@ def onnx_signature(path: Path) -> dict[str, Any]:
     }
 
 
+def synthetic_golden(onnx_path: Path, out: Path, cases: int = 2, seed: int = 1234) -> Path:
+    """Golden pages made of seeded random inputs of the model's declared shapes (see edge.rollout).
+
+    Dynamic dimensions become 1; integer inputs (token ids) are small ids, masks are ones. The
+    tolerance is looser than for real golden pages: int8 kernels differ slightly between CPUs.
+    """
+    import onnxruntime as ort
+
+    from edge.rollout import write_golden
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(seed)
+    inputs = []
+    for _ in range(cases):
+        feeds: dict[str, np.ndarray] = {}
+        for i in sess.get_inputs():
+            shape = [
+                d if isinstance(d, int) and d > 0 else (16 if "seq" in str(d).lower() else 1) for d in i.shape
+            ]
+            if "int" in i.type:
+                dtype = np.int64 if "int64" in i.type else np.int32
+                feeds[i.name] = (
+                    np.ones(shape, dtype) if "mask" in i.name else rng.integers(1, 100, shape).astype(dtype)
+                )
+            else:
+                feeds[i.name] = rng.random(shape, dtype=np.float32)
+        inputs.append(feeds)
+    return write_golden(out, onnx_path, inputs, atol=1e-2, rtol=1e-2)
+
+
 class Tracker:
     """One MLflow run: metrics, artifacts and model registration. Made by ``tracked_run``."""
 
@@ -209,9 +239,16 @@ class Tracker:
             raise FileNotFoundError(f"ONNX file not found: {onnx_path}")
         signature = onnx_signature(onnx_path)
         digest = sha256_file(onnx_path)
+        tmp_golden = None
         if golden is None:
             sibling = onnx_path.with_name(onnx_path.stem + ".golden.npz")
-            golden = sibling if sibling.is_file() else None
+            if sibling.is_file():
+                golden = sibling
+            else:
+                # No golden pages given: record the model's outputs on fixed pseudo-random inputs,
+                # which still catches a damaged file or a runtime that computes something else.
+                tmp_golden = tempfile.TemporaryDirectory()
+                golden = synthetic_golden(onnx_path, Path(tmp_golden.name) / (onnx_path.stem + ".golden.npz"))
         kind = kind or ("classifier" if "classif" in name else "detector")
         self.client.log_artifact(self.run_id, str(onnx_path), MODEL_DIR)
         if card is not None:
@@ -238,6 +275,7 @@ class Tracker:
             "size": str(onnx_path.stat().st_size),
             "signature": json.dumps(signature)[:4900],
             "golden_file": golden.name if golden is not None else "",
+            "golden_source": "synthetic" if tmp_golden is not None else "given",
             "card_file": card.name if card is not None else "",
             "extra_files": ",".join(p.name for p in extra_files),
             "experiment": self.experiment,
@@ -253,6 +291,8 @@ class Tracker:
             if alias not in ALIASES:
                 raise ValueError(f"unknown alias {alias!r}; use one of {ALIASES}")
             self.client.set_registered_model_alias(name, alias, mv.version)
+        if tmp_golden is not None:
+            tmp_golden.cleanup()
         log.info("registered %s version %s (%s) aliases=%s", name, mv.version, digest[:12], list(aliases))
         return str(mv.version)
 

@@ -54,7 +54,14 @@ def test_given_a_training_run_when_registering_onnx_then_version_carries_signatu
     assert str(client.get_model_version_by_alias("tiny-detector", "candidate").version) == "1"
     assert str(client.get_model_version_by_alias("tiny-detector", "production").version) == "2"
     arts = {a.path for a in client.list_artifacts(run_id, "onnx")}
-    assert {"onnx/det.onnx", "onnx/det.md", "onnx/signature.json"} <= arts
+    assert {"onnx/det.onnx", "onnx/det.md", "onnx/signature.json", "onnx/det.golden.npz"} <= arts
+    assert mv.tags["golden_source"] == "synthetic"
+    from edge.rollout import RolloutError, self_test
+
+    golden = Path(client.download_artifacts(run_id, "onnx/det.golden.npz", str(tmp_path / "g")))
+    assert "2 golden pages within tolerance" in self_test(onnx_path, golden)
+    with pytest.raises(RolloutError, match="off by"):
+        self_test(build_tiny_onnx(tmp_path / "other.onnx", scale=5.0), golden)
     local = client.download_artifacts(run_id, "validation_distribution.json", str(tmp_path))
     dist = json.loads(Path(local).read_text())
     assert dist["confidence_hist"][9] == 2 and dist["signature_counts"] == {"1": 1, "2": 1, "0": 1}
