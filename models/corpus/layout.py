@@ -411,7 +411,8 @@ def _form(p: Page, b: Block) -> None:
             )
         else:
             p.text(vx, vy, v, f)
-        p.out.text.append(f"{k}: {v}")
+        # the text is what is printed: a value filled in by hand is not (fields still hold it)
+        p.out.text.append(k if hand else f"{k}: {v}")
         if c == cols - 1 or i == len(b.data["items"]) - 1:
             p.y += bh + p.mm(1.5)
     p.gap()

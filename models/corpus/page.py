@@ -360,6 +360,19 @@ def box_of(hull: Hull, w: int, h: int) -> list[int]:
     return [int(max(0, x1)), int(max(0, y1)), int(min(w, x2)), int(min(h, y2))]
 
 
+def _ink_box(img: np.ndarray, box: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """Shrink a font's text box to the pixels actually inked (glyph boxes include bearings)."""
+    H, W = img.shape[:2]
+    x1, y1, x2, y2 = max(0, box[0]), max(0, box[1]), min(W, box[2]), min(H, box[3])
+    roi = img[y1:y2, x1:x2].min(axis=2) if x2 > x1 and y2 > y1 else np.zeros((0, 0), np.uint8)
+    if roi.size == 0:
+        return (x1, y1, max(x2, x1 + 1), max(y2, y1 + 1))
+    ys, xs = np.nonzero(roi < int(np.median(img[:4, :4].min(axis=2))) - 60)
+    if len(xs) == 0:
+        return (x1, y1, x2, y2)
+    return (x1 + int(xs.min()), y1 + int(ys.min()), x1 + int(xs.max()) + 1, y1 + int(ys.max()) + 1)
+
+
 def _rect_hull(b: list[int]) -> Hull:
     return np.array([[b[0], b[1]], [b[2], b[1]], [b[2], b[3]], [b[0], b[3]]], np.float32)
 
@@ -409,6 +422,7 @@ def generate_page(
     laid = layout(doc, dpi, r)
     _sync_table_fields(doc)
     img = cv2.cvtColor(np.asarray(laid.image), cv2.COLOR_RGB2BGR)
+    laid.printed_script = [_ink_box(img, b) for b in laid.printed_script]
     pen = Ink(img)
     n_sig = _signature_count(r)
     _place_signatures(r, laid, pen, doc, fake, dpi, n_sig)

@@ -52,8 +52,6 @@ def test_given_a_clean_page_when_boxes_are_checked_then_each_is_tight_around_ink
     img = p.image
     paper = float(np.median(img[:20, :20].min(axis=2)))
     for item in p.meta["signatures"] + p.meta["negatives"]:
-        if item["kind"] == "printed_script":
-            continue  # typeset text boxes come from the font's own box, not from the pixels
         x1, y1, x2, y2 = item["box"]
         ink = _ink(img[y1:y2, x1:x2], paper)
         assert ink.any(), item
