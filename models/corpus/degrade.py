@@ -154,6 +154,23 @@ def scan(page: np.ndarray, hulls: list[Hull | None], r: random.Random, dpi: int)
         img = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=border)
         hulls = transform(hulls, m)
     info["skew_deg"] = round(angle, 3)
+    if r.random() < 0.2:  # the scanner lid's shadow or a photocopier's dark band at an edge
+        img = img.copy() if img is page else img
+        dark = r.randint(0, 40)
+        boxes = [
+            (hl[:, 0].min(), hl[:, 1].min(), hl[:, 0].max(), hl[:, 1].max()) for hl in hulls if hl is not None
+        ]
+        for _ in range(r.choice([1, 1, 2])):
+            edge, t = r.randrange(4), max(2, int(min(h, w) * r.uniform(0.003, 0.015)))
+            band = [(0, 0, w, t), (0, h - t, w, h), (0, 0, t, h), (w - t, 0, w, h)][edge]
+            if any(band[0] < b[2] and b[0] < band[2] and band[1] < b[3] and b[1] < band[3] for b in boxes):
+                continue  # never hide labelled ink
+            img[band[1] : band[3], band[0] : band[2]] = dark
+            info["edge_band"] = True
+    if mode != "colour" and r.random() < 0.3:  # dust and toner specks (img is already a grey copy)
+        for _ in range(r.randint(10, 150)):
+            cv2.circle(img, (r.randrange(w), r.randrange(h)), r.choice([0, 1, 1, 2]), r.randint(0, 60), -1)
+        info["specks"] = True
     if mode in ("colour", "grey"):
         if r.random() < 0.5:
             img = cv2.convertScaleAbs(img, alpha=r.uniform(0.85, 1.15), beta=r.uniform(-20, 15))

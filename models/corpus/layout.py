@@ -47,7 +47,12 @@ class Style:
 
 
 def pick_style(r: random.Random, doc: Doc) -> Style:
-    family = "mono" if doc.size == "receipt" and r.random() < 0.8 else r.choice(["sans", "sans", "serif"])
+    if doc.size == "receipt":
+        family = "mono" if r.random() < 0.8 else "sans"
+    elif doc.doc_type in ("letter", "other", "contract") and r.random() < 0.15:
+        family = "mono"  # typewritten letters and memos (older archives are full of them)
+    else:
+        family = r.choice(["sans", "sans", "serif"])
     body = r.choice(fonts.available(family))
     small_page = doc.size == "receipt"
     m = (r.uniform(4, 7),) * 4 if small_page else tuple(r.uniform(12, 26) for _ in range(4))
