@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -30,6 +31,7 @@ sys.path.insert(0, str(REPO))
 from edge.app import EdgeApp  # noqa: E402
 from edge.config import EdgeConfig  # noqa: E402
 from edge.health import tree_rss_mb  # noqa: E402
+from signet.config import load_settings  # noqa: E402
 
 VIDEO = REPO / "samples" / "video" / "desk.mp4"
 PAGES = REPO / "samples" / "pages" / "images"
@@ -45,8 +47,12 @@ TARGETS = {
 
 
 def _cfg(tmp: Path, uris: list[str], realtime: bool = True, loop: bool = False) -> EdgeConfig:
-    return EdgeConfig.model_validate(
-        {
+    """Bench settings; SIGNET_* variables may point at other models (e.g. a candidate)."""
+    return load_settings(
+        EdgeConfig,
+        None,
+        environ=os.environ,
+        overrides={
             "device": {"id": "bench-edge", "site": "bench"},
             "source": {"uri": uris[0], "also": uris[1:], "settle_s": 0, "realtime": realtime, "loop": loop},
             "store": {"path": str(tmp / "edge.db"), "images_dir": str(tmp / "images"), "min_free_mb": 0},
@@ -54,7 +60,7 @@ def _cfg(tmp: Path, uris: list[str], realtime: bool = True, loop: bool = False) 
             "sync": {"enabled": False},
             "kiosk": {"enabled": False},
             "metrics": {"port": None},
-        }
+        },
     )
 
 
@@ -216,7 +222,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="10 sample pages, shorter capacity run")
     args = ap.parse_args()
-    cfg = EdgeConfig()
+    cfg = load_settings(EdgeConfig, None, environ=os.environ)
     missing = [str(p) for p in (cfg.detector.model, cfg.reader.classifier) if not (REPO / p).exists()]
     if missing or not VIDEO.exists():
         print(
@@ -224,8 +230,6 @@ def main() -> int:
             file=sys.stderr,
         )
         return 2
-    import os
-
     os.chdir(REPO)
     with tempfile.TemporaryDirectory(prefix="bench-edge-") as d:
         tmp = Path(d)

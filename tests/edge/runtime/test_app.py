@@ -150,3 +150,41 @@ def test_given_sigterm_semantics_then_run_drains_and_returns_zero(tmp_path: Path
     threading.Timer(3.0, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
     code.append(app.run())
     assert code == [0]
+
+
+def test_given_sync_enabled_then_stored_results_reach_a_real_broker_and_the_outbox_empties(
+    tmp_path: Path, broker
+) -> None:  # type: ignore[no-untyped-def]
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from edge.contract import Result, decode, result_topic
+
+    got: list[Result] = []
+    sub = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="test-sub")
+    sub.on_message = lambda c, u, m: got.append(decode(Result, m.payload))
+    sub.connect("127.0.0.1", broker.port)
+    sub.subscribe(result_topic("dev-test"), qos=1)
+    sub.loop_start()
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    cv2.imwrite(str(inbox / "scan.png"), np.full((120, 90, 3), 180, np.uint8))
+    cfg = _cfg(
+        tmp_path,
+        f"folder://{inbox}",
+        sync={"enabled": True, "images": "none", "broker": {"port": broker.port}},
+        kiosk={"enabled": False},
+        metrics={"port": None},
+    )
+    app = EdgeApp(cfg, environ={}, detector=FakeDetector(), reader_factory=fake_reader_factory)
+    app.start()
+    try:
+        assert _wait(lambda: len(got) == 1, timeout=30)
+        assert app.store is not None
+        assert _wait(lambda: app.store.outbox_backlog() == 0, timeout=15)
+        assert got[0].result_id == app.store.recent_results(1)[0].result_id
+        assert app.sync is not None and app.sync.connected
+    finally:
+        app.stop()
+        sub.loop_stop()
+        sub.disconnect()
