@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from cloud.web import bp, deps
@@ -99,6 +100,16 @@ def upload() -> str | Response:
         max_mb=web.max_upload_mb,
         max_pages=web.max_upload_pages,
     )
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(exc: RequestEntityTooLarge) -> Any:
+    """Werkzeug stops reading a body past MAX_CONTENT_LENGTH (even before the CSRF check reads the
+    form); on the upload page that becomes the same message as any other refusal."""
+    if request.endpoint != "web.upload":
+        return exc
+    flash(f"The file is too large: the limit is {deps.web_config().max_upload_mb} MB.", "error")
+    return redirect(url_for("web.upload"))
 
 
 @bp.route("/upload/<job_id>/status")

@@ -112,3 +112,20 @@ def test_given_the_models_when_an_admin_uploads_a_pdf_then_its_pages_become_docu
     assert status["documents"]
     page = client.get(status["documents"][0]["url"]).data.decode()
     assert "page 2" in page
+
+
+def test_given_a_body_over_the_request_limit_when_uploaded_then_the_page_says_too_large(app, as_role):
+    client, csrf = as_role("admin")
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 50_000
+    try:
+        r = client.post(
+            "/upload",
+            data={"csrf_token": csrf, "file": (io.BytesIO(b"%PDF-1.7\n" + b"0" * 80_000), "huge.pdf")},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        )
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = limit
+    assert r.status_code == 200
+    assert "too large" in r.data.decode()
