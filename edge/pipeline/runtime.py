@@ -151,6 +151,9 @@ class Pipeline:
         self.watchdog: Watchdog | None = None
         self._lock = threading.Lock()
         self._pending = 0  # page jobs made and not yet settled in the store (for the drain)
+        self._live_busy: dict[int, bool] = {}
+        self._live_waiting: dict[int, PageJob] = {}
+        self.live_superseded = 0
         for i, src in enumerate(self.sources):
             if src.live:
                 self.frame_queues[i] = StageQueue(f"frames.{i}", pc.frame_queue, "drop_oldest")
@@ -328,7 +331,7 @@ class Pipeline:
                 if decision.still_since is not None:
                     job.t_start = decision.still_since
                 self._job_added()
-                self._submit_read(job, wait_slot=False)
+                self._live_submit(i, job)
 
     # -- page stages ----------------------------------------------------------------------
     def _intake(self, st: Stage, src: PageSource) -> None:
@@ -415,7 +418,35 @@ class Pipeline:
             self._submit_read(job, wait_slot=True, stage=st)
 
     # -- reading and storing --------------------------------------------------------------
-    def _submit_read(self, job: PageJob, wait_slot: bool, stage: Stage | None = None) -> None:
+    def _live_submit(self, i: int, job: PageJob) -> None:
+        """One live read in flight per camera; a newer still document replaces a waiting one
+        (policy "latest wins": the visitor is holding the newest page, not the one before)."""
+        with self._lock:
+            if self._live_busy.get(i):
+                old = self._live_waiting.get(i)
+                self._live_waiting[i] = job
+                if old is not None:
+                    self.live_superseded += 1
+                    self._pending -= 1
+                return
+            self._live_busy[i] = True
+        self._submit_read(job, wait_slot=False, after=lambda: self._live_next(i))
+
+    def _live_next(self, i: int) -> None:
+        with self._lock:
+            nxt = self._live_waiting.pop(i, None)
+            if nxt is None:
+                self._live_busy[i] = False
+                return
+        self._submit_read(nxt, wait_slot=False, after=lambda: self._live_next(i))
+
+    def _submit_read(
+        self,
+        job: PageJob,
+        wait_slot: bool,
+        stage: Stage | None = None,
+        after: Callable[[], None] | None = None,
+    ) -> None:
         if wait_slot:
             while not self._read_slots.acquire(timeout=POLL_S):
                 if stage is not None:
@@ -429,7 +460,9 @@ class Pipeline:
             try:
                 self.result_queue.put((job, reading, error))
             except Closed:
-                log.error("result arrived after shutdown; page will be processed again on restart")
+                log.error("a reading finished after shutdown; a page is processed again on restart")
+            if after is not None:
+                after()
 
         self.pool.submit(job.image, job.detections, job.profile, done)
 

@@ -278,3 +278,52 @@ def test_given_the_budget_is_spent_then_systemd_is_no_longer_petted(tmp_path: Pa
     wd = Watchdog([], timeout_s=1, budget=0, notifier=n, extra_checks=[lambda: "read pool restarted: test"])
     wd.check_once()
     assert wd.fatal and "WATCHDOG=1" not in n.sent
+
+
+def _doc_video(path: Path, docs: list[int], still_frames: int = 16, fps: float = 20.0) -> Path:
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (640, 480))
+    blank = np.full((480, 640, 3), 60, np.uint8)
+    for seed in docs:
+        for _ in range(4):
+            w.write(blank)
+        frame = _doc_frame(seed)
+        for _ in range(still_frames):
+            w.write(frame)
+    for _ in range(4):
+        w.write(blank)
+    w.release()
+    return path
+
+
+def test_given_a_video_then_each_still_document_is_read_once_with_the_webcam_profile(tmp_path: Path) -> None:
+    vid = _doc_video(tmp_path / "desk.avi", [1, 2])
+    cfg = _cfg(tmp_path, still_s=0.3)
+    cfg.source.uri = f"file://{vid}"
+    store = EdgeStore(cfg.store)
+    pipe = Pipeline(cfg, FakeDetector(), store, reader_factory=fake_reader_factory)
+    pipe.start()
+    try:
+        assert _wait(lambda: pipe.sources[0].state == "ended" and not pipe._busy(), timeout=60)  # type: ignore[union-attr]
+    finally:
+        pipe.stop()
+    results = store.recent_results(10)
+    assert len(results) == 2
+    assert all(r.source.kind == "video" and "webcam" in r.text for r in results)
+    assert all(r.image.width == 640 and r.signature_count == 1 for r in results)
+    assert len(pipe.still_latency_ms) == 2 and all(ms > 0 for ms in pipe.still_latency_ms)
+
+
+def test_given_a_slow_reader_then_a_newer_still_document_replaces_the_one_waiting(tmp_path: Path) -> None:
+    vid = _doc_video(tmp_path / "desk.avi", [1, 2, 3], still_frames=12)
+    cfg = _cfg(tmp_path, still_s=0.2, workers=1)
+    cfg.source.uri = f"file://{vid}"
+    cfg.reader.languages = ["slow4"]
+    store = EdgeStore(cfg.store)
+    pipe = Pipeline(cfg, FakeDetector(), store, reader_factory=fake_reader_factory)
+    pipe.start()
+    try:
+        assert _wait(lambda: pipe.sources[0].state == "ended" and not pipe._busy(), timeout=60)  # type: ignore[union-attr]
+    finally:
+        pipe.stop()
+    assert pipe.live_superseded == 1
+    assert store.count_results() == 2  # the first and the newest; the one in between was superseded
