@@ -1,0 +1,1 @@
+"""Signature detector: model, data, losses, training and evaluation (PyTorch, CPU or CUDA)."""
