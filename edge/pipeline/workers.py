@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,13 @@ _READER: Any = None
 def _init_worker(factory: Callable[[Any], Any], cfg: Any) -> None:
     global _READER
     _READER = factory(cfg)
+
+
+def _warm(hold_s: float) -> int:
+    # The initializer has built the reader by now; holding briefly makes the pool start every
+    # worker rather than reuse the first one.
+    time.sleep(hold_s)
+    return os.getpid()
 
 
 def _read(image: Any, detections: list[Any], profile: str) -> Any:
@@ -75,12 +83,17 @@ class ReadPool:
 
     def _make_pool(self) -> ProcessPoolExecutor:
         # spawn: the parent has threads and ONNX Runtime sessions; forking those is unsafe.
-        return ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=mp.get_context("spawn"),
             initializer=_init_worker,
             initargs=(self.factory, self.cfg),
         )
+        # Start the workers and build their readers now, not when the first document arrives
+        # (importing and loading models takes seconds that would land on the first result).
+        for _ in range(self.workers):
+            pool.submit(_warm, 0.2)
+        return pool
 
     def in_flight(self) -> int:
         with self._lock:
