@@ -324,6 +324,7 @@ class ModelUpdater:
         self._watch: _Watch | None = None
         self.failed: set[str] = set()  # sha256s that failed here: a retained message must not retry forever
         self._latest: dict[str, DesiredModels | None] = {"fleet": None, "device": None}
+        self._live: set[str] = set()  # kinds whose active version this process has swapped in
         self.dir.mkdir(parents=True, exist_ok=True)
         self.state: dict[str, dict[str, Any]] = self._load_state()
 
@@ -401,6 +402,14 @@ class ModelUpdater:
         with self._lock:
             cur = self.active(m.kind)
             if cur is not None and cur.sha256 == m.sha256:
+                if m.kind not in self._live:
+                    # After a restart the pipeline loaded the shipped model: put the active one back.
+                    try:
+                        self.swap(m.kind, Path(cur.onnx), cur.ref())
+                        self._live.add(m.kind)
+                    except Exception as exc:
+                        self._emit("failed", m, rollout_id, f"swapping in the installed version: {exc}")
+                        return False
                 if cur.rollout_id != rollout_id:
                     self._emit("active", m, rollout_id, "already active")
                     cur.rollout_id = rollout_id
@@ -492,6 +501,7 @@ class ModelUpdater:
             self._emit("failed", m, rollout_id, f"swapping: {exc}")
             return False
         inst.rollout_id = rollout_id
+        self._live.add(m.kind)
         self.state[m.kind] = {"active": inst.__dict__, "previous": cur.__dict__ if cur else None}
         self._prune(m.kind)
         self._save_state()
@@ -552,7 +562,14 @@ def pipeline_swapper(pipeline: Any, cfg: EdgeConfig) -> Swapper:
         if kind == "detector":
             from edge.detect import load_detector
 
-            pipeline.swap_models(detector=load_detector(cfg.detector.model_copy(update={"model": onnx})))
+            det = load_detector(cfg.detector.model_copy(update={"model": onnx}))
+            try:
+                # Results must name the registry version the fleet was told to run, which is what
+                # the Models page splits figures by (the ONNX metadata may carry a training tag).
+                det.name, det.version = ref.name, ref.version  # type: ignore[misc]
+            except AttributeError:
+                log.warning("detector %s keeps its own version label", type(det).__name__)
+            pipeline.swap_models(detector=det)
         else:
             pipeline.swap_models(reader=cfg.reader.model_copy(update={"classifier": onnx}))
 

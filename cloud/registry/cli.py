@@ -77,6 +77,8 @@ def mlflow_cmd(config_path: Path | None, host: str | None, port: int | None) -> 
 @click.group("models")
 def models_cmd() -> None:
     """Registered model versions and their rollout to the fleet."""
+    # MLflow draws download progress bars on stderr; in a terminal command they are noise.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 @models_cmd.command("list")

@@ -347,3 +347,18 @@ def test_given_field_results_and_reviews_when_measuring_a_version_then_live_metr
     with session_scope(engine) as s:
         alert = s.scalars(select(Alert).where(Alert.kind == "model_drift")).one()
         assert alert.key == f"{NAME}:{world.v1}" and "PSI" in alert.message
+
+
+def test_given_an_installed_version_when_the_edge_restarts_then_it_is_swapped_back_in_without_a_download(
+    world: World, tmp_path: Path
+) -> None:
+    shipped = build_tiny_onnx(tmp_path / "shipped.onnx", scale=1.0)
+    _promote(world, world.v1, fleet=True)
+    first = world.edge("d-d", shipped)
+    wait_until(lambda: first.detector.version == world.v1, what="edge on v1")
+    first.stop()
+    world.edges.remove(first)
+    again = world.edge("d-d", shipped)  # same models folder, pipeline back on the shipped model
+    wait_until(lambda: again.detector.version == world.v1, what="installed v1 swapped back in")
+    assert "downloading" not in [s.state for s in again.states]
+    assert again.process_page().models.detector.version == world.v1
