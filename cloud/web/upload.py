@@ -39,10 +39,10 @@ def _store_for(app: Flask) -> Any:
         from cloud.db.write import upsert_results
 
         with app.app_context():
-            for png in images:
-                if png:
-                    deps.put_image(png)
-            with session_scope(app.extensions["signet"]["engine"]) as s:
+            for data in images:
+                if data:
+                    deps.put_image(data)
+            with session_scope(app.extensions["signet"].engine) as s:
                 upsert_results(s, results)
                 s.flush()
                 ids = sorted(
