@@ -115,12 +115,14 @@ def test_given_edge_run_killed_mid_batch_when_restarted_then_every_page_is_store
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 300
-    while len(_rows(db)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    before = _rows(db)
-    os.killpg(proc.pid, signal.SIGKILL)  # the edge and its reading workers, mid-batch
-    proc.wait()
+    try:
+        deadline = time.monotonic() + 300
+        while len(_rows(db)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        before = _rows(db)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the edge and its reading workers, mid-batch
+        proc.wait()
     assert 2 <= len(before) < total, "the kill must land mid-batch"
     assert any(p.is_file() for p in inbox.iterdir()), "some files must still be waiting"
 
@@ -139,7 +141,12 @@ def test_given_edge_run_killed_mid_batch_when_restarted_then_every_page_is_store
             time.sleep(0.3)
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
+        try:
+            code = proc.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    assert code == 0  # drained and exited cleanly on SIGTERM
     after = _rows(db)
     assert len(after) == total
     assert len({(uri, page) for _, uri, page in after}) == total  # each page once
