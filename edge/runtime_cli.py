@@ -41,13 +41,18 @@ def _source_overrides(sources: tuple[str, ...]) -> dict[str, Any]:
 )
 @click.option("--kiosk-port", type=int, default=None, help="Kiosk port (0 picks a free one).")
 @click.option("--no-sync", is_flag=True, help="Do not start the sync client (sync.enabled=false).")
-def run(config: Path | None, sources: tuple[str, ...], kiosk_port: int | None, no_sync: bool) -> None:
+@click.option("--loop", is_flag=True, help="file:// videos start again at the end, like a camera (demo).")
+def run(
+    config: Path | None, sources: tuple[str, ...], kiosk_port: int | None, no_sync: bool, loop: bool
+) -> None:
     """Run the device process: sources, pipeline, store, kiosk page, metrics and sync."""
     from edge.app import EdgeApp
     from edge.detect import BackendUnavailable
     from edge.sources import SourceError
 
     overrides = _source_overrides(sources)
+    if loop:
+        overrides.setdefault("source", {})["loop"] = True
     if kiosk_port is not None:
         overrides["kiosk"] = {"port": kiosk_port}
     if no_sync:

@@ -85,7 +85,7 @@ class FolderSource:
             ):
                 continue
             out.append(Path(e.path))
-        return sorted(out, key=lambda p: (p.stat().st_mtime_ns if p.exists() else 0, p.name))
+        return sorted(out, key=lambda p: (_mtime(p), p.name))
 
     def ready_files(self, now: float | None = None) -> list[Path]:
         """Files that have not changed for ``settle_s`` and are not being processed."""
@@ -199,6 +199,13 @@ class FolderSource:
 
     def close(self) -> None:
         return None
+
+
+def _mtime(p: Path) -> int:
+    try:
+        return p.stat().st_mtime_ns
+    except FileNotFoundError:  # taken away between the listing and now
+        return 0
 
 
 def _now() -> str:
