@@ -44,6 +44,16 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The real app on a free loopback port, in a thread of this process."""
     app = make_app(tmp_path_factory.mktemp("browser"), n=120)
+    # The upload page reads with models/artifacts/* by default; these point it at other files
+    # (e.g. a candidate model) without touching the shipped ones.
+    det, cls = os.environ.get("SIGNET_TEST_DETECTOR"), os.environ.get("SIGNET_TEST_CLASSIFIER")
+    if det or cls:
+        from edge.config import EdgeConfig
+
+        edge = EdgeConfig()
+        edge.detector.model = Path(det) if det else edge.detector.model
+        edge.reader.classifier = Path(cls) if cls else edge.reader.classifier
+        app.extensions["signet"].extras["edge_config"] = edge
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="web", daemon=True)
     thread.start()

@@ -225,3 +225,4 @@ def test_given_a_pdf_when_an_admin_uploads_it_then_progress_runs_and_its_pages_a
     admin.page.wait_for_load_state("networkidle")
     assert admin.page.locator("a.button", has_text=re.compile(r"^page \d+$")).count() == n_pages
     assert admin.page.locator("#page-view img").evaluate("i => i.naturalWidth") > 0
+    admin.shot("upload-document")
