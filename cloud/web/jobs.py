@@ -199,7 +199,11 @@ class Uploads:
             cfg.device.site = site
             counting = _CountingDetector(detector, job)
             results = process_file(path, cfg, counting, reader, source_kind="upload")
-            job.state, job.progress, job.message = "storing", 0.85, f"storing {len(results)} page(s) and their images"
+            job.state, job.progress, job.message = (
+                "storing",
+                0.85,
+                f"storing {len(results)} page(s) and their images",
+            )
             images = _page_images(path, cfg.source)
             results = [
                 _with_upload_source(r, job, images[i] if i < len(images) else None)
