@@ -52,4 +52,9 @@ def test_given_two_versions_and_a_canary_when_an_admin_opens_the_models_page_the
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / "models.png"), full_page=True)
     assert (shots / "models.png").stat().st_size > 10_000
+    # the admin's Promote button goes through the real form, CSRF token included
+    page.locator(f'[data-testid="version-{world.v2}"] button[type=submit]').click()
+    page.wait_for_load_state("networkidle")
+    assert f"{NAME} {world.v2} promoted to the fleet" in page.inner_text("main")
+    wait_until(lambda: c.detector.version == world.v2, what="d-c follows the fleet to v2")
     ctx.close()
