@@ -124,6 +124,7 @@ class Ctx:
         self.r = rng
         self.lang = lang
         self.t = T[lang]
+        self.want = 0  # signatures this page will carry (set by the page generator)
 
     def pick(self, seq: Any) -> Any:
         return seq[self.r.randrange(len(seq))]
@@ -217,6 +218,15 @@ def _iban(c: Ctx) -> str:
 
 
 def _signing(c: Ctx, labels: list[str]) -> Block:
+    """A signature block. Pages that will carry many signatures usually print a slot for each
+    (co-signers, witnesses, approvers), so extra slots are added for them most of the time."""
+    labels = list(labels)
+    if c.want > len(labels) and c.r.random() < 0.7:
+        extra = ["witness", "guarantor", "approved", "customer", "supplier"]
+        k = 1
+        while len(labels) < min(c.want, 6):
+            labels.append(f"{c.t[extra[(k - 1) % len(extra)]]} {k}")
+            k += 1
     return _b(
         "sign", slots=labels, style=c.pick(["line", "line", "box", "dotted"]), with_date=c.r.random() < 0.5
     )

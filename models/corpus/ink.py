@@ -187,6 +187,7 @@ def _stroke_canvas(strokes: list[np.ndarray], width: float, r: random.Random) ->
 def signature(r: random.Random, name: str, height_px: float, pen_px: float) -> np.ndarray:
     """A signature mask about ``height_px`` tall: the name in a handwriting face, slanted and
     jittered, or an illegible procedural scrawl; either may end in a flourish."""
+    height_px = max(6.0, height_px)  # tiny test renders still get a drawable signature
     if r.random() < 0.55:
         style = r.random()
         parts = name.split()

@@ -34,8 +34,10 @@ SCAN_DPIS = (150, 150, 200, 200, 200, 240, 300)
 WEBCAM_DPIS = (96, 110, 120, 130)
 # signatures on a signed page: mean about 2, up to 8
 SIGNED_COUNTS = (1, 2, 3, 4, 5, 6, 7, 8)
-SIGNED_WEIGHTS = (0.42, 0.33, 0.12, 0.06, 0.03, 0.02, 0.01, 0.01)
-UNSIGNED_SHARE = 0.2
+SIGNED_WEIGHTS = (0.36, 0.34, 0.14, 0.07, 0.04, 0.025, 0.015, 0.01)
+UNSIGNED_SHARE = 0.2  # overall target; about 35 % of pages print no signature slot
+UNSIGNED_WITH_PLACES = 0.08
+UNSIGNED_WITHOUT_PLACES = 0.45
 
 ANNOTATIONS = {
     "en": [
@@ -347,10 +349,16 @@ def _place_negatives(r: random.Random, laid: Laid, pen: Ink, doc: Doc, fake: Fak
             pen.put(m, ink.ink_colour(r), *xy, "negative", "scribble")
 
 
-def _signature_count(r: random.Random) -> int:
-    if r.random() < UNSIGNED_SHARE:
+def _signature_count(u: float, wanted: int, has_places: bool) -> int:
+    """How many signatures a page gets. Pages that print no signature slot (most invoices and
+    payslips, the middle pages of contracts) are unsigned more often and carry fewer; the
+    shares are set so that overall about a fifth of pages are unsigned (UNSIGNED_SHARE) and
+    signed pages average about two."""
+    if has_places:
+        return 0 if u < UNSIGNED_WITH_PLACES else wanted
+    if u < UNSIGNED_WITHOUT_PLACES:
         return 0
-    return r.choices(SIGNED_COUNTS, SIGNED_WEIGHTS)[0]
+    return min(wanted, 1 if u < 0.85 else 2 if u < 0.97 else 3)
 
 
 def box_of(hull: Hull, w: int, h: int) -> list[int]:
@@ -416,7 +424,10 @@ def generate_page(
         raise ValueError(f"unknown document type {doc_type!r}; expected one of {', '.join(DOC_TYPES)}")
     fake = _faker(lang)
     fake.seed_instance(r.getrandbits(48))
-    doc = BUILDERS[doc_type](Ctx(fake, r, lang))
+    u, wanted = r.random(), r.choices(SIGNED_COUNTS, SIGNED_WEIGHTS)[0]
+    ctx = Ctx(fake, r, lang)
+    ctx.want = wanted
+    doc = BUILDERS[doc_type](ctx)
     if dpi is None:
         dpi = r.choice(SCAN_DPIS if profile == "scan" else WEBCAM_DPIS)
     laid = layout(doc, dpi, r)
@@ -424,7 +435,7 @@ def generate_page(
     img = cv2.cvtColor(np.asarray(laid.image), cv2.COLOR_RGB2BGR)
     laid.printed_script = [_ink_box(img, b) for b in laid.printed_script]
     pen = Ink(img)
-    n_sig = _signature_count(r)
+    n_sig = _signature_count(u, wanted, bool(laid.sign_places))
     _place_signatures(r, laid, pen, doc, fake, dpi, n_sig)
     _place_negatives(r, laid, pen, doc, fake, dpi)
     ph, pw = img.shape[:2]
