@@ -38,6 +38,7 @@ def export_fp32(checkpoint: Path, out: Path) -> dict[str, Any]:
     model.eval()
     ids = torch.ones((2, 16), dtype=torch.long)
     mask = torch.ones((2, 16), dtype=torch.long)
+    mask[1, 10:] = 0  # a padded row, so the traced graph keeps the attention mask
     out.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         torch.onnx.export(

@@ -247,6 +247,23 @@ def binarise(gray: np.ndarray, profile: Profile) -> np.ndarray:
     return out
 
 
+def remove_rules(binary: np.ndarray) -> np.ndarray:
+    """Erase long horizontal and vertical rules (table grids, form boxes, signature lines).
+
+    Tesseract reads grid lines as ``|``, ``]`` or ``_`` glued to the numbers beside them and
+    merges cells across them; without the grid the cells become plain words.
+    """
+    ink = 255 - binary
+    h, w = ink.shape[:2]
+    hk = cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 25), 1))
+    vk = cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(20, h // 40)))
+    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, hk) | cv2.morphologyEx(ink, cv2.MORPH_OPEN, vk)
+    if not rules.any():
+        return binary
+    rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
+    return 255 - cv2.subtract(ink, rules)
+
+
 def ink_fraction(binary: np.ndarray) -> float:
     """Share of dark pixels: ~0 for a blank page, high for a photo."""
     return float(np.count_nonzero(binary < 128)) / max(1, binary.size)
@@ -281,6 +298,7 @@ def prepare(
     if skew:
         gray = rotate(gray, skew)
         binary = binarise(gray, profile)
+    binary = remove_rules(binary)
     return Prepared(
         gray=gray,
         binary=binary,

@@ -68,7 +68,9 @@ def _groupings(tokens: list[str], parts: int) -> list[list[Decimal]]:
 
 def parse_row(text: str, with_unit: bool = True) -> Row | None:
     """Read a table row ``description qty [unit] amount``; None when the line is not one."""
-    tokens = [t for t in text.split() if not _CUR_TOKEN.match(t) and not t.endswith("%")]
+    # Stray grid marks glued to cells ("277,58]", "|10") are not part of the values.
+    tokens = [t.strip("|[]{}") for t in text.split()]
+    tokens = [t for t in tokens if t and not _CUR_TOKEN.match(t) and not t.endswith("%")]
     tail: list[str] = []
     for tok in reversed(tokens):
         if _NUM_TOKEN.match(tok) and len(tail) < 8:

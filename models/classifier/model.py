@@ -124,4 +124,7 @@ def rebuild(config: dict, n_labels: int) -> DocTypeNet:
     from transformers import BertConfig, BertModel
 
     cfg = BertConfig(**config)
+    # Eager attention: the SDPA path decides from the example input whether a mask is needed
+    # and the exported graph would then ignore padding in batches.
+    cfg._attn_implementation = "eager"
     return DocTypeNet(BertModel(cfg, add_pooling_layer=False), cfg.hidden_size, n_labels)

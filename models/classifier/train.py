@@ -128,7 +128,8 @@ def train(
     torch.manual_seed(params.seed)
     torch.set_num_threads(params.threads)
     rng = random.Random(params.seed)
-    data = {s: load_cached(s) for s in ("train", "val", "test")}
+    # The test split is read after training: its cache may still be filling meanwhile.
+    data = {s: load_cached(s) for s in ("train", "val")}
     for split, recs in data.items():
         if not recs:
             raise RuntimeError(
@@ -197,6 +198,9 @@ def train(
 
     val_logits = predict_logits(model, tokenizer, val_texts, params.max_length)
     temperature = cal.fit_temperature(val_logits, y_val)
+    data["test"] = load_cached("test")
+    if not data["test"]:
+        raise RuntimeError("no cached OCR text for the test split")
     test_texts = [r["text"] for r in data["test"]]
     y_test = np.array([LABELS.index(r["doc_type"]) for r in data["test"]])
     test_logits = predict_logits(model, tokenizer, test_texts, params.max_length)
