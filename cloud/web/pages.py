@@ -145,6 +145,7 @@ def fleet() -> str:
     return render_template(
         "web/fleet.html",
         devices=devices,
+        alerts=queries.open_alerts(deps.session()),
         now=t,
         days=days,
         online=sum(d.online for d in devices),

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Float, Select, String, and_, case, cast, f
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from cloud.db.models import (
+    Alert,
     CheckRow,
     DeadLetter,
     Device,
@@ -101,6 +102,15 @@ def fleet(session: Session, now: datetime, days: int = 14) -> list[DeviceRow]:
             )
         )
     return out
+
+
+def open_alerts(session: Session, limit: int = 20) -> list[Alert]:
+    """Alerts not yet resolved (device offline, error rate, backlog, unsigned contracts), newest first."""
+    return list(
+        session.scalars(
+            select(Alert).where(Alert.resolved_at.is_(None)).order_by(Alert.opened_at.desc()).limit(limit)
+        )
+    )
 
 
 # -- documents ------------------------------------------------------------------------------

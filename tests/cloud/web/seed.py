@@ -22,6 +22,8 @@ import cv2
 import numpy as np
 from sqlalchemy import Engine
 
+from cloud.alerts import evaluate
+from cloud.config import AlertsConfig
 from cloud.db.engine import session_scope
 from cloud.db.write import record_health, record_status, upsert_results
 from edge import contract as c
@@ -325,6 +327,10 @@ def seed(
                     record_status(
                         s, c.Status(device_id=d, state="offline", site=site, at=now - timedelta(hours=25))
                     )
+    with session_scope(engine) as s:
+        # The alert rules (cloud.alerts) open what the fleet page lists: the offline device,
+        # the growing backlog, unsigned contracts.
+        evaluate(s, AlertsConfig(), now)
     return results
 
 

@@ -26,6 +26,7 @@ def _doc(app: Flask, **where: object) -> Document:
     ("url", "needle"),
     [
         ("/fleet", "kiosk-01"),
+        ("/fleet", "device_offline"),
         ("/documents", "data-doc-id"),
         ("/aggregates", "Unsigned contracts"),
         ("/clients", "Durand &amp; Fils SARL"),
