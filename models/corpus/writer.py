@@ -134,7 +134,11 @@ def iter_rows(
         for i in range(pages):
             yield _work(i)
         return
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    # Not "fork": a parent that already ran OpenCV or Faker code may hold thread-pool locks that
+    # a forked child inherits locked (seen as a hang when tests generate pages first). A fork
+    # server forks from a clean process instead, and costs one import per run, not per page.
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
     with ctx.Pool(workers, initializer=_init, initargs=(str(out), seed, profile, lang, dpi)) as pool:
         yield from pool.imap(_work, range(pages), chunksize=max(1, min(16, pages // (workers * 8) or 1)))
 
