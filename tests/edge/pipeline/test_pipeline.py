@@ -317,7 +317,7 @@ def test_given_a_slow_reader_then_a_newer_still_document_replaces_the_one_waitin
     vid = _doc_video(tmp_path / "desk.avi", [1, 2, 3], still_frames=12)
     cfg = _cfg(tmp_path, still_s=0.2, workers=1)
     cfg.source.uri = f"file://{vid}"
-    cfg.reader.languages = ["slow4"]
+    cfg.reader.languages = ["slow2"]
     store = EdgeStore(cfg.store)
     pipe = Pipeline(cfg, FakeDetector(), store, reader_factory=fake_reader_factory)
     pipe.start()

@@ -92,6 +92,7 @@ def test_signet_edge_process_prints_one_valid_result_per_page(tmp_path: Path) ->
     assert out.returncode == 1 and "unsupported file type" in out.stderr
 
 
+@pytest.mark.slow  # about a minute of OCR on 2 cores: `make test-slow`
 def test_given_edge_run_killed_mid_batch_when_restarted_then_every_page_is_stored_once(
     tmp_path: Path,
 ) -> None:

@@ -50,6 +50,23 @@ def video(path: Path, frames: int = 20, size: tuple[int, int] = (160, 120)) -> P
     return path
 
 
+def _png_header(w: int, h: int) -> bytes:
+    """A PNG whose header declares w x h pixels (the pixel data is not there: never decoded)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
 def _drain(src: FolderSource) -> list:
     """Docs from one pass over the folder (settle_s=0: everything present is ready)."""
     return [d for d in (src.take(p) for p in src.ready_files()) if d is not None]
@@ -100,7 +117,7 @@ def test_given_good_and_bad_files_then_good_move_to_done_and_bad_to_failed_with_
     (inbox / "notes.txt").write_text("hello")
     (inbox / "truncated.png").write_bytes((inbox / "good.png").read_bytes()[:60])
     # Huge: a real PNG header declaring 50000x50000 pixels (refused from the header, never decoded).
-    Image.new("1", (50000, 50000)).save(inbox / "huge.png")
+    (inbox / "huge.png").write_bytes(_png_header(50000, 50000))
     (inbox / ".hidden.png").write_bytes(b"x")
     src = FolderSource(f"folder://{inbox}", SourceConfig(settle_s=0))
     docs = _drain(src)
