@@ -59,7 +59,7 @@ CHUNK = 1 << 16
 
 Reporter = Callable[[CommandState], None]
 Swapper = Callable[[str, Path, ModelRef], None]  # kind, onnx path, model ref; raises on failure
-EngineBuilder = Callable[[Path, Path, str], Path]  # onnx, engine path, precision -> engine path
+EngineBuilder = Callable[[Path, Path, str], object]  # onnx, engine cache dir, precision
 
 
 class RolloutError(Exception):
@@ -470,23 +470,24 @@ class ModelUpdater:
         return Installed(m.kind, m.name, m.version, m.sha256, str(onnx_path), rollout_id)
 
     def _build_engine(self, onnx_path: Path, m: DesiredModel) -> None:
-        # Not exercised on this machine (no TensorRT): runs on a Jetson only.
-        builder = self.engine_builder or _find_engine_builder()
-        if builder is None:
-            raise RolloutError("building", "backend unavailable: no TensorRT engine builder installed")
+        # Not exercised on this machine (no TensorRT): runs on a Jetson only. Engineer B's
+        # ``engine_for`` builds the engine and caches it under ``engine_cache`` keyed by model
+        # sha256 and TensorRT version, where the TensorRT backend finds it when swapped in.
         try:
-            import tensorrt  # type: ignore[import-not-found]
+            if self.engine_builder is not None:
+                self.engine_builder(onnx_path, self.engine_cache, self.precision)
+                return
+            from edge.config import DetectorConfig
+            from edge.detect.tensorrt_backend import engine_for, import_runtime
 
-            trt_version = str(tensorrt.__version__)
-        except ImportError:
-            trt_version = "unknown"
-        engine = self.engine_cache / f"{m.name}-{m.sha256[:16]}-trt{trt_version}-{self.precision}.engine"
-        if engine.exists():
-            return
-        self.engine_cache.mkdir(parents=True, exist_ok=True)
-        try:
-            builder(onnx_path, engine, self.precision)
-        except Exception as exc:
+            trt, _cuda = import_runtime()
+            cfg = DetectorConfig(
+                backend="tensorrt", model=onnx_path, engine_cache=self.engine_cache, precision=self.precision
+            )  # type: ignore[arg-type]
+            engine_for(cfg, trt)
+        except RolloutError:
+            raise
+        except Exception as exc:  # BackendUnavailable included: the reason goes to the cloud
             raise RolloutError("building", f"engine build failed: {exc}") from exc
 
     def _activate(
@@ -594,20 +595,3 @@ def make_updater(cfg: EdgeConfig, swap: Swapper, report: Reporter, token: str | 
         max_error_rate=r.max_error_rate,
         verify_tls=str(r.ca_file) if r.ca_file else True,
     )
-
-
-def _find_engine_builder() -> EngineBuilder | None:
-    """Engineer B's engine build function, where it is installed (the Jetson image)."""
-    import importlib
-
-    for mod, attr in (
-        ("edge.detect.tensorrt_backend", "build_engine"),
-        ("export.tensorrt_build", "build_engine"),
-    ):
-        try:
-            fn = getattr(importlib.import_module(mod), attr, None)
-        except ImportError:
-            continue
-        if callable(fn):
-            return fn  # type: ignore[no-any-return]
-    return None

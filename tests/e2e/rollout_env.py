@@ -106,7 +106,15 @@ class AppServer:
 class TinyEdge:
     """One device: the real updater and listener, a stand-in pipeline with ``swap_models``."""
 
-    def __init__(self, device_id: str, root: Path, broker_port: int, token: str, shipped: Path) -> None:
+    def __init__(
+        self,
+        device_id: str,
+        root: Path,
+        broker_port: int,
+        token: str,
+        shipped: Path,
+        backend: str = "onnxruntime",
+    ) -> None:
         import onnxruntime as ort
 
         self.device_id = device_id
@@ -116,7 +124,13 @@ class TinyEdge:
         self.states: list[CommandState] = []
         self.results: list[Result] = []
         self.updater = ModelUpdater(
-            device_id, root / "models", swap=self.swap, report=self._report, token=token
+            device_id,
+            root / "models",
+            swap=self.swap,
+            report=self._report,
+            token=token,
+            backend=backend,
+            engine_cache=root / "engines",
         )
         self.listener = RolloutListener(self.updater, BrokerConfig(port=broker_port), device_id)
 

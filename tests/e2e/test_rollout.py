@@ -164,6 +164,7 @@ def test_given_a_second_version_when_promoted_to_fleet_then_edges_switch_and_res
         wait_until(lambda ed=ed: _on(ed, v2), what=f"{ed.device_id} on v2")
         r = ed.process_page()
         assert r.models.detector == ed.detector and r.models.detector.version == v2
+    wait_until(lambda: e1.last_state().state == "active", what="active reported")  # type: ignore[union-attr]
     steps = [s.state for s in e1.states if s.data.get("version") == v2]
     assert steps[0] == "downloading" and steps[-1] == "active"
     assert {"verifying", "testing"} <= set(steps)

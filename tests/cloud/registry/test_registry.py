@@ -23,7 +23,7 @@ from tests.support.broker import Broker
 from tests.support.net import free_port
 
 NAME = "tiny-detector"
-DEVICES = {"d-a": "north", "d-b": "north", "d-c": "south", "d-d": "south"}
+DEVICES = {"d-a": "north", "d-b": "north", "d-c": "south", "d-d": "south", "d-trt": "east"}
 
 
 def _register(uri: str, root: Path, tag: str, scale: float, golden_from: float | None = None) -> str:
@@ -49,8 +49,10 @@ class World:
     bad: str
     edges: list[TinyEdge]
 
-    def edge(self, device: str, shipped: Path) -> TinyEdge:
-        e = TinyEdge(device, self.root / "edges" / device, self.broker.port, self.tokens[device], shipped)
+    def edge(self, device: str, shipped: Path, backend: str = "onnxruntime") -> TinyEdge:
+        e = TinyEdge(
+            device, self.root / "edges" / device, self.broker.port, self.tokens[device], shipped, backend
+        )
         e.start()
         self.edges.append(e)
         return e
@@ -102,7 +104,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         testing=True,
     )
     with session_scope(engine) as s:
-        s.add_all([Site(id="north"), Site(id="south")])
+        s.add_all([Site(id=site) for site in sorted(set(DEVICES.values()))])
         s.flush()
         s.add_all(
             [Device(id=d, site_id=site, token_hash=hash_token(w.tokens[d])) for d, site in DEVICES.items()]
@@ -141,6 +143,7 @@ def test_given_a_newer_version_when_promoted_to_the_fleet_then_the_edge_switches
     _promote(world, world.v2, fleet=True)
     wait_until(lambda: e.detector.version == world.v2, what="edge on v2")
     assert e.process_page().models.detector.version == world.v2
+    wait_until(lambda: e.last_state().state == "active", what="active reported")  # type: ignore[union-attr]
     states = [s.state for s in e.states if s.data["version"] == world.v2]
     assert states[0] == "downloading" and states[-1] == "active" and "testing" in states
     wait_until(
@@ -362,3 +365,20 @@ def test_given_an_installed_version_when_the_edge_restarts_then_it_is_swapped_ba
     wait_until(lambda: again.detector.version == world.v1, what="installed v1 swapped back in")
     assert "downloading" not in [s.state for s in again.states]
     assert again.process_page().models.detector.version == world.v1
+
+
+def test_given_the_tensorrt_backend_without_tensorrt_when_a_version_arrives_then_building_fails_with_the_reason(
+    world: World, tmp_path: Path
+) -> None:
+    # On a Jetson this step builds and caches the engine (engineer B's engine_for); here TensorRT
+    # is absent, which must fail the rollout at "building" and keep the old model.
+    shipped = build_tiny_onnx(tmp_path / "shipped.onnx", scale=1.0)
+    _promote(world, world.v1, fleet=True)
+    e = world.edge("d-trt", shipped, backend="tensorrt")
+    st = wait_until(
+        lambda: e.last_state() if e.last_state() and e.last_state().state == "failed" else None,
+        what="failure",
+    )  # type: ignore[union-attr]
+    assert [s.state for s in e.states][-3:] == ["verifying", "building", "failed"]
+    assert "building: engine build failed: backend unavailable" in st.detail
+    assert e.detector.version == "shipped"
