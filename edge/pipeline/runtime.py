@@ -137,9 +137,11 @@ class Pipeline:
         self.views: dict[int, LiveView] = {}
         self.gates: dict[int, StillGate] = {}
         self.pool = ReadPool(cfg.reader, pc.workers, pc.stage_timeout_s, reader_factory)
-        # Pages in reading at once: enough to keep every worker busy, few enough that a
-        # drain on SIGTERM finishes quickly.
-        self._read_slots = threading.Semaphore(pc.workers * 2)
+        # Pages in reading at once: enough to keep every worker busy, few enough that a drain
+        # on SIGTERM finishes quickly. Beside a camera, no more than one page per worker, so a
+        # still document from the camera never queues behind a backlog of scanned pages.
+        has_live = any(s.live for s in self.sources)
+        self._read_slots = threading.Semaphore(pc.workers if has_live else pc.workers * 2)
         self.stages: list[Stage] = []
         self.last_results: deque[Result] = deque(maxlen=20)
         self.pages_processed = 0
