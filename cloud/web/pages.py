@@ -123,9 +123,15 @@ def web_tail(v: str | None, n: int = 40) -> str:
 def inject() -> dict[str, Any]:
     """Layout values for every template that extends web/base.html (other blueprints' too)."""
     views = current_app.view_functions
+    try:
+        nav = [(e, label) for e, label, role in NAV if e in views and deps.has_role(role)]
+        user = deps.current_user()
+    except Exception:  # an error page rendered while the database is down must still render
+        log.exception("layout could not read the signed-in user")
+        nav, user = [], None
     return {
-        "web_nav": [(e, label) for e, label, role in NAV if e in views and deps.has_role(role)],
-        "web_user": deps.current_user(),
+        "web_nav": nav,
+        "web_user": user,
         "web_csrf": deps.csrf_token,
         "web_logout_url": deps.logout_url(),
     }
