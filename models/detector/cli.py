@@ -37,6 +37,7 @@ REAL_PAGES = Path("../shared/data/signatures")
 @click.option("--batch-size", default=16, show_default=True)
 @click.option("--crop", default=384, show_default=True, help="Training crop size (the model runs at 640).")
 @click.option("--lr", default=3e-3, show_default=True)
+@click.option("--warmup-steps", default=30, show_default=True, help="Linear learning-rate warm-up steps.")
 @click.option("--seed", default=1234, show_default=True)
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--threads", default=2, show_default=True, help="CPU threads for PyTorch.")
@@ -123,12 +124,24 @@ def train_detector(**opts: object) -> None:
         click.echo(f"exported {onnx_path} ({onnx_path.stat().st_size / 1e6:.2f} MB), ORT vs PyTorch {diffs}")
         ck["meta"] = {k: v for k, v in asdict(meta).items()}
         torch.save(ck, Path(cfg.out_dir) / "best.pt")
+        _write_golden(onnx_path, val.images[:2], meta)
         version = t.register_onnx(onnx_path, MODEL_NAME)
         click.echo(f"registered {MODEL_NAME} version {version} (run {t.run_id})")
         if opts["ship"]:
             Path("models/artifacts").mkdir(parents=True, exist_ok=True)
             shutil.copyfile(onnx_path, "models/artifacts/detector.onnx")
             click.echo("copied to models/artifacts/detector.onnx")
+
+
+def _write_golden(onnx_path: Path, canvases: object, meta: object) -> None:
+    """Golden pages beside the ONNX (``detector.golden.npz``) for the device's self-test on rollout."""
+    import numpy as np
+
+    from edge.detect.preprocess import normalise
+    from edge.rollout import write_golden
+
+    inputs = [{meta.input_name: normalise(np.asarray(c))} for c in canvases]  # type: ignore[attr-defined]
+    write_golden(onnx_path.with_name(onnx_path.stem + ".golden.npz"), onnx_path, inputs, atol=1e-3, rtol=1e-3)
 
 
 @click.command("eval-detector")

@@ -47,6 +47,7 @@ class TrainConfig:
     threads: int = 2
     workers: int = 1
     max_minutes: float = 0.0  # 0: no time budget; otherwise stop after the epoch that passes it
+    val_pages: int = 100  # pages validated after each epoch (the final threshold uses them all)
 
 
 def seed_everything(seed: int) -> None:
@@ -93,12 +94,13 @@ def predict_canvases(
 
 
 def validate(
-    model: torch.nn.Module, cache: CanvasCache, device: str, threshold: float = 0.35
+    model: torch.nn.Module, cache: CanvasCache, device: str, threshold: float = 0.35, limit: int = 0
 ) -> tuple[dict[str, float], list[PagePred]]:
-    """Box metrics on cached validation canvases."""
-    preds = predict_canvases(model, np.asarray(cache.images), device)
+    """Box metrics on (the first ``limit``, 0: all) cached validation canvases."""
+    n = limit or len(cache)
+    preds = predict_canvases(model, np.asarray(cache.images[:n]), device)
     s = cache.size
-    pages = [PagePred(b, sc, gt / s) for (b, sc), gt in zip(preds, cache.boxes, strict=False)]
+    pages = [PagePred(b, sc, gt / s) for (b, sc), gt in zip(preds, cache.boxes[:n], strict=False)]
     return box_metrics(pages, threshold), pages
 
 
@@ -185,7 +187,7 @@ def train(
             bar.set_postfix(loss=f"{sums['loss'] / n:.3f}", lr=f"{lr_at(step):.1e}")
         eval_model = build_model(cfg).to(cfg.device)
         eval_model.load_state_dict(ema.shadow)
-        metrics, _ = validate(eval_model, val_cache, cfg.device)
+        metrics, _ = validate(eval_model, val_cache, cfg.device, limit=cfg.val_pages)
         row = {k: v / max(n, 1) for k, v in sums.items()}
         row.update({f"val_{k}": float(v) for k, v in metrics.items()})
         row["epoch"] = epoch + 1
