@@ -86,9 +86,14 @@ def contact_sheet(root: Path, out: Path, limit: int = 40, cell_h: int = 240, col
             sheet[i * (cell_h + 20) : i * (cell_h + 20) + c.shape[0], x : x + c.shape[1]] = c
             x += c.shape[1] + 4
     out.parent.mkdir(parents=True, exist_ok=True)
-    # a palette PNG keeps the committed sheet to a few hundred KB
-    Image.fromarray(sheet[:, :, ::-1]).quantize(colors=64, method=Image.Quantize.MEDIANCUT).save(
-        out, optimize=True
-    )
+    # a palette PNG keeps the committed sheet to a few hundred KB; the box colours are added to
+    # the palette explicitly, since a median cut drops colours that cover few pixels
+    rgb = Image.fromarray(sheet[:, :, ::-1])
+    pal = rgb.quantize(colors=90, method=Image.Quantize.MEDIANCUT).getpalette()[: 90 * 3]
+    for bgr in (GREEN, RED, ORANGE, (0, 0, 0), (255, 255, 255)):
+        pal += [bgr[2], bgr[1], bgr[0]]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(pal + [0, 0, 0] * (256 - len(pal) // 3))
+    rgb.quantize(palette=palette, dither=Image.Dither.NONE).save(out, optimize=True)
     log.info("contact sheet of %d pages -> %s", len(metas), out)
     return out
