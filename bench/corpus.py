@@ -49,7 +49,7 @@ def main() -> None:
     except OSError:
         load = float("nan")
     print(f"corpus bench: {args.pages} pages per run, {cores} cores, load average {load:.1f}")
-    for profile in (["scan", "webcam"] if args.profile == "both" else [args.profile]):
+    for profile in ["scan", "webcam"] if args.profile == "both" else [args.profile]:
         one, one_cpu = run(args.pages, profile, 1)
         many, _ = run(args.pages * cores, profile, cores)
         print(
