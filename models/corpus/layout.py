@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from models.corpus import fonts
 from models.corpus.content import Block, Doc
 from models.corpus.qr import qr_matrix
+from models.corpus.vocab import T
 
 log = logging.getLogger(__name__)
 
@@ -521,8 +522,6 @@ DRAW = {
 def _footer(p: Page) -> None:
     doc = p.doc
     if doc.page_count > 1 or p.r.random() < 0.25:
-        from models.corpus.content import T
-
         s = T[doc.lang]["page"].format(i=doc.page_no, n=doc.page_count)
         f = p.font(0.8)
         x, anchor = p.r.choice([((p.x0 + p.x1) / 2, "ma"), (p.x1, "ra")])
