@@ -308,6 +308,7 @@ class ModelUpdater:
         max_error_rate: float = 0.5,
         verify_tls: bool | str = True,
         engine_builder: EngineBuilder | None = None,
+        download_attempts: int = 3,
     ) -> None:
         self.device_id = device_id
         self.dir = models_dir
@@ -320,9 +321,10 @@ class ModelUpdater:
         self.watch_pages, self.min_pages, self.max_error_rate = watch_pages, min_pages, max_error_rate
         self.verify_tls = verify_tls
         self.engine_builder = engine_builder
+        self.download_attempts = download_attempts
         self._lock = threading.RLock()
         self._watch: _Watch | None = None
-        self.failed: set[str] = set()  # sha256s that failed here: a retained message must not retry forever
+        self.failed: set[str] = set()  # "rollout:sha256" that failed here: not retried for that rollout
         self._latest: dict[str, DesiredModels | None] = {"fleet": None, "device": None}
         self._live: set[str] = set()  # kinds whose active version this process has swapped in
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -420,14 +422,18 @@ class ModelUpdater:
             if prev is not None and prev.sha256 == m.sha256 and cur is not None:
                 # Going back to the version we kept (fleet rollback): no download needed.
                 return self._activate(m, prev, rollout_id, "restored the kept previous version")
-            if m.sha256 in self.failed:
-                log.info("model %s %s failed here before; not retrying", m.name, m.version)
+            if _failure_key(rollout_id, m.sha256) in self.failed:
+                log.info("model %s %s failed here in this rollout; not retrying", m.name, m.version)
                 return False
             try:
                 inst = self._fetch(m, rollout_id)
             except RolloutError as exc:
-                self.failed.add(m.sha256)
-                self._save_state()
+                if exc.step != "downloading":
+                    # A bad model is not retried for this rollout (the retained message comes
+                    # back on every reconnect); a new promotion may try it again. A download
+                    # that failed is retried on the next message, resuming the partial file.
+                    self.failed.add(_failure_key(rollout_id, m.sha256))
+                    self._save_state()
                 self._emit("failed", m, rollout_id, f"{exc.step}: {exc}")
                 return False
             return self._activate(m, inst, rollout_id, "")
@@ -437,14 +443,26 @@ class ModelUpdater:
         pkg = self.dir / "downloads" / f"{m.sha256}.tar"
         pkg.parent.mkdir(parents=True, exist_ok=True)
         self._emit("downloading", m, rollout_id, m.url, progress=0.0)
-        download(
-            m.url,
-            pkg,
-            m.size,
-            self.token,
-            verify=self.verify_tls,
-            on_progress=lambda f: self._emit("downloading", m, rollout_id, m.url, progress=min(f, 1.0)),
-        )
+        for attempt in range(self.download_attempts):
+            try:
+                download(
+                    m.url,
+                    pkg,
+                    m.size,
+                    self.token,
+                    verify=self.verify_tls,
+                    on_progress=lambda f: self._emit(
+                        "downloading", m, rollout_id, m.url, progress=min(f, 1.0)
+                    ),
+                )
+                break
+            except RolloutError as exc:
+                if attempt + 1 >= self.download_attempts or "HTTP 4" in str(exc):
+                    raise
+                log.warning(
+                    "download of %s %s failed (%s); resuming in %d s", m.name, m.version, exc, 2**attempt
+                )
+                time.sleep(2**attempt)
         self._emit("verifying", m, rollout_id)
         digest = _sha256(pkg)
         if digest != m.sha256:
@@ -497,7 +515,7 @@ class ModelUpdater:
         try:
             self.swap(m.kind, Path(inst.onnx), inst.ref())
         except Exception as exc:
-            self.failed.add(inst.sha256)
+            self.failed.add(_failure_key(rollout_id, inst.sha256))
             self._save_state()
             self._emit("failed", m, rollout_id, f"swapping: {exc}")
             return False
@@ -547,11 +565,15 @@ class ModelUpdater:
             except Exception as exc:
                 self._emit("failed", cur, cur.rollout_id, f"rollback failed: {exc}")
                 return False
-            self.failed.add(cur.sha256)
+            self.failed.add(_failure_key(cur.rollout_id, cur.sha256))
             self.state[kind] = {"active": prev.__dict__, "previous": cur.__dict__}
             self._save_state()
             self._emit("rolled_back", cur, cur.rollout_id, f"{reason}; back on {prev.name} {prev.version}")
             return True
+
+
+def _failure_key(rollout_id: str | None, sha256: str) -> str:
+    return f"{rollout_id or '-'}:{sha256}"
 
 
 def pipeline_swapper(pipeline: Any, cfg: EdgeConfig) -> Swapper:

@@ -138,7 +138,8 @@ class Registry:
     def package(self, name: str, version: str) -> Package:
         """The device package for a version, built once from its artifacts and cached on disk."""
         info = self.version(name, version)
-        out = self.packages_dir / name / f"{version}.tar"
+        # keyed by the ONNX hash too: a registry rebuilt from scratch reuses version numbers
+        out = self.packages_dir / name / f"{version}-{(info.sha256 or 'unknown')[:16]}.tar"
         meta = out.with_suffix(".json")
         if out.exists() and meta.exists():
             m = json.loads(meta.read_text())
