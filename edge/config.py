@@ -166,6 +166,11 @@ class SyncConfig(StrictModel):
         ge=0,
         description="After a reconnect, results acknowledged this recently are sent again (a crashed broker may have lost them; duplicates are harmless).",
     )
+    replay_delay_s: float = Field(
+        5.0,
+        ge=0,
+        description="How long after a reconnect the resend happens (cloud workers must have resubscribed: Mosquitto does not restore shared subscriptions after a restart).",
+    )
     thumbnail_px: int = Field(512, ge=32, le=4096, description="Longest side of an uploaded thumbnail.")
     http_timeout_s: float = Field(20.0, gt=0, description="Timeout of one image upload request.")
     upload_retry_max_s: float = Field(300.0, gt=0, description="Longest wait between image upload retries.")

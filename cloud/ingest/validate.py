@@ -59,6 +59,9 @@ def parse(topic: str, payload: bytes, max_bytes: int) -> Parsed | None:
             raise ValueError("schema_version missing")  # the contract requires it explicitly
     except ValueError:
         msg = decode(model, payload)
+    if kind == "result" and "result_id" not in msg.model_fields_set:
+        # The model would make one up; a result without its own id could never be deduplicated.
+        raise ContractError("result_id: missing (the device's id is the idempotency key)")
     if msg.device_id != device:
         raise ContractError(
             f"device_id {msg.device_id!r} in the payload does not match topic device {device!r}"

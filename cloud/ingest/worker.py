@@ -115,7 +115,9 @@ class IngestWorker:
             c.username_pw_set(self.cfg.username, password)
         if self.cfg.tls:
             c.tls_set(ca_certs=str(self.cfg.ca_file) if self.cfg.ca_file else None)
-        c.reconnect_delay_set(1, 30)
+        # Come back fast: after a broker restart, shared subscriptions exist again only once we
+        # resubscribe (Mosquitto does not restore them); devices resend after sync.replay_delay_s.
+        c.reconnect_delay_set(1, 2)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
@@ -212,6 +214,9 @@ class IngestWorker:
                         it.parsed = parse(it.topic, it.payload, self.cfg.max_payload_bytes)
                     except ContractError as exc:
                         it.reason = exc.reason
+                    except Exception as exc:  # a payload must never stop the worker, whatever it holds
+                        log.exception("unexpected error reading a message on %s", it.topic)
+                        it.reason = f"unreadable: {type(exc).__name__}: {str(exc)[:500]}"
                 if not self._write_with_retry(batch):
                     return  # stopping while the database is down: nothing acked, all redelivered
                 for it in batch:

@@ -116,7 +116,7 @@ class SyncClient:
         self._failed: list[int] = []
         self._pause_until = 0.0
         self._replay_from: float | None = None  # set on reconnect: resend what was acked since
-        self._last_connect_at = 0.0
+        self._replay_at = 0.0
         self.replayed = 0
         self._connected = threading.Event()
         self._connack: Any = None
@@ -213,7 +213,7 @@ class SyncClient:
                 if now >= next_health:
                     self._publish_health(client, db)
                     next_health = now + self.cfg.health_interval_s
-                if self._replay_from is not None:
+                if self._replay_from is not None and now >= self._replay_at:
                     self._replay(client, db, self._replay_from)
                     self._replay_from = None
                 if now >= self._pause_until:
@@ -274,7 +274,9 @@ class SyncClient:
             return
         self.connects += 1
         if self.connects > 1 and self.cfg.replay_s > 0:
-            self._replay_from = time.time() - self.cfg.replay_s
+            since = time.time() - self.cfg.replay_s
+            self._replay_from = since if self._replay_from is None else min(self._replay_from, since)
+            self._replay_at = time.monotonic() + self.cfg.replay_delay_s
         log.info("connected to broker as %s (session present: %s)", self.device.id, flags.session_present)
         client.subscribe(
             [
