@@ -23,7 +23,7 @@ from tests.support.broker import Broker
 from tests.support.net import free_port
 
 NAME = "tiny-detector"
-DEVICES = {"d-a": "north", "d-b": "north", "d-c": "south", "d-d": "south", "d-trt": "east"}
+DEVICES = {"d-a": "north", "d-b": "north", "d-c": "south", "d-d": "south", "d-trt": "east", "d-net": "east"}
 
 
 def _register(uri: str, root: Path, tag: str, scale: float, golden_from: float | None = None) -> str:
@@ -382,3 +382,36 @@ def test_given_the_tensorrt_backend_without_tensorrt_when_a_version_arrives_then
     assert [s.state for s in e.states][-3:] == ["verifying", "building", "failed"]
     assert "building: engine build failed: backend unavailable" in st.detail
     assert e.detector.version == "shipped"
+
+
+def test_given_an_unreachable_cloud_when_downloading_then_failure_is_reported_and_the_next_message_retries(
+    world: World, tmp_path: Path
+) -> None:
+    from edge.contract import DesiredModel, DesiredModels, device_desired_topic, encode, new_id
+
+    shipped = build_tiny_onnx(tmp_path / "shipped.onnx", scale=1.0)
+    e = world.edge("d-net", shipped)
+    fleet = world.svc.store.desired("fleet").get("detector")
+    if fleet is not None:  # the retained fleet message comes first
+        wait_until(lambda: e.detector.version == fleet.version, what="edge on the fleet's version")
+    before = e.detector.version
+    target = world.v1 if fleet is not None and fleet.version == world.v2 else world.v2
+    pkg = world.svc.registry.package(NAME, target)
+    good_url = f"{world.url}/api/v1/models/{NAME}/{target}/package"
+    rollout = new_id()
+
+    def send(url: str) -> None:
+        m = DesiredModel(
+            kind="detector", name=NAME, version=target, sha256=pkg.sha256, size=pkg.size, url=url
+        )
+        msg = DesiredModels(rollout_id=rollout, models=[m], devices=["d-net"])
+        world.svc.rollouts.publisher.publish([(device_desired_topic("d-net"), encode(msg))])
+
+    send(f"http://127.0.0.1:{free_port()}/nothing-listens-here")
+    st = wait_until(
+        lambda: e.last_state() if e.last_state() and e.last_state().state == "failed" else None,
+        what="download failure",
+    )  # type: ignore[union-attr]
+    assert st.detail.startswith("downloading: download interrupted") and e.detector.version == before
+    send(good_url)  # same rollout, reachable again: a download failure is not held against it
+    wait_until(lambda: e.detector.version == target, what="edge on the target after the retry")
