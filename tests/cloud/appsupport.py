@@ -31,6 +31,12 @@ def make_cfg(db_url: str, tmp_path: Path, **web: object) -> CloudConfig:
                 "images_dir": str(tmp_path / "images"),
                 **web,
             },
+            # The Models page (registry blueprint) talks to MLflow: a local store, never a server.
+            "mlflow": {
+                "tracking_uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
+                "packages_dir": str(tmp_path / "packages"),
+                "state_db": str(tmp_path / "rollouts.db"),
+            },
         }
     )
 
