@@ -117,14 +117,14 @@ def init_metrics(app: Flask) -> None:
                 elapsed
             )
             resp.headers["Server-Timing"] = f"app;dur={elapsed * 1000:.1f}"
+            ms = round(elapsed * 1000, 1)
             log.info(
-                "http",
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": resp.status_code,
-                    "ms": round(elapsed * 1000, 1),
-                },
+                "%s %s %s %.1f ms",
+                request.method,
+                request.path,
+                resp.status_code,
+                ms,
+                extra={"method": request.method, "path": request.path, "status": resp.status_code, "ms": ms},
             )
         return resp
 
