@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from mlflow.exceptions import MlflowException
 from werkzeug.wrappers import Response
 
 from cloud import context
@@ -136,7 +137,10 @@ def _drift_alert(name: str, version: str, rows: list[quality.DriftRow], threshol
 @require_role("admin")
 def promote_view() -> Response:
     f = request.form
-    name, version, target = f.get("name", ""), f.get("version", ""), f.get("target", "fleet")
+    name, version, target = f.get("name", "").strip(), f.get("version", "").strip(), f.get("target", "fleet")
+    if not name or not version:
+        flash("not promoted: choose a model and a version", "error")
+        return redirect(url_for("models.page"))
     try:
         percent = float(f["percent"]) if target == "percent" else None
         out = promote(
@@ -148,7 +152,8 @@ def promote_view() -> Response:
             percent=percent,
             actor=(current_principal().name if current_principal() else "web"),  # type: ignore[union-attr]
         )
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, MlflowException) as exc:
+        # MlflowException: an unknown model or version in the registry, said as such.
         flash(f"not promoted: {exc}", "error")
         return redirect(url_for("models.page", name=name))
     audit("model_promote", f"{name}:{version}", {"target": target, "devices": out["devices"]})
