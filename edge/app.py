@@ -129,6 +129,10 @@ class EdgeApp:
         self._stopped.set()
         drained = self.pipeline.stop(drain=True) if self.pipeline else True
         if self.sync is not None:
+            # Results stored during the drain go out before goodbye when the broker is there;
+            # otherwise they wait in the outbox for the next start.
+            if self.sync.connected:
+                self.sync.wait_drained(self.cfg.pipeline.drain_s / 3)
             self.sync.stop()
         for server in self._servers:
             server.shutdown()
