@@ -14,18 +14,25 @@ log = logging.getLogger(__name__)
 
 
 @click.command("train-classifier")
-@click.option("--train-pages", default=800, show_default=True, help="Corpus pages OCR'd for training.")
-@click.option("--val-pages", default=200, show_default=True, help="Pages for calibration (temperature).")
-@click.option("--test-pages", default=200, show_default=True, help="Pages held out for the scores.")
+@click.option("--train-pages", default=150, show_default=True, help="Corpus pages OCR'd for training.")
+@click.option("--val-pages", default=60, show_default=True, help="Pages for calibration (temperature).")
+@click.option("--test-pages", default=80, show_default=True, help="Pages held out for the scores.")
 @click.option(
     "--workers", default=1, show_default=True, help="OCR worker processes for pages not cached yet."
 )
 @click.option("--ocr-only", is_flag=True, help="Only fill the OCR cache (var/classifier/ocr), do not train.")
-@click.option("--epochs", default=4, show_default=True)
+@click.option("--epochs", default=8, show_default=True)
 @click.option("--layers", default=4, show_default=True, help="MiniLM layers kept (of 6).")
-@click.option("--max-length", default=256, show_default=True, help="Tokens read per page.")
+@click.option("--max-length", default=128, show_default=True, help="Tokens read per page.")
 @click.option("--batch-size", default=16, show_default=True)
-@click.option("--lr", default=8e-5, show_default=True)
+@click.option("--lr", default=2e-4, show_default=True, help="Learning rate of the encoder layers trained.")
+@click.option("--head-lr", default=5e-3, show_default=True, help="Learning rate of the classification head.")
+@click.option(
+    "--freeze-layers",
+    default=2,
+    show_default=True,
+    help="Lower layers kept as pretrained (with the embeddings).",
+)
 @click.option("--threads", default=2, show_default=True, help="Torch CPU threads.")
 @click.option(
     "--tracking-uri", default=None, help="MLflow tracking URI (default: offline SQLite under var/)."
@@ -41,6 +48,8 @@ def train_classifier(
     max_length: int,
     batch_size: int,
     lr: float,
+    head_lr: float,
+    freeze_layers: int,
     threads: int,
     tracking_uri: str | None,
 ) -> None:

@@ -37,11 +37,11 @@ LABELS = list(DOC_TYPES)
 @dataclass
 class TrainParams:
     layers: int = 4
-    max_length: int = 256
-    epochs: int = 4
+    max_length: int = 128
+    epochs: int = 8
     batch_size: int = 16
-    lr: float = 8e-5
-    head_lr: float = 2e-3
+    lr: float = 2e-4
+    head_lr: float = 5e-3
     augment: int = 2  # noisy copies per training page
     freeze_layers: int = 2  # embeddings and the first layers stay as pretrained (faster on CPU)
     seed: int = 0
