@@ -161,6 +161,10 @@ class TcpProxy:
     def stop(self) -> None:
         """The database "goes away": refuse new connections and cut the open ones."""
         if self._listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would leave it
+            # accepting on the old socket, and the database would never really go away.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
