@@ -92,6 +92,11 @@ def broker() -> None:
 @click.option("--installed-at", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder the files will be installed in, when not --out (paths in mosquitto.conf).")  # fmt: skip
 @click.option("--no-users", is_flag=True, help="Do not create the service users (example configs).")
+@click.option(
+    "--run-as",
+    default=None,
+    help="User Mosquitto runs as when started as root (e.g. root for a demo in ./var).",
+)
 @config_option
 def broker_config(
     out: Path | None,
@@ -101,6 +106,7 @@ def broker_config(
     host: str,
     installed_at: Path | None,
     no_users: bool,
+    run_as: str | None,
     config_path: Path | None,
 ) -> None:
     """Generate mosquitto.conf: no anonymous access, password file, per-device ACL, TLS on 8883."""
@@ -111,7 +117,9 @@ def broker_config(
         out = load_cloud_config(config_path).broker.dir
     files = BrokerFiles(out.resolve())
     try:
-        created = write_config(files, tls_port, local_port, installed_at, service_users=not no_users)
+        created = write_config(
+            files, tls_port, local_port, installed_at, service_users=not no_users, run_as=run_as
+        )
         if make_tls:
             _make_tls(files.tls, host)
     except RuntimeError as exc:
