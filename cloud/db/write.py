@@ -48,10 +48,15 @@ def _insert(session: Session, table: Any) -> Any:
     raise ValueError(f"unsupported database dialect {name}")
 
 
+def _multi_page(result: Result) -> bool:
+    src = result.source
+    return src.kind in MULTI_PAGE_KINDS and (src.page_count or 1) > 1
+
+
 def document_key(result: Result) -> str:
     """Pages of one multi-page file share a document; anything else is a document of its own."""
     src = result.source
-    if src.kind in MULTI_PAGE_KINDS and (src.page_count or 1) > 1:
+    if _multi_page(result):
         raw = f"{result.device_id}|{src.kind}|{src.uri}|{src.page_count}"
     else:
         raw = f"result|{result.result_id}"
@@ -168,6 +173,16 @@ def upsert_results(session: Session, results: Sequence[Result]) -> int:
                 "status": "ok",
             },
         )
+    # A single-page document is created complete (its key is its result's id, so it exists only
+    # with its page): no aggregate UPDATE afterwards, one statement less per batch.
+    single = {keys[r.result_id]: r for r in batch if not _multi_page(r)}
+    for key, r in single.items():
+        doc_rows[key].update(
+            page_count=1,
+            signature_count=r.signature_count,
+            needs_review=r.doc_type.needs_review,
+            status=r.status,
+        )
     # Throughput (the ingest owner's tuning): Core statements run as executemany, so each is
     # compiled once and cached; SQLAlchemy 2 batches them into multi-row INSERTs
     # ("insertmanyvalues"), with RETURNING telling which rows were really new.
@@ -202,7 +217,9 @@ def upsert_results(session: Session, results: Sequence[Result]) -> int:
     if not new:
         return 0
     _insert_children(session, new, page_ids)
-    _update_documents(session, new, {r.result_id: doc_ids[keys[r.result_id]] for r in new})
+    multi = [r for r in new if keys[r.result_id] not in single]
+    if multi:
+        _update_documents(session, multi, {r.result_id: doc_ids[keys[r.result_id]] for r in multi})
     log.debug("stored %d new pages of %d", len(new), len(results))
     return len(new)
 
