@@ -40,6 +40,14 @@ class Prepared:
     skew: float = 0.0  # degrees of skew removed
     page_found: bool = False  # webcam: a page outline was found and flattened
     notes: list[str] = field(default_factory=list)
+    profile: Profile = "scan"
+
+    @property
+    def ocr_image(self) -> np.ndarray:
+        """What Tesseract reads. Scans: the corrected grey page (Tesseract's own global threshold
+        keeps more of light or shaded text than ours did on the corpus); webcam frames: our
+        adaptive binarisation, which copes with their uneven light."""
+        return self.binary if self.profile == "webcam" else self.gray
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -247,23 +255,6 @@ def binarise(gray: np.ndarray, profile: Profile) -> np.ndarray:
     return out
 
 
-def remove_rules(binary: np.ndarray) -> np.ndarray:
-    """Erase long horizontal and vertical rules (table grids, form boxes, signature lines).
-
-    Tesseract reads grid lines as ``|``, ``]`` or ``_`` glued to the numbers beside them and
-    merges cells across them; without the grid the cells become plain words.
-    """
-    ink = 255 - binary
-    h, w = ink.shape[:2]
-    hk = cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 25), 1))
-    vk = cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(20, h // 40)))
-    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, hk) | cv2.morphologyEx(ink, cv2.MORPH_OPEN, vk)
-    if not rules.any():
-        return binary
-    rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
-    return 255 - cv2.subtract(ink, rules)
-
-
 def ink_fraction(binary: np.ndarray) -> float:
     """Share of dark pixels: ~0 for a blank page, high for a photo."""
     return float(np.count_nonzero(binary < 128)) / max(1, binary.size)
@@ -298,7 +289,6 @@ def prepare(
     if skew:
         gray = rotate(gray, skew)
         binary = binarise(gray, profile)
-    binary = remove_rules(binary)
     return Prepared(
         gray=gray,
         binary=binary,
@@ -307,4 +297,5 @@ def prepare(
         skew=skew,
         page_found=page_found,
         notes=notes,
+        profile=profile,
     )

@@ -26,8 +26,8 @@ from edge.read.preprocess import InputError, Prepared, ink_fraction, prepare
 
 log = logging.getLogger(__name__)
 
-BLANK_INK = 0.0015
-SUSPICIOUS_QUALITY = 0.5  # under this share of confident words a page gets the orientation/script check  # share of dark pixels under which a page holds no text
+BLANK_INK = 0.0015  # share of dark pixels under which a page holds no text
+SUSPICIOUS_QUALITY = 0.4  # under this share of confident words a page gets the orientation/script check
 _GOOD_WORD = re.compile(r"[A-Za-zÀ-ÿ]{3,}[.,:;)]?|\d[\d.,/:-]*")
 
 
@@ -96,7 +96,7 @@ class PageReader:
         )
 
     def _ocr(self, prep: Prepared) -> OcrPage:
-        return read_words(prep.binary, self.cfg.languages, self.cfg.ocr_timeout_s)
+        return read_words(prep.ocr_image, self.cfg.languages, self.cfg.ocr_timeout_s)
 
     def read(self, image: np.ndarray, signatures: list[Any], profile: Literal["scan", "webcam"]) -> Reading:
         """Read one page. ``signatures`` are detector ``Detection``s (boxes normalised to ``image``)."""
@@ -136,7 +136,8 @@ class PageReader:
                 # Tesseract's orientation and script detection, try the turn it suggests (or 180°
                 # when it has no opinion) and keep the better reading.
                 rot, _conf, script = detect_orientation(prep.binary, self.cfg.ocr_timeout_s)
-                candidates = [rot] if rot else ([180] if script in (None, "Latin") else [])
+                poor = quality < 0.25 and script in (None, "Latin")
+                candidates = [rot] if rot else ([180] if poor else [])
                 for r in candidates:
                     alt = prepare(image, profile, boxes, rotation=r)  # type: ignore[arg-type]
                     alt_page = self._ocr(alt)
