@@ -136,7 +136,13 @@ class Pipeline:
         self.frame_queues: dict[int, StageQueue[Frame]] = {}
         self.views: dict[int, LiveView] = {}
         self.gates: dict[int, StillGate] = {}
-        self.pool = ReadPool(cfg.reader, pc.workers, pc.stage_timeout_s, reader_factory)
+        self.pool = ReadPool(
+            cfg.reader,
+            pc.workers,
+            pc.stage_timeout_s,
+            reader_factory,
+            nice=5 if any(s.live for s in self.sources) else 0,
+        )
         # Pages in reading at once: enough to keep every worker busy, few enough that a drain
         # on SIGTERM finishes quickly. Beside a camera, no more than one page per worker, so a
         # still document from the camera never queues behind a backlog of scanned pages.

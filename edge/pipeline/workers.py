@@ -25,8 +25,12 @@ log = logging.getLogger(__name__)
 _READER: Any = None
 
 
-def _init_worker(factory: Callable[[Any], Any], cfg: Any) -> None:
+def _init_worker(factory: Callable[[Any], Any], cfg: Any, nice: int = 0) -> None:
     global _READER
+    if nice:
+        # Reading is batch work; the live overlay is what a visitor watches. A lower priority
+        # (inherited by the Tesseract subprocesses) leaves the camera loop its share of the cores.
+        os.nice(nice)
     _READER = factory(cfg)
 
 
@@ -69,7 +73,9 @@ class ReadPool:
         timeout_s: float,
         factory: Callable[[Any], Any] = default_reader_factory,
         max_attempts: int = 2,
+        nice: int = 0,
     ) -> None:
+        self.nice = nice
         self.cfg = cfg
         self.workers = workers
         self.timeout_s = timeout_s
@@ -87,7 +93,7 @@ class ReadPool:
             max_workers=self.workers,
             mp_context=mp.get_context("spawn"),
             initializer=_init_worker,
-            initargs=(self.factory, self.cfg),
+            initargs=(self.factory, self.cfg, self.nice),
         )
         # Start the workers and build their readers now, not when the first document arrives
         # (importing and loading models takes seconds that would land on the first result).
