@@ -235,3 +235,34 @@ def page_from_text(text: str, conf: float = 1.0) -> OcrPage:
         page.blocks[-1].append(len(page.lines))
         page.lines.append(line)
     return page
+
+
+def drop_words(page: OcrPage, drop: Any) -> OcrPage:
+    """A copy of ``page`` without the words for which ``drop(word)`` is true (indices renumbered)."""
+    out = OcrPage()
+    remap: dict[int, int] = {}
+    for w in page.words:
+        if not drop(w):
+            remap[w.index] = len(out.words)
+            out.words.append(Word(w.text, w.conf, w.box, w.block, w.par, w.line, index=len(out.words)))
+    for block in page.blocks:
+        new_block = []
+        for li in block:
+            ln = page.lines[li]
+            kept = [remap[i] for i in ln.words if i in remap]
+            if not kept:
+                continue
+            boxes = [out.words[i].box for i in kept]
+            box = (
+                min(b[0] for b in boxes),
+                min(b[1] for b in boxes),
+                max(b[2] for b in boxes),
+                max(b[3] for b in boxes),
+            )
+            new_block.append(len(out.lines))
+            out.lines.append(
+                Line(words=kept, text=" ".join(out.words[i].text for i in kept), block=ln.block, box=box)
+            )
+        if new_block:
+            out.blocks.append(new_block)
+    return out

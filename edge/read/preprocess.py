@@ -22,6 +22,7 @@ Profile = Literal["scan", "webcam"]
 MIN_SIDE = 16  # below this there is no text to read
 MAX_SIDE = 12_000  # larger images are scaled down before anything else (20,000 px scans)
 TARGET_WIDTH = 1700  # an A4 page at ~200 dpi: Tesseract reads 10 pt text well at this scale
+MIN_DESKEW = 1.0  # degrees; smaller skew is left to Tesseract
 MIN_WORK_WIDTH = 1200  # webcam frames are upscaled so their text reaches a readable height
 
 
@@ -229,8 +230,9 @@ def normalise_resolution(gray: np.ndarray, profile: Profile) -> tuple[np.ndarray
     if profile == "webcam":
         f = max(1.0, MIN_WORK_WIDTH / w) if w < MIN_WORK_WIDTH else min(1.0, TARGET_WIDTH * 1.2 / w)
     else:
-        # Scans between 150 and 300 dpi are left alone; beyond, they are brought down to ~200 dpi.
-        f = TARGET_WIDTH / w if w > TARGET_WIDTH * 1.5 or w < TARGET_WIDTH * 0.6 else 1.0
+        # Scans up to ~300 dpi are left alone; beyond, they are brought down to ~200 dpi.
+        # Narrow pages (receipts) are left as they are: upscaling them only blurs the glyphs.
+        f = TARGET_WIDTH / w if w > TARGET_WIDTH * 1.5 or w < TARGET_WIDTH * 0.3 else 1.0
     f = min(f, 4.0)
     if abs(f - 1.0) < 1e-3:
         return gray, 1.0
@@ -286,6 +288,8 @@ def prepare(
     binary = binarise(gray, profile)
     # A hand-held page can be turned well past a scanner's few degrees.
     skew = estimate_skew(binary, max_angle=25.0 if profile == "webcam" and not page_found else 8.0)
+    if abs(skew) < MIN_DESKEW:
+        skew = 0.0  # Tesseract copes with a slight tilt; resampling the page costs more than it fixes
     if skew:
         gray = rotate(gray, skew)
         binary = binarise(gray, profile)

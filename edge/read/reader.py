@@ -21,12 +21,13 @@ from edge.contract import DocType, Fields, ModelRef
 from edge.read import fields as fields_mod
 from edge.read.classify import ClassifierUnavailable, DocClassifier
 from edge.read.codes import decode_codes
-from edge.read.ocr import OcrError, OcrPage, detect_orientation, read_words, tesseract_version
+from edge.read.ocr import OcrError, OcrPage, detect_orientation, drop_words, read_words, tesseract_version
 from edge.read.preprocess import InputError, Prepared, ink_fraction, prepare
 
 log = logging.getLogger(__name__)
 
 BLANK_INK = 0.0015  # share of dark pixels under which a page holds no text
+KEEP_UNDER_SIGNATURE = 0.9  # words under a signature box are kept only at this OCR confidence
 SUSPICIOUS_QUALITY = 0.4  # under this share of confident words a page gets the orientation/script check
 _GOOD_WORD = re.compile(r"[A-Za-zÀ-ÿ]{3,}[.,:;)]?|\d[\d.,/:-]*")
 
@@ -54,6 +55,12 @@ def _quality(page: OcrPage) -> float:
         return 0.0
     good = sum(1 for w in page.words if w.conf >= 0.75 and _GOOD_WORD.fullmatch(w.text))
     return good / len(page.words)
+
+
+def _inside(box: tuple[float, float, float, float], regions: list[tuple[float, ...]]) -> bool:
+    """Whether the centre of a word box falls in one of the regions (all normalised)."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return any(r[0] <= cx <= r[2] and r[1] <= cy <= r[3] for r in regions)
 
 
 def review_doc_type(scores: dict[str, float] | None = None) -> DocType:
@@ -109,7 +116,12 @@ class PageReader:
             timings[name] = round((now - t0) * 1000.0, 1)
             return now
 
-        boxes = [tuple(float(v) for v in d.box) for d in signatures] if self.cfg.mask_signatures else []
+        sig_boxes = [tuple(float(v) for v in d.box) for d in signatures] if self.cfg.mask_signatures else []
+        # Webcam frames are warped, so a box cannot be mapped onto the words afterwards: blank
+        # the pixels. Scans keep page geometry, so the words under a box are dropped after OCR
+        # unless Tesseract is sure of them: a signature reads as low-confidence scribble, while
+        # printed text under a false detection stays.
+        boxes = sig_boxes if profile == "webcam" else []
         t = time.perf_counter()
         try:
             prep = prepare(image, profile, boxes)  # type: ignore[arg-type]
@@ -149,6 +161,8 @@ class PageReader:
             timings["total"] = round((time.perf_counter() - t_start) * 1000.0, 1)
             return self._empty([*errors, f"ocr failed: {exc}"], timings, prep)
 
+        if sig_boxes and profile != "webcam":
+            page = drop_words(page, lambda w: w.conf < KEEP_UNDER_SIGNATURE and _inside(w.box, sig_boxes))
         text = page.text
         if not page.words:
             errors.append("no text found (picture or empty page)")
