@@ -100,7 +100,7 @@ def _ocr_one(spec: PageSpec) -> dict[str, Any]:
         for s in page.meta.get("signatures", [])
     ]
     prep = prepare(page.image, spec.profile, boxes)  # type: ignore[arg-type]
-    binary = prep.binary
+    binary = prep.ocr_image
     if spec.split != "test" and spec.profile == "scan":
         # Training and calibration text: the top of the page only. The classifier reads the
         # first 128-256 tokens of a page, which come from its top part; reading the rest would
