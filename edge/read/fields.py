@@ -207,12 +207,19 @@ class Extractor:
 
     def labelled_amount(self, name: str, patterns: list[str], prior: float = 0.9) -> Decimal | None:
         for i, m in self.p.find(patterns):
-            for j in self._rows(i, m):
+            rows = self._rows(i, m)
+            for j in rows:
                 if j >= len(self.p.lines):
                     break
-                text = self.p.lines[j]
+                if j != i:
+                    # Before the next line: a column of labels facing a column of amounts.
+                    found = self._column_amount(i)
+                    if found is not None:
+                        v, line, a, b = found
+                        self.put(name, parse.format_amount(v), Span(line, a, b), prior * 0.8)
+                        return v
                 offset = m.end() if j == i else 0
-                amounts = parse.find_amounts(text[offset:])
+                amounts = parse.find_amounts(self.p.lines[j][offset:])
                 if amounts:
                     v, a, b = amounts[-1]
                     self.put(
@@ -222,6 +229,42 @@ class Extractor:
                         prior if j == i else prior * 0.8,
                     )
                     return v
+        return None
+
+    def _column_amount(self, i: int) -> tuple[Decimal, int, int, int] | None:
+        """Totals printed as a column of labels and a column of amounts that OCR reads as two
+        blocks: the k-th label of the label run gets the k-th amount of the next amount run."""
+        label_only = re.compile(r"^[^\d]*[A-Za-zÀ-ÿ]{2,}[^\d]*(?:\d{1,2}(?:[.,]\d+)?\s?%)?[^\d]*$")
+        if not label_only.match(self.p.lines[i]):
+            return None
+        start = i
+        while start > 0 and label_only.match(self.p.lines[start - 1]) and len(self.p.lines[start - 1]) < 30:
+            start -= 1
+        end = i
+        while (
+            end + 1 < len(self.p.lines)
+            and label_only.match(self.p.lines[end + 1])
+            and len(self.p.lines[end + 1]) < 30
+        ):
+            end += 1
+        k, n = i - start, end - start + 1
+        if n < 2:
+            return None
+        j = end + 1
+        while j < len(self.p.lines) and j <= end + 12:
+            run = []
+            while j < len(self.p.lines) and re.fullmatch(
+                r"[^A-Za-zÀ-ÿ]*\d[^A-Za-zÀ-ÿ]*|.{0,4}\d.*(?:EUR|USD|GBP|CHF)\s*", self.p.lines[j]
+            ):
+                run.append(j)
+                j += 1
+            if len(run) == n:
+                line = run[k]
+                amounts = parse.find_amounts(self.p.lines[line])
+                if amounts:
+                    v, a, b = amounts[-1]
+                    return v, line, a, b
+            j += 1
         return None
 
     def labelled_date(self, name: str, patterns: list[str], prior: float = 0.9) -> str | None:
@@ -534,6 +577,10 @@ def extract(
             if not ex.labelled_date("date", L_DATE):
                 ex.first_date("date")
             ex.line_value("issuer", 0, 0.5)
+        # A misread type must not hide a printed total: read it wherever it is labelled.
+        other_type = doc_type not in ("invoice", "receipt", "purchase_order", "payslip")
+        if other_type and "total" not in ex.values and ex.labelled_amount("total", L_TOTAL, prior=0.6):
+            ex.currency()
         ex.signatures(doc_type, signatures_found)
         ex.cross_check_codes(codes or [])
     except Exception as exc:  # a parser bug must cost a field, not the page

@@ -203,3 +203,15 @@ def test_given_payslip_when_extracted_then_gross_and_net() -> None:
 def test_given_empty_text_when_extracted_then_no_fields_and_no_crash() -> None:
     f = extract(page_from_text(""), "invoice")
     assert "total" not in f.values and not f.line_items
+
+
+def test_given_totals_as_label_column_and_amount_column_when_extracted_then_paired_by_position() -> None:
+    text = "FACTURE\nN°: FAC-1\nDésignation Qté Prix unitaire Montant\nTotal HT\nTVA 20%\nTotal TTC\n\n100,00 €\n20,00 €\n120,00 €\n"
+    v = _values(extract(page_from_text(text), "invoice"))
+    assert (v["subtotal"], v["tax"], v["total"]) == ("100.00", "20.00", "120.00")
+
+
+def test_given_total_on_page_read_as_another_type_when_extracted_then_total_still_read() -> None:
+    text = "BON DE LIVRAISON\nN°: BL-7\nSubtotal 51,978.76 EUR\nTotal 54,577.70 EUR\n"
+    v = _values(extract(page_from_text(text), "delivery_note"))
+    assert (v["total"], v["currency"]) == ("54577.70", "EUR")
