@@ -102,10 +102,10 @@ def _images_root() -> Path:
 def image_url(sha256: str) -> str | None:
     """Where the browser fetches a page image from the cloud image store, if it holds it."""
     try:
-        from cloud.api.images import image_path
+        from cloud.api.images import stored_image
     except ImportError:  # a trimmed app without the API (some tests) has no image store
         return None
-    if not image_path(_images_root(), sha256).is_file():
+    if stored_image(_images_root(), sha256) is None:
         return None
     return _url("api.image_get", sha256=sha256)
 

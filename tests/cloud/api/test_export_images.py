@@ -84,3 +84,30 @@ def test_given_an_image_over_the_limit_then_413_and_nothing_stored(
     )
     assert r.status_code == 413
     assert not list((tmp_path / "images").rglob(sha))
+
+
+def test_given_a_thumbnail_then_it_is_served_until_the_full_image_arrives(app: Flask, engine: Engine) -> None:
+    import cv2
+    import numpy as np
+
+    dev = {"Authorization": "Bearer " + device_token(engine)}
+    thumb_hdr = {**dev, "X-Signet-Variant": "thumbnail"}
+    c, v = app.test_client(), viewer(app, engine)
+    sha = hashlib.sha256(PNG).hexdigest()  # the full page's address
+    ok, jpeg = cv2.imencode(".jpg", np.full((40, 30, 3), 200, np.uint8))
+    assert ok
+    r = c.put(f"/api/v1/images/{sha}", data=jpeg.tobytes(), headers=thumb_hdr)
+    assert r.status_code == 201 and r.get_json()["variant"] == "thumbnail"
+    got = v.get(f"/api/v1/images/{sha}")
+    assert got.status_code == 200 and got.mimetype == "image/jpeg"
+    assert got.headers["X-Signet-Variant"] == "thumbnail" and "immutable" not in got.headers["Cache-Control"]
+    # Still checked: an image, a known variant.
+    other = "ab" * 32
+    assert c.put(f"/api/v1/images/{other}", data=b"not an image", headers=thumb_hdr).status_code == 415
+    bad = {**dev, "X-Signet-Variant": "poster"}
+    assert c.put(f"/api/v1/images/{sha}", data=PNG, headers=bad).status_code == 400
+    # The full image supersedes the thumbnail; a late thumbnail does not replace it.
+    assert c.put(f"/api/v1/images/{sha}", data=PNG, headers=dev).status_code == 201
+    assert c.put(f"/api/v1/images/{sha}", data=jpeg.tobytes(), headers=thumb_hdr).status_code == 200
+    got = v.get(f"/api/v1/images/{sha}")
+    assert got.data == PNG and got.headers["X-Signet-Variant"] == "full"
