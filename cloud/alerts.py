@@ -155,7 +155,12 @@ def evaluate(s: Session, cfg: AlertsConfig, now: datetime | None = None) -> tupl
     return opened, resolved
 
 
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t is not None else None
+
+
 def alert_doc(a: Alert) -> dict[str, Any]:
+    """An alert as the webhook and the REST API give it."""
     return {
         "id": a.id,
         "kind": a.kind,
@@ -163,7 +168,9 @@ def alert_doc(a: Alert) -> dict[str, Any]:
         "severity": a.severity,
         "message": a.message,
         "details": a.details,
-        "opened_at": a.opened_at.isoformat(),
+        "opened_at": _iso(a.opened_at),
+        "resolved_at": _iso(a.resolved_at),
+        "notified_at": _iso(a.notified_at),
     }
 
 

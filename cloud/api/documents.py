@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import abort, request
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from cloud import context
 from cloud.api import bp
@@ -21,7 +20,8 @@ from cloud.api.query import (
 )
 from cloud.api.serialize import document_summary, page_detail, review_entry
 from cloud.auth import require_role
-from cloud.db.models import Document, Page, Review, User
+from cloud.db.models import Review, User
+from cloud.db.read import load_document
 
 
 def _limit() -> int:
@@ -61,16 +61,7 @@ def documents_list() -> Any:
 @require_role("viewer")
 def document_get(doc_id: int) -> Any:
     s = context.db()
-    doc = s.scalars(
-        select(Document)
-        .where(Document.id == doc_id)
-        .options(
-            selectinload(Document.pages).selectinload(Page.signatures),
-            selectinload(Document.pages).selectinload(Page.fields),
-            selectinload(Document.pages).selectinload(Page.line_items),
-            selectinload(Document.pages).selectinload(Page.checks),
-        )
-    ).first()
+    doc = load_document(s, doc_id)
     if doc is None:
         abort(404, description=f"no document {doc_id}")
     page_ids = [p.id for p in doc.pages]

@@ -10,6 +10,7 @@ from flask import abort, request
 from sqlalchemy import case, func, select
 
 from cloud import context
+from cloud.alerts import alert_doc
 from cloud.api import bp
 from cloud.api.query import BadParam, parse_when
 from cloud.api.serialize import device_summary, iso
@@ -188,22 +189,7 @@ def alerts_list() -> Any:
     stmt = select(Alert).order_by(Alert.opened_at.desc(), Alert.id.desc()).limit(200)
     if request.args.get("all", "false").lower() not in ("true", "1"):
         stmt = stmt.where(Alert.resolved_at.is_(None))
-    return {
-        "items": [
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "key": a.key,
-                "severity": a.severity,
-                "message": a.message,
-                "details": a.details,
-                "opened_at": iso(a.opened_at),
-                "resolved_at": iso(a.resolved_at),
-                "notified_at": iso(a.notified_at),
-            }
-            for a in s.scalars(stmt)
-        ]
-    }
+    return {"items": [alert_doc(a) for a in s.scalars(stmt)]}
 
 
 @bp.get("/dead-letters")

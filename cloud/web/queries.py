@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, Select, String, and_, case, cast, false, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased
 
 from cloud.db.models import (
     Alert,
@@ -28,6 +28,7 @@ from cloud.db.models import (
     Review,
     SignatureBox,
 )
+from cloud.db.read import load_document
 from cloud.db.search import document_match
 from cloud.web.clients import ClientSummary
 
@@ -262,16 +263,7 @@ def filter_choices(session: Session) -> dict[str, list[str]]:
 
 def document(session: Session, doc_id: int) -> Document | None:
     """A document with its pages and everything read on them, loaded in a few queries."""
-    return session.scalar(
-        select(Document)
-        .where(Document.id == doc_id)
-        .options(
-            selectinload(Document.pages).selectinload(Page.signatures),
-            selectinload(Document.pages).selectinload(Page.fields),
-            selectinload(Document.pages).selectinload(Page.line_items),
-            selectinload(Document.pages).selectinload(Page.checks),
-        )
-    )
+    return load_document(session, doc_id)
 
 
 def history(session: Session, page_ids: list[int]) -> list[Review]:
