@@ -32,7 +32,21 @@ def ingest(config_path: Path | None, client_id: str | None) -> None:
         upgrade(engine)  # single file, single host: bring the schema up on start
     elif not is_current(engine):
         raise click.ClickException("database schema is not current: run `signet cloud db upgrade` first")
-    worker = IngestWorker(cfg.ingest, engine)
+    # Model rollout progress reported by devices (their retained .../cmd/model/state) goes to the
+    # registry's rollout store, so the Models page shows it without a separate watcher process.
+    from cloud.registry.rollout import RolloutStore
+    from edge.contract import CommandState
+
+    rollouts = RolloutStore(cfg.mlflow.state_db)
+
+    def _model_state(cs: CommandState) -> None:
+        if cs.name in ("model", "rollback") and cs.data.get("kind") in ("detector", "classifier"):
+            try:
+                rollouts.record_state(cs)
+            except Exception:  # the results stream must not stop for the rollout store
+                log.exception("could not record the model state of %s", cs.device_id)
+
+    worker = IngestWorker(cfg.ingest, engine, on_command_state=_model_state)
 
     def _term(signum: int, frame: Any) -> None:
         log.info("signal %d: stopping ingest after the current batch", signum)

@@ -174,7 +174,10 @@ def status_cmd(config_path: Path | None, watch_s: float) -> None:
 @models_cmd.command("watch")
 @config_option
 def watch_cmd(config_path: Path | None) -> None:
-    """Record devices' model states as they arrive (run beside ingest; Ctrl-C stops)."""
+    """Record devices' model states as they arrive (Ctrl-C stops).
+
+    `signet cloud ingest` records them too; this is for a registry whose ingest runs elsewhere
+    (another rollout store) or for watching a rollout from a laptop."""
     from cloud.registry.rollout import StateWatcher
     from cloud.registry.service import make_services
 
