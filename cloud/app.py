@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from sqlalchemy import Engine
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from cloud import context
 from cloud.auth.core import csrf_token, current_principal, enforce_access
@@ -35,6 +36,15 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:...>` in our routes names a database row: an id past a signed 64-bit integer can
+    name nothing, so it is a 404 rather than an overflow inside the database driver."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 class BlueprintMissing(RuntimeError):
@@ -62,6 +72,7 @@ def create_app(
 ) -> Flask:
     """Build the cloud app for ``cfg`` (the engine may be passed in, e.g. by tests)."""
     app = Flask(__name__, template_folder="auth/templates")
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.config.update(
         TESTING=testing,
         SECRET_KEY=_secret_key(cfg),

@@ -162,6 +162,8 @@ def test_given_a_document_then_pages_signatures_fields_and_history_come_with_it(
     assert p["models"]["detector"] == "sigdet:1.0.0"
     assert doc["history"][0]["user"] == "reviewer" and doc["history"][0]["after"] == {"label": "invoice"}
     assert client.get("/api/v1/documents/999999").status_code == 404
+    # An id past a 64-bit integer names no row: 404, not an overflow in the driver.
+    assert client.get(f"/api/v1/documents/{2**64 + 5}").status_code == 404
 
 
 def test_given_devices_sites_aggregates_and_models_then_they_describe_the_data(client: FlaskClient) -> None:
