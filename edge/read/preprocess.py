@@ -43,6 +43,10 @@ class Prepared:
     skew: float = 0.0  # degrees of skew removed
     page_found: bool = False  # webcam: a page outline was found and flattened
     notes: list[str] = field(default_factory=list)
+    # Longer side of the page in the source pixels (webcam: of the flattened page, or of the
+    # whole frame when no outline was found): how much real detail there is to read, whatever
+    # the upscaling that follows.
+    source_px: int = 0
     profile: Profile = "scan"
 
     @property
@@ -295,6 +299,7 @@ def prepare(
             f0 = 1.0
         else:
             notes.append("no page outline found; frame read as is")
+    source_px = max(gray.shape[:2])
     gray = turn(gray, rotation)
     gray, f1 = normalise_resolution(gray, profile)
     binary = _analysis_binary(gray, profile)
@@ -314,4 +319,5 @@ def prepare(
         page_found=page_found,
         notes=notes,
         profile=profile,
+        source_px=source_px,
     )

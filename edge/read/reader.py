@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 BLANK_INK = 0.0015  # share of dark pixels under which a page holds no text
 KEEP_UNDER_SIGNATURE = 0.9  # words under a signature box are kept only at this OCR confidence
 SUSPICIOUS_QUALITY = 0.4  # under this share of confident words a page gets the orientation/script check
+# Body text (10 pt, x-height ~1.9 mm) is ~0.64% of an A4 page's length; Tesseract wants an
+# x-height of at least ~6 px. A webcam page shorter than this in the frame cannot be read.
+XHEIGHT_PER_PAGE = 0.0064
+LEGIBLE_PAGE_PX = 950
 _GOOD_WORD = re.compile(r"[A-Za-zÀ-ÿ]{3,}[.,:;)]?|\d[\d.,/:-]*")
 
 
@@ -138,12 +142,13 @@ class PageReader:
             timings["total"] = round((time.perf_counter() - t_start) * 1000.0, 1)
             return self._empty([*errors, "blank page: no text to read"], timings, prep)
 
+        too_small = profile == "webcam" and prep.source_px < LEGIBLE_PAGE_PX
         try:
             page = self._ocr(prep)
             quality = _quality(page)
             t = lap("ocr", t)
             script = None
-            if quality < SUSPICIOUS_QUALITY and len(page.words) >= 5:
+            if quality < SUSPICIOUS_QUALITY and len(page.words) >= 5 and not too_small:
                 # Few confident words: maybe turned or upside down, or another script. Ask
                 # Tesseract's orientation and script detection, try the turn it suggests (or 180°
                 # when it has no opinion) and keep the better reading.
@@ -164,7 +169,16 @@ class PageReader:
         if sig_boxes and profile != "webcam":
             page = drop_words(page, lambda w: w.conf < KEEP_UNDER_SIGNATURE and _inside(w.box, sig_boxes))
         text = page.text
-        if not page.words:
+        if too_small and quality < SUSPICIOUS_QUALITY:
+            # Body text of a page this small in the frame is a few pixels high: no OCR reads it,
+            # and what it returns is noise (often taken for another script). Say what helps.
+            errors.append(
+                f"the page is only {prep.source_px} px long in the camera frame: its text is about "
+                f"{prep.source_px * XHEIGHT_PER_PAGE:.0f} px high, too small to read; hold the document "
+                "closer or capture a higher-resolution still"
+            )
+            quality = min(quality, 0.19)  # not trusted: the page goes to review
+        elif not page.words:
             errors.append("no text found (picture or empty page)")
         elif script not in (None, "Latin") and quality < SUSPICIOUS_QUALITY:
             errors.append(

@@ -172,3 +172,20 @@ def test_given_missing_classifier_when_read_then_ocr_still_works_and_error_says_
     assert r.doc_type.label == "other" and r.doc_type.needs_review
     assert any("not found" in e for e in r.errors)
     assert r.classifier.version == "unavailable"
+
+
+def test_given_page_too_small_in_camera_frame_when_read_then_told_to_hold_it_closer(
+    reader: PageReader,
+) -> None:
+    # A whole A4 page held far from a 640x480 camera: ~400 px long, body text ~3 px high.
+    page = render(LINES * 6, size=(300, 420), font_px=6)
+    frame = np.full((480, 640, 3), (40, 70, 110), np.uint8)  # a brown desk
+    frame[30:450, 170:470] = page
+    r = reader.read(frame, [], "webcam")
+    assert any("too small to read" in e and "hold the document closer" in e for e in r.errors), r.errors
+    assert not any("script" in e for e in r.errors)  # not mistaken for another script
+    assert r.doc_type.needs_review
+    # The same words large enough in the frame are read, without that message.
+    big = reader.read(render(LINES), [], "webcam")
+    assert "INV-2024-0042" in big.text
+    assert not any("too small" in e for e in big.errors)
