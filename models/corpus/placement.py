@@ -15,6 +15,7 @@ from faker import Faker
 from models.corpus import ink
 from models.corpus.content import Doc
 from models.corpus.layout import Laid
+from models.corpus.vocab import T
 
 ANNOTATIONS = {
     "en": [
@@ -135,6 +136,24 @@ def _is_person(name: str) -> bool:
     )
 
 
+def _captions() -> set[str]:
+    """Every printed caption of the vocabulary ("Le client", "Received in good condition by"):
+    a slot labelled with one of these is signed by whoever signs, never with the caption."""
+    out: set[str] = set()
+    for table in T.values():
+        for v in table.values():
+            out.update(x for x in (v if isinstance(v, list) else [v]) if isinstance(x, str))
+    return {c.strip().lower() for c in out}
+
+
+_CAPTIONS = _captions()
+
+
+def _slot_signer(label: str) -> bool:
+    """True when a signature slot is labelled with a person's name (letters, named co-signers)."""
+    return label.strip().lower() not in _CAPTIONS and _is_person(label)
+
+
 def _names(doc: Doc, fake: Faker, n: int) -> list[str]:
     """Who signs: the people among the parties first, then anyone."""
     names = [p["name"] for p in doc.fields.get("parties", []) if _is_person(p["name"])]
@@ -157,7 +176,7 @@ def place_signatures(r: random.Random, laid: Laid, pen: Ink, doc: Doc, fake: Fak
             x1, y1, x2, y2 = places[i]["rect"]
             hgt = min((y2 - y1) * r.uniform(0.55, 1.0), mm * 22)
             # a slot labelled with a person's name is signed by that person
-            who = places[i]["label"] if _is_person(places[i]["label"]) else names[i]
+            who = places[i]["label"] if _slot_signer(places[i]["label"]) else names[i]
             m = ink.signature(r, who, hgt * 0.8, pen_px)
             m = _fit(m, (x2 - x1) * 0.98, (y2 - y1) * 1.3)
             mh, mw = m.shape
