@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import shutil
 import subprocess
@@ -89,7 +90,12 @@ def _run(root: Path, services: Services, serve: bool, timeout: float) -> int:
 
     # -- broker: our generated config (no anonymous, password file, ACL, TLS for devices) --------
     files = BrokerFiles(root / "broker")
-    service_passwords = write_config(files, tls_port=ports["broker_tls"], local_port=ports["broker"])
+    # Started as root (a container, a fresh VM), Mosquitto would drop to its own user, which
+    # cannot read the demo's root-owned files: keep it as root then.
+    run_as = "root" if os.geteuid() == 0 else None
+    service_passwords = write_config(
+        files, tls_port=ports["broker_tls"], local_port=ports["broker"], run_as=run_as
+    )
     make_tls(files.tls, "localhost")
     conf = files.conf.read_text().replace(
         "log_dest syslog", f"log_dest file {root / 'logs' / 'mosquitto-broker.log'}"
@@ -126,8 +132,6 @@ def _run(root: Path, services: Services, serve: bool, timeout: float) -> int:
         "SIGNET_WEB__SECRET_KEY": secrets.token_urlsafe(32),
         "SIGNET_INGEST__PASSWORD": service_passwords.get("ingest", ""),
     }
-    if "web" in service_passwords:
-        cloud_env["SIGNET_WEB__BROKER_PASSWORD"] = service_passwords["web"]
 
     engine = make_engine(cloud_cfg["database"]["url"])
     upgrade(engine)
@@ -156,6 +160,8 @@ def _run(root: Path, services: Services, serve: bool, timeout: float) -> int:
         return 1
     if not wait_port(ports["mlflow"], 60, mlflow):
         log.warning("MLflow did not start in 60 s (see logs/mlflow.log); going on without it")
+    else:
+        _register_shipped_models(cloud_cfg["mlflow"]["tracking_uri"])
 
     # -- the two devices ---------------------------------------------------------------------
     inbox = root / "branch-01" / "inbox"
@@ -211,7 +217,7 @@ def _run(root: Path, services: Services, serve: bool, timeout: float) -> int:
     print(
         f"Kiosk page: http://127.0.0.1:{ports['kiosk-01']}   Scanner station: http://127.0.0.1:{ports['branch-01']}"
     )
-    print(f"MLflow: http://127.0.0.1:{ports['mlflow']}   Logs: {root / 'logs'}")
+    print(f"Models: {web_url}/models   MLflow: http://127.0.0.1:{ports['mlflow']}   Logs: {root / 'logs'}")
     print(f"Whole chain in {time.monotonic() - started:.0f} s")
     if serve:
         print("Serving until Ctrl-C ...")
@@ -221,6 +227,25 @@ def _run(root: Path, services: Services, serve: bool, timeout: float) -> int:
         return 1
     pages = sum(d["page_count"] for d in docs if d["device"] == "branch-01")
     return 0 if pages >= scanner_pages else 1
+
+
+def _register_shipped_models(tracking_uri: str) -> None:
+    """Register the models the devices run as `production` in the demo's MLflow, so the
+    dashboard's Models page shows the versions the results name."""
+    from models.tracking import tracked_run
+
+    art = REPO / "models" / "artifacts"
+    try:
+        with tracked_run("shipped", {"source": "models/artifacts"}, tracking_uri, run_name="demo") as t:
+            t.register_onnx(
+                art / "detector.onnx", "signet-detector", card=art / "detector.md", aliases=["production"]
+            )
+            t.register_onnx(
+                art / "classifier.int8.onnx", "signet-classifier", card=art / "classifier.md",
+                aliases=["production"], kind="classifier", extra_files=[art / "classifier.tokenizer.json"],
+            )  # fmt: skip
+    except Exception as exc:  # the chain runs without the registry; say why it is empty
+        log.warning("could not register the shipped models in MLflow: %s", exc)
 
 
 def _fetch_documents(web_url: str, token: str) -> list[dict[str, Any]]:
@@ -284,8 +309,8 @@ def _print_summary(docs: list[dict[str, Any]], web_url: str, token: str) -> None
             detail = {}
         fields: dict[str, Any] = {}
         for page in detail.get("pages", []):
-            for name, f in (page.get("fields") or {}).items():
-                fields.setdefault(name, f.get("value") if isinstance(f, dict) else f)
+            for f in page.get("fields") or []:
+                fields.setdefault(f["name"], f["value"])
         keys = ", ".join(f"{k}={v}" for k, v in list(fields.items())[:3])
         src = Path(d["source"]["uri"]).name[:34]
         sigs = "UNSIGNED" if d["signature_count"] == 0 else str(d["signature_count"])
