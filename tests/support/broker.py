@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -34,6 +35,9 @@ class Broker:
 
     def write_conf(self) -> None:
         lines = [
+            # Started as root, Mosquitto drops to the `mosquitto` user, which cannot write a
+            # persistence folder under a root-owned temporary directory: stay root then.
+            *(["user root"] if os.geteuid() == 0 else []),
             "per_listener_settings false",
             f"listener {self.port} 127.0.0.1",
             f"allow_anonymous {'true' if self.anonymous else 'false'}",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from pathlib import Path
@@ -37,8 +36,6 @@ def secured(tmp_path: Path):  # type: ignore[no-untyped-def]
     tls_port = free_port()
     extra = "\n".join(
         [
-            # As root, Mosquitto drops to the "mosquitto" user, who cannot read pytest's tmp dirs.
-            "user root" if os.geteuid() == 0 else "",
             f"password_file {files.passwords}",
             f"acl_file {files.acl}",
             device_listener_conf(files, tls_port, "127.0.0.1"),
