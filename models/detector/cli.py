@@ -53,6 +53,12 @@ REAL_PAGES = Path("../shared/data/signatures")
     help="Checkpoint to resume from (e.g. <out>/last.pt).",
 )
 @click.option(
+    "--init-from",
+    "init_from",
+    default="",
+    help="Start from an exported detector ONNX (e.g. the production model) instead of from scratch.",
+)
+@click.option(
     "--version", "version", default="1.0.0", show_default=True, help="Model version stamped in the ONNX."
 )
 @click.option(

@@ -48,6 +48,7 @@ class TrainConfig:
     workers: int = 1
     max_minutes: float = 0.0  # 0: no time budget; otherwise stop after the epoch that passes it
     val_pages: int = 100  # pages validated after each epoch (the final threshold uses them all)
+    init_from: str = ""  # an exported detector ONNX to start from (e.g. production); "" : scratch
 
 
 def seed_everything(seed: int) -> None:
@@ -130,7 +131,14 @@ def train(
     val_cache = CanvasCache(val_recs, cfg.input_size, cache_dir)
     ds = TrainSet(train_cache, cfg.crop, cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    model = build_model(cfg).to(cfg.device)
+    model = build_model(cfg)
+    if cfg.init_from and resume is None:
+        from models.detector.warmstart import init_from_onnx
+
+        pick = np.random.default_rng(cfg.seed).permutation(len(train_cache))[:32]
+        x = torch.from_numpy(np.stack([train_cache.images[int(i)] for i in pick]))
+        init_from_onnx(model, Path(cfg.init_from), (x.permute(0, 3, 1, 2).float() / 255.0 - 0.5) / 0.5)
+    model = model.to(cfg.device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ema = Ema(model, cfg.ema_decay)
     steps_per_epoch = math.ceil(len(ds) / cfg.batch_size)
