@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from cloud.auth.core import RANK, _password_version, access_of
 from cloud.db.engine import make_engine, session_scope
@@ -84,7 +84,7 @@ def build(rule: Rule) -> str:
     path = rule.rule
     for arg in rule.arguments:
         conv = rule._converters[arg]  # type: ignore[attr-defined]
-        value = "1" if type(conv).__name__ == "IntegerConverter" else SAMPLE_ARGS.get(arg, "x")
+        value = "1" if isinstance(conv, IntegerConverter) else SAMPLE_ARGS.get(arg, "x")
         path = path.replace(f"<{rule._converters[arg].__class__.__name__}:{arg}>", value)  # type: ignore[attr-defined]
         for pattern in (f"<int:{arg}>", f"<path:{arg}>", f"<{arg}>", f"<string:{arg}>"):
             path = path.replace(pattern, value)
