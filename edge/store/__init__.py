@@ -10,6 +10,7 @@ Intake is refused (``intake_status``) while the disk is nearly full instead of c
 from __future__ import annotations
 
 import hashlib
+import errno
 import json
 import logging
 import os
@@ -75,7 +76,19 @@ CREATE INDEX IF NOT EXISTS images_stored_at ON images (stored_at)
 
 
 class StoreFull(RuntimeError):
-    """Raised by writes while intake is paused (disk below the free-space floor)."""
+    """Raised by writes while intake is paused (disk below the free-space floor), and by a write
+    the disk itself refused (ENOSPC, SQLite's "database or disk is full"); nothing half-written
+    is left behind either way."""
+
+
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return True
+    # SQLITE_FULL reaches Python as OperationalError with this text (no errno).
+    return isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc)
 
 
 class EdgeStore:
@@ -120,15 +133,22 @@ class EdgeStore:
         if target.exists() and target.stat().st_size == len(data):
             return digest
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        tmp = ""
         try:
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+        except BaseException as exc:
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
+            if _disk_full(exc):
+                raise StoreFull(
+                    f"disk full: writing a page image under {self.images_dir} failed ({exc}); free space"
+                    " or lower store.images_quota_mb"
+                ) from exc
             raise
         return digest
 
@@ -163,9 +183,11 @@ class EdgeStore:
                 raise ValueError(
                     f"image sha256 {digest[:12]}… does not match result.image.sha256 {result.image.sha256[:12]}…"
                 )
+            fresh_image = not self.image_path(digest).exists()
             self.put_image(data)
             size = len(data)
         else:
+            fresh_image = False
             ok, reason = self.intake_status()
             if not ok:
                 raise StoreFull(reason or "intake paused")
@@ -214,8 +236,17 @@ class EdgeStore:
                         payload=json.dumps({"result_id": rid, "upload": result.image.upload}).encode(),
                     )
             conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if fresh_image and size is not None:
+                # The row that would have referenced it is not there: no orphan file either.
+                self.image_path(result.image.sha256).unlink(missing_ok=True)
+            if _disk_full(exc):
+                raise StoreFull(
+                    f"disk full: the store {self.path} refused the result ({exc}); nothing was stored."
+                    " Free space on that disk"
+                ) from exc
             raise
         if inserted:
             self._enforce_quota()

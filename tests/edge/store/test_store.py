@@ -157,3 +157,62 @@ def test_given_a_writer_killed_mid_stream_when_reopened_then_consistent_and_ever
         assert store.image_path(r.image.sha256).exists()
     conn = sqlite3.connect(tmp_path / "edge.db")
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_given_sqlite_refusing_to_grow_when_saving_then_store_full_and_nothing_half_written(
+    tmp_path: Path,
+) -> None:
+    # A real SQLITE_FULL: the database may not grow past its current pages (what a full disk
+    # does to SQLite), so the insert itself fails inside the transaction.
+    store = EdgeStore(_cfg(tmp_path))
+    first = page_image(1)
+    assert store.save_result(make_result(first), first)
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {pages}")
+    img = page_image(2)
+    r = make_result(img)
+    r = r.model_copy(update={"text": "x" * 200_000})  # needs new pages whatever the free list holds
+    with pytest.raises(StoreFull, match="disk full"):
+        store.save_result(r, img)
+    assert store.count_results() == 1 and outbox.backlog(store.db) == 2  # the first, untouched
+    assert not store.image_path(r.image.sha256).exists()  # no orphan image file
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store.db.execute("PRAGMA max_page_count = 1073741823")  # space is back: the same page saves
+    assert store.save_result(r, img) is True
+    assert store.count_results() == 2
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A real 512 KiB file system (tmpfs), where a write ends in ENOSPC."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.decode().strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_given_a_disk_that_fills_up_when_saving_images_then_store_full_and_the_store_stays_usable(
+    tmp_path: Path, tiny_disk: Path
+) -> None:
+    import numpy as np
+
+    store = EdgeStore(StoreConfig(path=tmp_path / "edge.db", images_dir=tiny_disk, min_free_mb=0))
+    rng = np.random.default_rng(0)
+    saved, refused = 0, None
+    for _ in range(40):  # random pixels do not compress: ~100 KB each, the disk holds a few
+        img = rng.integers(0, 255, (200, 180, 3), np.uint8)
+        try:
+            store.save_result(make_result(img), img)
+            saved += 1
+        except StoreFull as exc:
+            refused = exc
+            break
+    assert refused is not None and "disk full" in str(refused), "the tiny disk never filled"
+    assert saved >= 1 and store.count_results() == saved
+    assert not list(tiny_disk.rglob(".tmp-*"))  # the partial write was removed
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
