@@ -9,8 +9,8 @@ Intake is refused (``intake_status``) while the disk is nearly full instead of c
 
 from __future__ import annotations
 
-import hashlib
 import errno
+import hashlib
 import json
 import logging
 import os
