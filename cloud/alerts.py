@@ -19,6 +19,7 @@ import logging
 import smtplib
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -128,11 +129,21 @@ def firing_now(s: Session, cfg: AlertsConfig, now: datetime) -> list[Firing]:
     return out
 
 
+#: The kinds these rules own: only they are resolved here when their condition clears. Alerts of
+#: other kinds (``model_drift``, opened by the registry) are resolved by whoever opened them.
+RULE_KINDS = ("device_offline", "error_rate", "backlog", "unsigned_contract")
+
+
 def evaluate(s: Session, cfg: AlertsConfig, now: datetime | None = None) -> tuple[list[Alert], list[Alert]]:
     """Open alerts for new conditions and resolve cleared ones; returns (opened, resolved)."""
     now = now or utcnow()
     firing = {(f.kind, f.key): f for f in firing_now(s, cfg, now)}
-    open_rows = {(a.kind, a.key): a for a in s.scalars(select(Alert).where(Alert.resolved_at.is_(None)))}
+    unknown = {k for k, _ in firing} - set(RULE_KINDS)
+    assert not unknown, f"rules fire kinds missing from RULE_KINDS: {unknown}"
+    open_rows = {
+        (a.kind, a.key): a
+        for a in s.scalars(select(Alert).where(Alert.resolved_at.is_(None), Alert.kind.in_(RULE_KINDS)))
+    }
     opened: list[Alert] = []
     resolved: list[Alert] = []
     for k, f in firing.items():
@@ -221,12 +232,32 @@ def notify(cfg: AlertsConfig, alerts: list[Alert], now: datetime | None = None) 
         a.notify_error = "; ".join(errors) or None
 
 
-def run_once(engine: Engine, cfg: AlertsConfig) -> tuple[list[Alert], list[Alert]]:
-    """One evaluation and notification round, in its own transaction."""
+#: Extra alert producers run in the same round, e.g. model drift from the registry.
+Check = Callable[[Session], object]
+
+
+def run_once(
+    engine: Engine, cfg: AlertsConfig, checks: Sequence[Check] = ()
+) -> tuple[list[Alert], list[Alert]]:
+    """One evaluation and notification round, in its own transaction.
+
+    Every open alert not notified yet is sent: those the rules opened now, those ``checks``
+    opened, and those opened elsewhere (the Models page opens drift alerts when viewed)."""
     with session_scope(engine) as s:
         opened, resolved = evaluate(s, cfg)
-        if opened:
-            notify(cfg, opened)
+        for check in checks:
+            try:
+                check(s)
+            except Exception:  # one producer failing (MLflow down) must not stop the rules
+                log.exception("alert check %s failed", getattr(check, "__name__", check))
+        s.flush()
+        pending = list(
+            s.scalars(select(Alert).where(Alert.resolved_at.is_(None), Alert.notified_at.is_(None)))
+        )
+        if pending:
+            notify(cfg, pending)
+        known = {id(a) for a in opened}
+        opened = opened + [a for a in pending if id(a) not in known]
         for a in opened:
             log.warning("alert opened", extra={"kind": a.kind, "key": a.key, "alert": a.message})
         for a in resolved:
@@ -237,9 +268,10 @@ def run_once(engine: Engine, cfg: AlertsConfig) -> tuple[list[Alert], list[Alert
 class AlertLoop:
     """Evaluate alerts every ``check_interval_s`` in a background thread until stopped."""
 
-    def __init__(self, engine: Engine, cfg: AlertsConfig) -> None:
+    def __init__(self, engine: Engine, cfg: AlertsConfig, checks: Sequence[Check] = ()) -> None:
         self.engine = engine
         self.cfg = cfg
+        self.checks = list(checks)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
 
@@ -253,7 +285,7 @@ class AlertLoop:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                run_once(self.engine, self.cfg)
+                run_once(self.engine, self.cfg, self.checks)
             except Exception:
                 log.exception("alert evaluation failed")
             self._stop.wait(self.cfg.check_interval_s)
@@ -267,7 +299,7 @@ def alerts_cli() -> None:
     """Alert rules and notifications."""
 
 
-def _load(config_path: Path | None, url: str | None) -> tuple[Engine, AlertsConfig]:
+def _load(config_path: Path | None, url: str | None) -> tuple[Engine, AlertsConfig, list[Check]]:
     from cloud.db.cli import load_cloud_config
     from cloud.db.engine import make_engine
     from cloud.db.migrate import upgrade
@@ -276,7 +308,41 @@ def _load(config_path: Path | None, url: str | None) -> tuple[Engine, AlertsConf
     engine = make_engine(url or cfg.database.url)
     if engine.dialect.name == "sqlite":
         upgrade(engine)
-    return engine, cfg.alerts
+    return engine, cfg.alerts, [_drift_check(cfg)]
+
+
+#: Drift moves over days: checking it every quarter of an hour is plenty, and spares MLflow.
+DRIFT_EVERY_S = 900.0
+
+
+def _drift_check(cfg: Any, every_s: float = DRIFT_EVERY_S) -> Check:
+    """Model drift of each production version, from the registry the cloud is configured with.
+    Skipped, with one log line, while the tracking server does not answer (MLflow's own client
+    would retry for minutes and hold up every other rule)."""
+    from cloud.registry.quality import check_drift
+    from cloud.registry.registry import Registry
+
+    uri = cfg.mlflow.tracking_uri
+    registry = Registry(uri, cfg.mlflow.packages_dir)
+    threshold = cfg.mlflow.drift_psi_threshold
+    last = {"at": -1e18, "down": False}
+
+    def model_drift(s: Session) -> object:
+        now = time.monotonic()
+        if now - last["at"] < every_s:
+            return []
+        if uri.startswith(("http://", "https://")):
+            try:
+                requests.get(uri.rstrip("/") + "/health", timeout=3).raise_for_status()
+            except requests.RequestException as exc:
+                if not last["down"]:
+                    log.info("drift check skipped: MLflow at %s does not answer (%s)", uri, exc)
+                last["down"] = True
+                return []
+        last.update(at=now, down=False)
+        return check_drift(s, registry, threshold)
+
+    return model_drift
 
 
 _config = click.option(
@@ -290,8 +356,8 @@ _url = click.option("--url", default=None, help="Database URL (overrides the set
 @_url
 def alerts_check(config_path: Path | None, url: str | None) -> None:
     """Evaluate the rules once and notify new alerts."""
-    engine, cfg = _load(config_path, url)
-    opened, resolved = run_once(engine, cfg)
+    engine, cfg, checks = _load(config_path, url)
+    opened, resolved = run_once(engine, cfg, checks)
     for a in opened:
         click.echo(f"opened  {a.kind} {a.key}: {a.message}")
     for a in resolved:
@@ -304,8 +370,8 @@ def alerts_check(config_path: Path | None, url: str | None) -> None:
 @_url
 def alerts_run(config_path: Path | None, url: str | None) -> None:
     """Evaluate the rules every check_interval_s until interrupted."""
-    engine, cfg = _load(config_path, url)
-    loop = AlertLoop(engine, cfg)
+    engine, cfg, checks = _load(config_path, url)
+    loop = AlertLoop(engine, cfg, checks)
     loop.start()
     try:
         while True:

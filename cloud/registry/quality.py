@@ -204,3 +204,43 @@ def open_drift_alert(s: Session, key: str, message: str, details: dict[str, Any]
         return False
     s.add(Alert(kind="model_drift", key=key, severity="warning", message=message, details=details))
     return True
+
+
+def drift_message(
+    name: str, version: str, rows: list[DriftRow], threshold: float
+) -> tuple[str, dict[str, Any]]:
+    """The alert text and details for site-weeks of ``name`` ``version`` past ``threshold``."""
+    worst = max(rows, key=lambda d: d.worst())
+    msg = (
+        f"{name} {version}: PSI {worst.worst():.2f} > {threshold} at {worst.site} {worst.week}"
+        f" ({len(rows)} site-weeks)"
+    )
+    return msg, {"rows": len(rows), "worst": worst.psi, "site": worst.site, "week": worst.week}
+
+
+def check_drift(s: Session, registry: Any, threshold: float) -> list[str]:
+    """Drift of every model's ``production`` version against its validation set; opens one
+    ``model_drift`` alert per version past ``threshold`` (the alert loop notifies it). Returns
+    the keys of the alerts opened."""
+    opened: list[str] = []
+    drifting: set[str] = set()
+    for name in registry.model_names():
+        prod = registry.by_alias(name, "production")
+        if prod is None:
+            continue
+        val = registry.validation_distribution(name, prod.version) or {}
+        crossed = [d for d in drift(s, prod.kind, name, prod.version, val) if d.worst() > threshold]
+        if not crossed:
+            continue
+        key = f"{name}:{prod.version}"
+        drifting.add(key)
+        msg, details = drift_message(name, prod.version, crossed, threshold)
+        if open_drift_alert(s, key, msg, details):
+            log.warning("drift alert: %s", msg)
+            opened.append(key)
+    # Back within the threshold, or no longer in production: the alert has done its job.
+    for a in s.scalars(select(Alert).where(Alert.kind == "model_drift", Alert.resolved_at.is_(None))):
+        if a.key not in drifting:
+            a.resolved_at = datetime.now(timezone.utc)
+            log.info("drift alert resolved: %s", a.key)
+    return opened

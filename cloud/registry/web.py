@@ -120,13 +120,10 @@ def page() -> str:
 
 
 def _drift_alert(name: str, version: str, rows: list[quality.DriftRow], threshold: float) -> None:
-    """Open a ``model_drift`` alert in F1's alerts table (one open alert per model version)."""
-    worst = max(rows, key=lambda d: d.worst())
-    msg = f"{name} {version}: PSI {worst.worst():.2f} > {threshold} at {worst.site} {worst.week} ({len(rows)} site-weeks)"
+    """Open a ``model_drift`` alert (one open alert per model version); the alert loop sends it."""
+    msg, details = quality.drift_message(name, version, rows, threshold)
     try:
-        if quality.open_drift_alert(
-            context.db(), f"{name}:{version}", msg, {"rows": len(rows), "worst": worst.psi}
-        ):
+        if quality.open_drift_alert(context.db(), f"{name}:{version}", msg, details):
             context.db().commit()
             log.warning("drift alert: %s", msg)
     except Exception:

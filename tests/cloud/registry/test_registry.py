@@ -342,14 +342,40 @@ def test_given_field_results_and_reviews_when_measuring_a_version_then_live_metr
         )
         assert rows and rows[0].site == "south" and rows[0].psi["signature_count"] > 0.2
 
+    # The alert loop checks drift of every production version on its own (nobody has to open
+    # the Models page) and sends the alert like any other: once.
+    from cloud.alerts import run_once
+    from cloud.config import AlertsConfig
+    from cloud.registry.quality import check_drift
+    from tests.cloud.sinks import HttpReceiver
+
+    world.svc.registry.set_alias(NAME, "production", world.v1)
+    threshold = world.svc.cfg.mlflow.drift_psi_threshold
+    hook = HttpReceiver()
+    try:
+        cfg = AlertsConfig.model_validate({"webhook_url": hook.url})
+        checks = [lambda s: check_drift(s, world.svc.registry, threshold)]
+        opened, _ = run_once(engine, cfg, checks)
+        assert [(a.kind, a.key) for a in opened] == [("model_drift", f"{NAME}:{world.v1}")]
+        assert len(hook.bodies) == 1 and "PSI" in hook.bodies[0]["alerts"][0]["message"]
+        again = run_once(engine, cfg, checks)[0]
+        assert [(a.kind, a.key, a.message) for a in again] == [] and len(hook.bodies) == 1
+    finally:
+        hook.close()
+
     client = world.app.test_client()
     _login(client, "vic")
-    world.svc.registry.set_alias(NAME, "production", world.v1)
     html = client.get(f"/models?name={NAME}").get_data(as_text=True)
     assert "⚠" in html, html[html.find('data-testid="drift"') :][:1500]
     with session_scope(engine) as s:
-        alert = s.scalars(select(Alert).where(Alert.kind == "model_drift")).one()
+        alert = s.scalars(select(Alert).where(Alert.kind == "model_drift")).one()  # still one
         assert alert.key == f"{NAME}:{world.v1}" and "PSI" in alert.message
+    # v2 goes to production (no field data on it yet): the v1 drift alert is resolved.
+    world.svc.registry.set_alias(NAME, "production", world.v2)
+    _, resolved = run_once(engine, AlertsConfig(), checks)
+    with session_scope(engine) as s:
+        alert = s.scalars(select(Alert).where(Alert.kind == "model_drift")).one()
+        assert alert.resolved_at is not None
 
 
 def test_given_an_installed_version_when_the_edge_restarts_then_it_is_swapped_back_in_without_a_download(
