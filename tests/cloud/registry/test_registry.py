@@ -372,7 +372,7 @@ def test_given_field_results_and_reviews_when_measuring_a_version_then_live_metr
         assert alert.key == f"{NAME}:{world.v1}" and "PSI" in alert.message
     # v2 goes to production (no field data on it yet): the v1 drift alert is resolved.
     world.svc.registry.set_alias(NAME, "production", world.v2)
-    _, resolved = run_once(engine, AlertsConfig(), checks)
+    run_once(engine, AlertsConfig(), checks)
     with session_scope(engine) as s:
         alert = s.scalars(select(Alert).where(Alert.kind == "model_drift")).one()
         assert alert.resolved_at is not None
