@@ -35,6 +35,13 @@ log = logging.getLogger(__name__)
 )
 @click.option("--threads", default=2, show_default=True, help="Torch CPU threads.")
 @click.option(
+    "--mix",
+    "mix",
+    multiple=True,
+    help="Labelled page folder mixed into training (repeatable), e.g. `signet models dataset --from-reviews`.",
+)
+@click.option("--mix-repeat", default=3, show_default=True, help="Times each mixed page counts.")
+@click.option(
     "--tracking-uri", default=None, help="MLflow tracking URI (default: offline SQLite under var/)."
 )
 def train_classifier(
@@ -51,6 +58,8 @@ def train_classifier(
     head_lr: float,
     freeze_layers: int,
     threads: int,
+    mix: tuple[str, ...],
+    mix_repeat: int,
     tracking_uri: str | None,
 ) -> None:
     """OCR corpus pages (cached), fine-tune MiniLM on the text, calibrate, track in MLflow."""
@@ -74,7 +83,16 @@ def train_classifier(
     from models.tracking import tracked_run
 
     params = TrainParams(
-        layers=layers, max_length=max_length, epochs=epochs, batch_size=batch_size, lr=lr, threads=threads
+        layers=layers,
+        max_length=max_length,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        head_lr=head_lr,
+        freeze_layers=freeze_layers,
+        threads=threads,
+        mix=tuple(mix),
+        mix_repeat=mix_repeat,
     )
     with tracked_run(
         "classifier", params=dict(params.__dict__), tracking_uri=tracking_uri, run_name="doctype"

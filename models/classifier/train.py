@@ -46,6 +46,29 @@ class TrainParams:
     freeze_layers: int = 2  # embeddings and the first layers stay as pretrained (faster on CPU)
     seed: int = 0
     threads: int = 2
+    mix: tuple[str, ...] = ()  # labelled folders mixed into training (`signet models dataset --from-reviews`)
+    mix_repeat: int = 3  # each mixed page counts this many times (field pages are few and real)
+
+
+def mixed_records(folders: tuple[str, ...] | list[str]) -> list[dict[str, Any]]:
+    """Pages of labelled folders in the corpus format (``meta/<id>.json`` with ``text`` and
+    ``doc_type``), as training records; pages without text or with an unknown type are skipped
+    with a count, never guessed."""
+    out: list[dict[str, Any]] = []
+    for folder in folders:
+        meta_dir = Path(folder) / "meta"
+        if not meta_dir.is_dir():
+            raise FileNotFoundError(f"--mix {folder}: no meta/ folder (not a corpus or review export)")
+        skipped = 0
+        for f in sorted(meta_dir.glob("*.json")):
+            m = json.loads(f.read_text(encoding="utf-8"))
+            text, label = (m.get("text") or "").strip(), m.get("doc_type")
+            if not text or label not in LABELS:
+                skipped += 1
+                continue
+            out.append({"id": m.get("id", f.stem), "doc_type": label, "text": text, "source": "mix"})
+        log.info("mixing %d pages from %s (%d skipped: no text or unknown type)", len(out), folder, skipped)
+    return out
 
 
 def extra_words() -> list[str]:
@@ -135,6 +158,8 @@ def train(
             raise RuntimeError(
                 f"no cached OCR text for the {split} split: run `signet models train-classifier --pages ...` first"
             )
+    if params.mix:
+        data["train"] = data["train"] + mixed_records(params.mix) * max(1, params.mix_repeat)
     keep, tj = prune_vocab([r["text"] for r in data["train"]], extra_words())
     tokenizer = Tokenizer.from_str(json.dumps(tj))
     log.info("vocabulary pruned to %d tokens", len(keep))

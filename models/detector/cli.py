@@ -53,6 +53,13 @@ REAL_PAGES = Path("../shared/data/signatures")
     help="Checkpoint to resume from (e.g. <out>/last.pt).",
 )
 @click.option(
+    "--mix",
+    "mix",
+    multiple=True,
+    help="Labelled page folder mixed into training (repeatable), e.g. `signet models dataset --from-reviews`.",
+)
+@click.option("--mix-repeat", default=3, show_default=True, help="Times each mixed page is seen per epoch.")
+@click.option(
     "--init-from",
     "init_from",
     default="",

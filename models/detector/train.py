@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from edge.detect.postprocess import decode
 from edge.detect.preprocess import Letterbox
-from models.detector.dataset import CanvasCache, TrainSet, folder_hash, scan_folder
+from models.detector.dataset import CanvasCache, PageRecord, TrainSet, folder_hash, scan_folder
 from models.detector.losses import detector_loss
 from models.detector.metrics import PagePred, box_metrics
 from models.detector.model import STRIDE, ModelSpec, SignatureNet
@@ -49,6 +49,8 @@ class TrainConfig:
     max_minutes: float = 0.0  # 0: no time budget; otherwise stop after the epoch that passes it
     val_pages: int = 100  # pages validated after each epoch (the final threshold uses them all)
     init_from: str = ""  # an exported detector ONNX to start from (e.g. production); "" : scratch
+    mix: tuple[str, ...] = ()  # labelled folders mixed in (e.g. `signet models dataset --from-reviews`)
+    mix_repeat: int = 3  # each mixed page is seen this many times per epoch (field pages are few)
 
 
 def seed_everything(seed: int) -> None:
@@ -105,6 +107,19 @@ def validate(
     return box_metrics(pages, threshold), pages
 
 
+def training_records(cfg: TrainConfig) -> list[PageRecord]:
+    """The corpus pages plus every page of the ``mix`` folders, each repeated ``mix_repeat``
+    times: reviewers' corrections are real pages, rare next to the corpus, so they weigh more."""
+    recs = scan_folder(Path(cfg.train_dir)) if Path(cfg.train_dir).is_dir() else []
+    for folder in cfg.mix:
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"--mix {folder}: not a folder")
+        extra = scan_folder(Path(folder))
+        log.info("mixing %d pages from %s (x%d)", len(extra), folder, cfg.mix_repeat)
+        recs += extra * max(1, cfg.mix_repeat)
+    return recs
+
+
 def build_model(cfg: TrainConfig) -> SignatureNet:
     return SignatureNet(ModelSpec(input_size=cfg.input_size, width=cfg.width))
 
@@ -123,7 +138,7 @@ def train(
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cache_dir = Path("var/detector/cache")
-    train_recs, val_recs = scan_folder(Path(cfg.train_dir)), scan_folder(Path(cfg.val_dir))
+    train_recs, val_recs = training_records(cfg), scan_folder(Path(cfg.val_dir))
     if not train_recs:
         raise FileNotFoundError(f"no training pages in {cfg.train_dir} (run `signet data generate`)")
     dataset_hash = folder_hash(train_recs)

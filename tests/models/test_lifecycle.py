@@ -90,6 +90,25 @@ def test_given_reviewed_pages_when_exporting_from_reviews_then_corrected_labels_
     assert cv2.imread(str(out / "images" / f"{by_text['2']['id']}.png")).shape == (100, 200, 3)
     assert len((out / "manifest.jsonl").read_text().splitlines()) == 2
 
+    # The exported set mixes into both trainings, weighted up, with the reviewers' labels.
+    pytest.importorskip("torch", reason="training needs torch (train extra)")
+    from models.classifier.train import mixed_records
+    from models.detector.train import TrainConfig, training_records
+
+    corpus = tmp_path / "corpus"
+    (corpus / "images").mkdir(parents=True)
+    cv2.imwrite(str(corpus / "images" / "c1.png"), img)
+    recs = training_records(TrainConfig(train_dir=str(corpus), mix=(str(out),), mix_repeat=3))
+    assert len(recs) == 1 + 2 * 3
+    mixed = [r for r in recs if r.path.parent.parent == out]
+    assert sorted(len(r.boxes) for r in mixed) == [0, 0, 0, 1, 1, 1]
+    assert next(r for r in mixed if len(r.boxes)).boxes.tolist() == [[20.0, 20.0, 60.0, 40.0]]
+    texts = mixed_records([str(out)])
+    assert sorted(r["doc_type"] for r in texts) == ["invoice", "letter"]
+    assert all(r["text"].startswith("Invoice number") for r in texts)
+    with pytest.raises(FileNotFoundError, match="--mix"):
+        training_records(TrainConfig(train_dir=str(corpus), mix=(str(tmp_path / "nope"),)))
+
 
 def test_given_a_candidate_when_compared_then_both_results_are_logged_and_the_candidate_registered(
     tmp_path: Path,
