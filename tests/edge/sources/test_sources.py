@@ -226,10 +226,20 @@ def test_csi_pipeline_names_the_argus_source_and_a_dropping_appsink() -> None:
 
 
 @pytest.mark.skipif(not shutil.which("scanimage"), reason="scanimage (sane-utils) not installed")
-def test_given_the_sane_test_scanner_then_a_batch_becomes_pages(tmp_path: Path) -> None:
+def test_given_the_sane_test_scanner_then_a_batch_becomes_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SANE's own virtual scanner (the `test` backend of sane-backends), enabled through a config
+    # folder of the test's (SANE_CONFIG_DIR) rather than by editing /etc/sane.d.
+    conf = tmp_path / "sane.d"
+    conf.mkdir()
+    (conf / "dll.conf").write_text("test\n")
+    if Path("/etc/sane.d/test.conf").is_file():
+        shutil.copy("/etc/sane.d/test.conf", conf / "test.conf")
+    monkeypatch.setenv("SANE_CONFIG_DIR", str(conf))
     probe = subprocess.run(["scanimage", "-d", "test", "-n"], capture_output=True, timeout=30)
     if probe.returncode != 0:
-        pytest.skip("SANE test backend not enabled in /etc/sane.d/dll.conf")
+        pytest.skip(f"SANE's test backend does not load here: {probe.stderr.decode()[-300:]}")
     from edge.sources.sane import SaneSource
 
     src = SaneSource("sane://test", SourceConfig(scan_dpi=75, pdf_max_pages=2), spool=tmp_path / "spool")
@@ -242,3 +252,29 @@ def test_given_the_sane_test_scanner_then_a_batch_becomes_pages(tmp_path: Path) 
     assert page.ndim == 3 and page.shape[2] == 3
     doc.finish(True)
     assert any((tmp_path / "spool" / "done").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("uri", "target"),
+    [("/dev/video0", "/dev/video0"), ("/dev/video12", "/dev/video12"), ("v4l2://0", 0), ("v4l2://3", 3)],
+)
+def test_given_a_usb_camera_uri_then_it_opens_that_v4l2_device(uri: str, target: object) -> None:
+    src = open_source(uri, SourceConfig())
+    try:
+        assert src.live and src.kind == "camera"  # type: ignore[union-attr]
+        assert src.target == target and src.api == cv2.CAP_V4L2  # type: ignore[union-attr]
+    finally:
+        src.close()
+
+
+def test_given_an_absent_usb_camera_then_the_source_waits_and_says_so(tmp_path: Path) -> None:
+    src = open_source("/dev/video99", SourceConfig(reconnect_s=0.1))
+    stop = threading.Event()
+    frames: list[object] = []
+    t = threading.Thread(target=lambda: frames.extend(src.frames(stop)), daemon=True)  # type: ignore[union-attr]
+    t.start()
+    time.sleep(1.0)
+    stop.set()
+    t.join(5)
+    assert not t.is_alive() and frames == []
+    assert src.reconnects >= 1 and src.state != "streaming"  # type: ignore[union-attr]
