@@ -167,3 +167,49 @@ def test_given_revoked_device_when_it_reconnects_then_refused(secured) -> None: 
     c.loop_start()
     assert refused.wait(10)
     c.loop_stop()
+
+
+def test_given_two_devices_then_each_reads_only_its_own_commands(secured) -> None:  # type: ignore[no-untyped-def]
+    files, service, _engine, enrol, broker, tls_port = secured
+    seen: dict[str, list[str]] = {"dev-1": [], "dev-2": []}
+    clients = []
+    for dev in ("dev-1", "dev-2"):
+        c, _ = _raw_device(tls_port, files, dev, enrol[dev].broker_password)
+        c.on_message = lambda cl, u, m, dev=dev: seen[dev].append(m.topic)
+        # dev-1 tries to listen to dev-2's commands; dev-2 listens to its own
+        c.subscribe("signet/v1/dev-2/cmd/+", qos=1)
+        clients.append(c)
+    time.sleep(0.5)
+    web = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="web-test", protocol=mqtt.MQTTv5)
+    web.username_pw_set("web", service["web"])
+    web.connect("127.0.0.1", broker.port)
+    web.loop_start()
+    web.publish("signet/v1/dev-2/cmd/ping", b'{"x": 1}', qos=1).wait_for_publish(5)
+    assert wait_until(lambda: seen["dev-2"] == ["signet/v1/dev-2/cmd/ping"], timeout=10)
+    time.sleep(1.0)  # dev-1 had the same chance to receive it
+    for c in (*clients, web):
+        c.loop_stop()
+        c.disconnect()
+    assert seen["dev-1"] == []
+
+
+def test_given_no_credentials_then_both_listeners_refuse_the_connection(secured) -> None:  # type: ignore[no-untyped-def]
+    files, _service, _engine, _enrol, broker, tls_port = secured
+    for port, tls in ((tls_port, True), (broker.port, False)):
+        outcome: dict[str, bool] = {}
+        done = threading.Event()
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"anon-{port}", protocol=mqtt.MQTTv5)
+        if tls:
+            c.tls_set(ca_certs=str(files.tls / "ca.crt"))
+
+        def on_connect(cl, u, f, rc, p, outcome=outcome, done=done) -> None:  # type: ignore[no-untyped-def]
+            outcome["refused"] = rc.is_failure
+            done.set()
+
+        c.on_connect = on_connect
+        c.connect("127.0.0.1", port)
+        c.loop_start()
+        assert done.wait(10), f"no CONNACK on port {port}"
+        c.loop_stop()
+        c.disconnect()
+        assert outcome["refused"], f"anonymous client accepted on port {port}"
