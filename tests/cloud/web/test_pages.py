@@ -165,3 +165,37 @@ def test_given_boxes_outside_the_page_when_posted_then_nothing_changes(app, as_r
     )
     assert "outside the page" in r.data.decode()
     assert _doc(app, id=doc.id).doc_type == "invoice"
+
+
+def test_given_script_and_sql_in_field_values_when_pages_render_then_they_are_shown_escaped(app, as_role):
+    # Field values come from OCR of a page anyone can print: they are untrusted input on every page.
+    from cloud.db.write import upsert_results
+    from tests.cloud.factories import make_result
+
+    evil = '<script>window.__fx=1</script><img src=x onerror="window.__fx=2">'
+    sql = "'; DROP TABLE documents; --"
+    r = make_result(
+        9901,
+        doc_type="invoice",
+        text="Invoice evilfields",
+        fields={
+            "number": {"value": evil, "confidence": 0.9, "raw": evil},
+            "buyer": {"value": evil + sql, "confidence": 0.9, "raw": sql},
+            "total": {"value": "12.00", "confidence": 0.9, "raw": "12.00"},
+        },
+    )
+    engine = app.extensions["signet"].engine
+    with session_scope(engine) as s:
+        upsert_results(s, [r])
+    with session_scope(engine) as s:
+        doc_id = s.scalar(select(Page.document_id).where(Page.result_id == r.result_id))
+    client, _ = as_role("admin")
+    for url in (f"/documents/{doc_id}", f"/review/{doc_id}", "/documents?q=evilfields", "/clients"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        html = page.data.decode()
+        assert "<script>window.__fx" not in html and 'onerror="window.__fx' not in html, url
+    detail = client.get(f"/documents/{doc_id}").data.decode()
+    assert "&lt;script&gt;window.__fx=1&lt;/script&gt;" in detail  # shown, as text
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Document)) > 1  # the table is still there
