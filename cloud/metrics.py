@@ -1,6 +1,7 @@
 """Prometheus metrics at /metrics and a liveness check at /healthz.
 
-HTTP and database latency are measured in-process (histograms); fleet figures (devices online,
+HTTP and database latency are measured per process (histograms; under gunicorn in
+prometheus_client's multiprocess files, summed over the workers at scrape); fleet figures (devices online,
 dead letters, ingest rate and lag, open alerts) are read from the database when scraped, so every
 worker and replica reports the same values. Each app has its own registry (tests build many).
 """
@@ -8,6 +9,7 @@ worker and replica reports the same values. Each app has its own registry (tests
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -154,6 +156,14 @@ def _after_cursor(dbh: Histogram) -> Any:
 @public
 def metrics() -> Response:
     registry = current_app.extensions[EXT]["registry"]
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Under gunicorn (`signet cloud serve`): every worker's histograms, summed, plus the
+        # fleet figures from the database once.
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(FleetCollector(context.engine()))
     return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
 

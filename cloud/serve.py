@@ -58,7 +58,27 @@ def gunicorn_options(cfg: CloudConfig) -> dict[str, Any]:
         "forwarded_allow_ips": "127.0.0.1",
         "proc_name": "signet-web",
         "preload_app": False,
+        "child_exit": _worker_exited,
     }
+
+
+def _worker_exited(server: Any, worker: Any) -> None:
+    """A recycled or dead worker's live gauges leave the aggregated /metrics (its counts stay)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def metrics_dir() -> Path:
+    """A fresh folder for prometheus_client's multiprocess files: each gunicorn worker writes its
+    histograms there and /metrics sums them, so a scrape sees every worker, not just the one
+    that answered. Must be in the environment before a worker imports prometheus_client."""
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="signet-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(d)
+    return d
 
 
 def run_gunicorn(cfg: CloudConfig) -> None:
@@ -131,7 +151,13 @@ def serve(
                 host=cfg.web.host, port=cfg.web.port, debug=False, use_reloader=False, threaded=True
             )
         else:
-            run_gunicorn(cfg)
+            mdir = metrics_dir()
+            try:
+                run_gunicorn(cfg)
+            finally:
+                import shutil
+
+                shutil.rmtree(mdir, ignore_errors=True)
     finally:
         if child is not None and child.poll() is None:
             child.send_signal(signal.SIGTERM)

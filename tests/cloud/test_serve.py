@@ -118,3 +118,34 @@ def test_the_cloud_dockerfile_passes_hadolint() -> None:
     exe = shutil.which("hadolint") or str(REPO / ".venv/bin/hadolint")
     r = subprocess.run([exe, "--no-color", str(REPO / "Dockerfile.cloud")], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_given_two_gunicorn_workers_then_metrics_count_every_workers_requests(tmp_path: Path) -> None:
+    port = free_port()
+    env = dict(os.environ, SIGNET_DATABASE__URL=f"sqlite:///{tmp_path / 'cloud.db'}", SIGNET_WEB__WORKERS="2")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "signet.cli", "cloud", "serve", "--port", str(port), "--no-alerts"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, timeout=60)
+        n = 40
+        for _ in range(n):  # new connections: the two workers share them
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+                assert r.status == 200
+        for _ in range(4):  # whichever worker answers the scrape, it reports both
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                body = r.read().decode()
+            counts = [
+                float(line.rsplit(" ", 1)[1])
+                for line in body.splitlines()
+                if line.startswith("signet_http_request_seconds_count")
+                and 'endpoint="metrics.healthz"' in line
+            ]
+            assert sum(counts) >= n, body[-3000:]
+            assert "signet_devices_online" in body and body.count("# TYPE signet_devices_online") == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=40)
+    assert proc.returncode == 0, out.decode()[-2000:]
