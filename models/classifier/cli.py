@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 )
 @click.option("--mix-repeat", default=3, show_default=True, help="Times each mixed page counts.")
 @click.option(
+    "--export/--no-export",
+    default=True,
+    show_default=True,
+    help="Export to ONNX + INT8 under var/classifier and register it in MLflow (alias candidate).",
+)
+@click.option(
     "--tracking-uri", default=None, help="MLflow tracking URI (default: offline SQLite under var/)."
 )
 def train_classifier(
@@ -60,6 +66,7 @@ def train_classifier(
     threads: int,
     mix: tuple[str, ...],
     mix_repeat: int,
+    export: bool,
     tracking_uri: str | None,
 ) -> None:
     """OCR corpus pages (cached), fine-tune MiniLM on the text, calibrate, track in MLflow."""
@@ -103,8 +110,31 @@ def train_classifier(
         flat["temperature"] = result["temperature"]
         flat["vocab_size"] = result["vocab_size"]
         t.metrics(flat)
+        val = result.pop("validation_predictions")
+        t.validation_distribution(confidences=val["confidences"], doc_types=val["doc_types"])
         t.json_artifact({k: v for k, v in result.items()}, "classifier_scores.json")
+        run_id = t.run_id
     click.echo(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2))
+    if export:
+        # Export (FP32 + INT8, checked against each other) and register the INT8 file with a
+        # draft card; written under var/, never over the shipped artifact.
+        from export.classifier_export import classifier_cmd
+        from models.cards import draft_card
+
+        out = Path("var/classifier/classifier.int8.onnx")
+        draft_card(
+            out.with_name("classifier.md"),
+            name="signet-classifier",
+            version=str(result["version"]),
+            kind="document-type classifier",
+            run_id=run_id,
+            params=dict(params.__dict__),
+            metrics={**flat},
+            data=f"OCR text of corpus pages {result['pages']}"
+            + (f"; mixed: {', '.join(mix)}" if mix else ""),
+        )
+        ctx = click.get_current_context()
+        ctx.invoke(classifier_cmd, int8_out=out, register=True, tracking_uri=tracking_uri)
 
 
 @click.command("eval-classifier")

@@ -229,7 +229,15 @@ def train(
     test_texts = [r["text"] for r in data["test"]]
     y_test = np.array([LABELS.index(r["doc_type"]) for r in data["test"]])
     test_logits = predict_logits(model, tokenizer, test_texts, params.max_length)
+    val_probs = np.exp(val_logits / temperature - (val_logits / temperature).max(1, keepdims=True))
+    val_probs /= val_probs.sum(1, keepdims=True)
     result = {
+        # what this version predicts on its validation set: the reference the cloud measures
+        # document-type and confidence drift in the field against
+        "validation_predictions": {
+            "doc_types": [LABELS[int(i)] for i in val_probs.argmax(1)],
+            "confidences": [float(v) for v in val_probs.max(1)],
+        },
         "temperature": temperature,
         "val_uncalibrated": scores(val_logits, y_val, 1.0),
         "test_uncalibrated": scores(test_logits, y_test, 1.0),
@@ -251,7 +259,7 @@ def train(
         "max_length": params.max_length,
         "layers": params.layers,
         "params": params.__dict__,
-        "scores": {k: v for k, v in result.items() if k != "history"},
+        "scores": {k: v for k, v in result.items() if k not in ("history", "validation_predictions")},
     }
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     result["version"] = version

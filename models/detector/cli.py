@@ -138,7 +138,24 @@ def train_detector(**opts: object) -> None:
         ck["meta"] = {k: v for k, v in asdict(meta).items()}
         torch.save(ck, Path(cfg.out_dir) / "best.pt")
         _write_golden(onnx_path, val.images[:2], meta)
-        version = t.register_onnx(onnx_path, MODEL_NAME)
+        from models.cards import draft_card
+
+        card = draft_card(
+            Path(cfg.out_dir) / "detector.md",
+            name=MODEL_NAME,
+            version=str(opts["version"]),
+            kind="signature detector",
+            run_id=t.run_id,
+            params={**params, "threshold": round(threshold, 4)},
+            metrics={f"val_{k}": float(v) for k, v in final.items()},
+            data=(
+                f"Train: {cfg.train_dir}"
+                + (f" + {', '.join(cfg.mix)} (x{cfg.mix_repeat})" if cfg.mix else "")
+                + f"; validation: {cfg.val_dir}; dataset hash `{summary['dataset_hash']}`"
+                + (f"; warm start from `{cfg.init_from}`" if cfg.init_from else "")
+            ),
+        )
+        version = t.register_onnx(onnx_path, MODEL_NAME, card=card)
         click.echo(f"registered {MODEL_NAME} version {version} (run {t.run_id})")
         if opts["ship"]:
             Path("models/artifacts").mkdir(parents=True, exist_ok=True)
