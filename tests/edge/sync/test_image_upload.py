@@ -105,3 +105,33 @@ def test_thumbnail_is_bounded_jpeg() -> None:
     thumb = thumbnail(buf.tobytes(), 256)
     out = cv2.imdecode(np.frombuffer(thumb, np.uint8), cv2.IMREAD_COLOR)
     assert out.shape[:2] == (256, 128)
+
+
+@pytest.mark.parametrize("policy", ["thumbnail", "none"])
+def test_given_a_smaller_policy_when_synced_then_the_cloud_gets_a_thumbnail_or_nothing(
+    tmp_path: Path, broker: Broker, cloud, policy: str
+) -> None:  # type: ignore[no-untyped-def]
+    import cv2
+    import numpy as np
+
+    url, token, images_dir = cloud
+    store, sync = _sync(tmp_path, broker, url, token, policy)
+    img = np.random.default_rng(5).integers(0, 255, (1400, 1000, 3), np.uint8)  # larger than 512 px
+    r = make_result(img)
+    store.save_result(r, img)
+    sync.start()
+    try:
+        deadline = time.monotonic() + 20
+        while outbox.backlog(store.db, "image") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        sync.stop()
+    assert outbox.backlog(store.db, "image") == 0  # done either way: nothing left pending
+    sha = r.image.sha256
+    assert not (images_dir / sha[:2] / sha).exists()  # never the full page
+    thumb = images_dir / sha[:2] / f"{sha}.thumb"
+    if policy == "none":
+        assert not images_dir.exists() or not any(images_dir.rglob("*"))
+        return
+    out = cv2.imdecode(np.frombuffer(thumb.read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    assert out is not None and max(out.shape[:2]) == sync.cfg.thumbnail_px
