@@ -145,3 +145,30 @@ def test_given_worker_stopped_when_results_published_then_delivered_on_restart(
     again.stop()
     with session_scope(engine) as s:
         assert s.query(Page).count() == 100
+
+
+def test_given_two_workers_on_the_shared_subscription_then_they_split_the_results_exactly(
+    tmp_path: Path, broker: Broker
+) -> None:
+    engine = sqlite_engine(tmp_path)
+    workers = [IngestWorker(ingest_cfg(broker.port, client_id=f"ingest-{k}"), engine) for k in (1, 2)]
+    for w in workers:
+        w.start()
+        assert w.wait_connected(10)
+    pub = publisher(broker.port)
+    ids = set()
+    for i in range(400):
+        r = result(f"dev-{i % 4}", i)  # several devices, as in a fleet
+        ids.add(str(r.result_id))
+        pub.publish(result_topic(r.device_id), encode(r), qos=1).wait_for_publish(5)
+    try:
+        assert wait_until(lambda: result_ids(engine) == ids, timeout=60)
+    finally:
+        pub.loop_stop()
+        pub.disconnect()
+        for w in workers:
+            w.stop()
+    got = [w.stats.received for w in workers]
+    print(f"shared subscription: worker 1 received {got[0]}, worker 2 {got[1]} of {len(ids)}")
+    assert sum(got) == len(ids)  # each message went to exactly one of them
+    assert min(got) > 0  # and both did work
