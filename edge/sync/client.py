@@ -168,6 +168,11 @@ class SyncClient:
         self._outgoing.put((command_state_topic(self.device.id, state.name), encode(state), 1, True))
         self._wake.set()
 
+    @property
+    def in_flight(self) -> int:
+        """Results published and not yet acknowledged by the broker (at most ``sync.inflight``)."""
+        return len(self._inflight)
+
     def backlog(self) -> int:
         conn = open_db(self.db_path)
         try:

@@ -177,3 +177,35 @@ def test_given_unsent_rows_when_client_restarted_then_resumes(tmp_path: Path, br
         assert again.wait_drained(20)
     finally:
         again.stop()
+
+
+def test_given_a_frozen_broker_when_draining_then_no_more_than_the_window_waits_for_acks(
+    tmp_path: Path, broker: Broker
+) -> None:
+    import signal
+
+    store, sync = make(tmp_path, broker.port, inflight=8)
+    assert broker.proc is not None
+    sync.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not sync.connected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sync.connected
+        broker.proc.send_signal(signal.SIGSTOP)  # alive but silent: no PUBACK comes back
+        for i in range(200):
+            store.save_result(result("dev-1", i))
+        sync.notify()
+        seen = []
+        for _ in range(40):
+            seen.append(sync.in_flight)
+            time.sleep(0.025)
+        assert max(seen) == 8, seen  # the window filled, and never past it
+        assert sync.backlog() > 150  # the rest waits in the outbox, not in memory
+        broker.proc.send_signal(signal.SIGCONT)
+        assert sync.wait_drained(30)
+        assert sync.in_flight == 0
+    finally:
+        with contextlib.suppress(Exception):
+            broker.proc.send_signal(signal.SIGCONT)
+        sync.stop()
