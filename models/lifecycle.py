@@ -25,6 +25,20 @@ import click
 log = logging.getLogger(__name__)
 
 
+def mix_options(f: Any) -> Any:
+    """``--mix DIR`` (repeatable) and ``--mix-repeat N`` for the training commands: labelled page
+    folders (``signet models dataset --from-reviews``) mixed into training, weighted up."""
+    f = click.option(
+        "--mix-repeat", default=3, show_default=True, help="Times each mixed page counts per epoch."
+    )(f)
+    return click.option(
+        "--mix",
+        "mix",
+        multiple=True,
+        help="Labelled page folder mixed into training (repeatable), e.g. `signet models dataset --from-reviews`.",
+    )(f)
+
+
 @dataclass
 class ExportSummary:
     pages: int = 0

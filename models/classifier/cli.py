@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 import numpy as np
 
+from models.lifecycle import mix_options
+
 log = logging.getLogger(__name__)
 
 
@@ -34,13 +36,7 @@ log = logging.getLogger(__name__)
     help="Lower layers kept as pretrained (with the embeddings).",
 )
 @click.option("--threads", default=2, show_default=True, help="Torch CPU threads.")
-@click.option(
-    "--mix",
-    "mix",
-    multiple=True,
-    help="Labelled page folder mixed into training (repeatable), e.g. `signet models dataset --from-reviews`.",
-)
-@click.option("--mix-repeat", default=3, show_default=True, help="Times each mixed page counts.")
+@mix_options
 @click.option(
     "--export/--no-export",
     default=True,

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from models.lifecycle import mix_options
+
 log = logging.getLogger(__name__)
 
 MODEL_NAME = "signet-detector"
@@ -52,13 +54,7 @@ REAL_PAGES = Path("../shared/data/signatures")
     default=None,
     help="Checkpoint to resume from (e.g. <out>/last.pt).",
 )
-@click.option(
-    "--mix",
-    "mix",
-    multiple=True,
-    help="Labelled page folder mixed into training (repeatable), e.g. `signet models dataset --from-reviews`.",
-)
-@click.option("--mix-repeat", default=3, show_default=True, help="Times each mixed page is seen per epoch.")
+@mix_options
 @click.option(
     "--init-from",
     "init_from",
