@@ -25,9 +25,13 @@ from tests.support.broker import Broker
 class Listener:
     """A plain subscriber recording every message it receives."""
 
-    def __init__(self, port: int, topics: list[str]) -> None:
+    def __init__(self, port: int, topics: list[str], persistent: bool = False) -> None:
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="listener", protocol=mqtt.MQTTv5)
+        self.client.reconnect_delay_set(0.1, 0.5)
         ready = threading.Event()
 
         def on_connect(c, u, f, rc, p):  # type: ignore[no-untyped-def]
@@ -36,7 +40,11 @@ class Listener:
         self.client.on_connect = on_connect
         self.client.on_subscribe = lambda *a: ready.set()
         self.client.on_message = lambda c, u, m: self.messages.put(m)
-        self.client.connect("127.0.0.1", port)
+        props = None
+        if persistent:  # the broker keeps its subscription (and queues for it) across a restart
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 300
+        self.client.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
         self.client.loop_start()
         assert ready.wait(5)
 
@@ -132,6 +140,9 @@ def test_given_broker_down_when_results_stored_then_delivered_after_it_returns(
     tmp_path: Path, broker: Broker
 ) -> None:
     store, sync = make(tmp_path, broker.port)
+    # Subscribed before the outage, with a persistent session: whatever the edge publishes once
+    # the broker is back is queued for it even if the edge reconnects first.
+    listener = Listener(broker.port, ["signet/v1/dev-1/result"], persistent=True)
     broker.stop()
     sync.start()
     try:
@@ -143,7 +154,6 @@ def test_given_broker_down_when_results_stored_then_delivered_after_it_returns(
         time.sleep(1.0)
         assert outbox.backlog(store.db, "result") == 50
         broker.start()
-        listener = Listener(broker.port, ["signet/v1/dev-1/result"])
         assert sync.wait_drained(20)
         got = [json.loads(m.payload)["result_id"] for m in listener.take(50)]
         listener.close()
