@@ -119,8 +119,20 @@ def _prepare(cfg: CloudConfig) -> None:
 @click.option(
     "--alerts/--no-alerts", default=True, show_default=True, help="Run the alert evaluator alongside."
 )
+@click.option(
+    "--ingest/--no-ingest",
+    default=False,
+    show_default=True,
+    help="Also run one ingest worker alongside (a single-machine pilot; at scale run them separately).",
+)
 def serve(
-    config_path: Path | None, host: str | None, port: int | None, workers: int | None, dev: bool, alerts: bool
+    config_path: Path | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    dev: bool,
+    alerts: bool,
+    ingest: bool,
 ) -> None:
     """Serve the dashboard and API (gunicorn), and evaluate alerts."""
     cfg = load_cloud_config(config_path)
@@ -132,14 +144,15 @@ def serve(
         cfg.web.workers = workers
     cfg = ensure_secret_key(cfg)
     _prepare(cfg)
-    child = None
-    if alerts:
-        # A separate process: exactly one evaluator however many web workers there are.
-        cmd = [sys.executable, "-m", "signet.cli", "cloud", "alerts", "run"]
-        if config_path:
-            cmd += ["--config", str(config_path)]
-        env = dict(os.environ, SIGNET_DATABASE__URL=cfg.database.url)
-        child = subprocess.Popen(cmd, env=env)
+    children: list[subprocess.Popen[bytes]] = []
+    env = dict(os.environ, SIGNET_DATABASE__URL=cfg.database.url)
+    # Separate processes: exactly one evaluator (and one worker) however many web workers run.
+    for wanted, sub in ((alerts, ["alerts", "run"]), (ingest, ["ingest"])):
+        if wanted:
+            cmd = [sys.executable, "-m", "signet.cli", "cloud", *sub]
+            if config_path:
+                cmd += ["--config", str(config_path)]
+            children.append(subprocess.Popen(cmd, env=env))
     click.echo(
         f"signet web on http://{cfg.web.host}:{cfg.web.port} ({'dev server' if dev else 'gunicorn'}, {cfg.database.url.split('://')[0]})"
     )
@@ -159,8 +172,10 @@ def serve(
 
                 shutil.rmtree(mdir, ignore_errors=True)
     finally:
-        if child is not None and child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
             try:
                 child.wait(timeout=10)
             except subprocess.TimeoutExpired:

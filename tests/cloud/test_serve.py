@@ -149,3 +149,48 @@ def test_given_two_gunicorn_workers_then_metrics_count_every_workers_requests(tm
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=40)
     assert proc.returncode == 0, out.decode()[-2000:]
+
+
+def test_given_ingest_flag_when_serving_then_one_process_tree_stores_what_devices_publish(
+    tmp_path: Path, broker
+) -> None:  # type: ignore[no-untyped-def]
+    import paho.mqtt.client as mqtt
+    from sqlalchemy import create_engine, text
+
+    from edge.contract import encode, result_topic
+    from tests.edge.sync.factory import result
+
+    port = free_port()
+    db = tmp_path / "cloud.db"
+    env = dict(
+        os.environ,
+        SIGNET_DATABASE__URL=f"sqlite:///{db}",
+        SIGNET_WEB__WORKERS="1",
+        SIGNET_INGEST__PORT=str(broker.port),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "signet.cli", "cloud", "serve", "--port", str(port), "--ingest"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, timeout=60)
+        r = result("dev-9", 1)
+        deadline = time.monotonic() + 60
+        stored = 0
+        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="dev-9")
+        pub.connect("127.0.0.1", broker.port)
+        pub.loop_start()
+        while time.monotonic() < deadline and not stored:
+            # QoS 1 to a shared subscription that may not exist yet: publish again until stored
+            pub.publish(result_topic("dev-9"), encode(r), qos=1).wait_for_publish(5)
+            time.sleep(1.0)
+            if db.exists():
+                with create_engine(f"sqlite:///{db}").connect() as c:
+                    stored = c.execute(text("SELECT count(*) FROM pages")).scalar() or 0
+        pub.loop_stop()
+        pub.disconnect()
+        assert stored == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out.decode()[-2000:]
