@@ -244,20 +244,24 @@ def run_once(
     Every open alert not notified yet is sent: those the rules opened now, those ``checks``
     opened, and those opened elsewhere (the Models page opens drift alerts when viewed)."""
     with session_scope(engine) as s:
-        opened, resolved = evaluate(s, cfg)
+        _, resolved = evaluate(s, cfg)
         for check in checks:
             try:
                 check(s)
             except Exception:  # one producer failing (MLflow down) must not stop the rules
                 log.exception("alert check %s failed", getattr(check, "__name__", check))
         s.flush()
-        pending = list(
-            s.scalars(select(Alert).where(Alert.resolved_at.is_(None), Alert.notified_at.is_(None)))
+        # Every alert is notified in the round it is opened, so the un-notified open ones are
+        # exactly those opened since the last round: by the rules, the checks or elsewhere.
+        opened = list(
+            s.scalars(
+                select(Alert)
+                .where(Alert.resolved_at.is_(None), Alert.notified_at.is_(None))
+                .order_by(Alert.id)
+            )
         )
-        if pending:
-            notify(cfg, pending)
-        known = {id(a) for a in opened}
-        opened = opened + [a for a in pending if id(a) not in known]
+        if opened:
+            notify(cfg, opened)
         for a in opened:
             log.warning("alert opened", extra={"kind": a.kind, "key": a.key, "alert": a.message})
         for a in resolved:

@@ -20,6 +20,7 @@ from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
 from cloud.db.models import Alert, Correction, Page, Review, SignatureBox
+from edge.contract import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,6 @@ def check_drift(s: Session, registry: Any, threshold: float) -> list[str]:
     # Back within the threshold, or no longer in production: the alert has done its job.
     for a in s.scalars(select(Alert).where(Alert.kind == "model_drift", Alert.resolved_at.is_(None))):
         if a.key not in drifting:
-            a.resolved_at = datetime.now(timezone.utc)
+            a.resolved_at = utcnow()
             log.info("drift alert resolved: %s", a.key)
     return opened

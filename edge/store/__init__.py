@@ -239,7 +239,7 @@ class EdgeStore:
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if fresh_image and size is not None:
+            if fresh_image:
                 # The row that would have referenced it is not there: no orphan file either.
                 self.image_path(result.image.sha256).unlink(missing_ok=True)
             if _disk_full(exc):
