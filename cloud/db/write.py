@@ -188,20 +188,25 @@ def upsert_results(session: Session, results: Sequence[Result]) -> int:
     # ("insertmanyvalues"), with RETURNING telling which rows were really new.
     conn = session.connection()
     dt = Document.__table__
+    pt = Page.__table__
+    pg = session.get_bind().dialect.name == "postgresql"
     # RETURNING gives the ids of the documents this batch created (nearly all: a single-page
     # document's key is its result id); only the others (duplicates, later pages of multi-page
     # documents) are looked up. Looking every key up was a SELECT ... IN (200 keys) per chunk,
     # which PostgreSQL planned as a sequential scan while a fast-growing table's statistics
     # lagged: ingest slowed from ~2,400 to ~600 results/s over the first 40,000 rows.
-    doc_ids: dict[str, int] = {
-        key: doc_id
-        for doc_id, key in conn.execute(
-            _insert(session, dt)
-            .on_conflict_do_nothing(index_elements=["doc_key"])
-            .returning(dt.c.id, dt.c.doc_key),
-            list(doc_rows.values()),
-        )
-    }
+    if pg:
+        doc_ids = dict(_pg_insert_new(session, dt, list(doc_rows.values()), "doc_key"))
+    else:
+        doc_ids = {
+            key: doc_id
+            for doc_id, key in conn.execute(
+                _insert(session, dt)
+                .on_conflict_do_nothing(index_elements=["doc_key"])
+                .returning(dt.c.id, dt.c.doc_key),
+                list(doc_rows.values()),
+            )
+        }
     missing = [k for k in doc_rows if k not in doc_ids]
     for i in range(0, len(missing), CHUNK):
         for doc_id, key in conn.execute(
@@ -209,19 +214,18 @@ def upsert_results(session: Session, results: Sequence[Result]) -> int:
         ):
             doc_ids[key] = doc_id
 
-    pt = Page.__table__
-    stmt = (
-        _insert(session, pt)
-        .on_conflict_do_nothing(index_elements=["result_id"])
-        .returning(pt.c.id, pt.c.result_id)
-    )
-    inserted: set[Any] = set()
+    page_rows = [_page_row(r, doc_ids[keys[r.result_id]], now) for r in batch]
     page_ids: dict[Any, int] = {}
-    for page_id, result_id in conn.execute(
-        stmt, [_page_row(r, doc_ids[keys[r.result_id]], now) for r in batch]
-    ):
-        inserted.add(result_id)
-        page_ids[result_id] = page_id
+    if pg:
+        page_ids = {rid: page_id for rid, page_id in _pg_insert_new(session, pt, page_rows, "result_id")}
+    else:
+        stmt = (
+            _insert(session, pt)
+            .on_conflict_do_nothing(index_elements=["result_id"])
+            .returning(pt.c.id, pt.c.result_id)
+        )
+        page_ids = {result_id: page_id for page_id, result_id in conn.execute(stmt, page_rows)}
+    inserted = set(page_ids)
     new = [r for r in batch if r.result_id in inserted]
     if not new:
         return 0
@@ -286,8 +290,76 @@ def _insert_children(session: Session, new: list[Result], page_ids: dict[Any, in
         (CheckRow, checks),
         (CodeRow, codes),
     ):
-        if rows:
-            session.connection().execute(model.__table__.insert(), rows)  # type: ignore[attr-defined]
+        if not rows:
+            continue
+        table = model.__table__
+        assert isinstance(table, Table)
+        if session.get_bind().dialect.name == "postgresql":
+            _pg_copy(_pg_cursor(session), table.name, list(rows[0]), rows)
+        else:
+            session.connection().execute(table.insert(), rows)
+
+
+# -- PostgreSQL: COPY ---------------------------------------------------------------------------
+# A multi-row INSERT of 500 wide rows is a statement of ~1 MB that psycopg parses for its
+# placeholders on every batch (it caches only short statements): that parse was ~55% of the
+# ingest worker's time. COPY sends rows without a statement to parse, so on PostgreSQL new rows go
+# through COPY: straight into the child tables (their rows are always new), and through a
+# per-session temporary staging table for documents and pages, whose INSERT ... SELECT keeps
+# ON CONFLICT DO NOTHING (idempotency) and RETURNING (which rows were new).
+
+
+def _pg_cursor(session: Session) -> Any:
+    """A psycopg cursor on the session's connection, inside the session's transaction."""
+    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _pg_value(v: Any) -> Any:
+    if isinstance(v, dict | list):
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(v)
+    return v
+
+
+def _pg_copy(cur: Any, table: str, cols: list[str], rows: Sequence[dict[str, Any]]) -> None:
+    from psycopg import sql
+
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, cols))
+    )
+    with cur.copy(stmt) as cp:
+        for row in rows:
+            cp.write_row([_pg_value(row[c]) for c in cols])
+
+
+def _pg_insert_new(
+    session: Session, table: Any, rows: list[dict[str, Any]], key: str
+) -> list[tuple[Any, int]]:
+    """Insert the rows whose ``key`` is not stored yet; returns (key, id) of each row inserted."""
+    if not rows:
+        return []
+    from psycopg import sql
+
+    cols = list(rows[0])
+    stage = f"_stage_{table.name}"
+    col_list = sql.SQL(", ").join(map(sql.Identifier, cols))
+    cur = _pg_cursor(session)
+    # Created once per connection (and again after a rolled-back first use); the column types
+    # are the table's own, without its constraints; emptied at every commit.
+    cur.execute(
+        sql.SQL(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM {} WITH NO DATA"
+        ).format(sql.Identifier(stage), col_list, sql.Identifier(table.name))
+    )
+    cur.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(stage)))  # a second call in one transaction
+    _pg_copy(cur, stage, cols, rows)
+    cur.execute(
+        sql.SQL(
+            "INSERT INTO {t} ({c}) SELECT {c} FROM {s} ON CONFLICT ({k}) DO NOTHING RETURNING {k}, id"
+        ).format(t=sql.Identifier(table.name), c=col_list, s=sql.Identifier(stage), k=sql.Identifier(key))
+    )
+    return [(k, int(i)) for k, i in cur.fetchall()]
 
 
 def _update_documents(session: Session, new: list[Result], doc_of: dict[Any, int]) -> None:

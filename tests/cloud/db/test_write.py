@@ -35,6 +35,39 @@ def test_given_a_duplicate_inside_one_batch_then_it_is_stored_once(engine: Engin
         assert upsert_results(s, [r, r]) == 1
 
 
+def test_given_two_batches_in_one_transaction_then_both_are_stored_and_a_retry_adds_nothing(
+    engine: Engine,
+) -> None:
+    # PostgreSQL stages rows in a session's temporary table: a second batch in the same
+    # transaction must not see the first one's staged rows.
+    first, second = [make_result(i) for i in range(3)], [make_result(i) for i in range(3, 7)]
+    with session_scope(engine) as s:
+        assert upsert_results(s, first) == 3
+        assert upsert_results(s, second) == 4
+        assert upsert_results(s, [*first, *second]) == 0
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Page)) == 7
+        assert s.scalar(select(func.count()).select_from(SignatureBox)) == 7
+        assert s.scalar(select(func.count()).select_from(FieldRow)) == 14
+
+
+def test_given_a_rolled_back_batch_then_the_same_batch_is_stored_by_the_next_transaction(
+    engine: Engine,
+) -> None:
+    batch = [make_result(i) for i in range(4)]
+    try:
+        with session_scope(engine) as s:
+            assert upsert_results(s, batch) == 4
+            raise RuntimeError("the commit never happens")
+    except RuntimeError:
+        pass
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Page)) == 0
+        assert upsert_results(s, batch) == 4
+    with session_scope(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Page)) == 4
+
+
 def test_given_a_stored_result_then_its_fields_signatures_and_times_read_back(engine: Engine) -> None:
     r = make_result(7, signatures=2)
     with session_scope(engine) as s:
