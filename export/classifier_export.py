@@ -68,6 +68,7 @@ def write_metadata(path: Path, meta: dict[str, Any], tokenizer_json: str, precis
         "version": meta["version"] + ("-int8" if precision == "int8" else ""),
         "labels": json.dumps(meta["labels"]),
         "temperature": f"{meta['temperature']:.6f}",
+        "temperatures": json.dumps({k: round(float(v), 6) for k, v in meta.get("temperatures", {}).items()}),
         "max_length": str(meta["max_length"]),
         "precision": precision,
         "tokenizer_json": tokenizer_json,
@@ -99,9 +100,7 @@ def evaluate(path: Path, split: str = "test") -> dict[str, float]:
         return {}
     clf = DocClassifier(path, threads=2)
     labels = list(clf.info.labels)
-    probs = np.concatenate(
-        [clf.probabilities([r["text"] for r in recs[i : i + 32]]) for i in range(0, len(recs), 32)]
-    )
+    probs = cal.calibrated(clf, recs)
     y = np.array([labels.index(r["doc_type"]) for r in recs])
     pred = probs.argmax(1)
     return {

@@ -208,9 +208,7 @@ def evaluate_model(kind: str, model: Path, data: Path) -> dict[str, float]:
         raise click.ClickException(f"no pages with text and doc_type under {data}/meta")
     clf = DocClassifier(model)
     labels = list(clf.info.labels)
-    probs = np.concatenate(
-        [clf.probabilities([r["text"] for r in recs[i : i + 32]]) for i in range(0, len(recs), 32)]
-    )
+    probs = cal.calibrated(clf, recs)
     y = np.array([labels.index(r["doc_type"]) if r["doc_type"] in labels else -1 for r in recs])
     pred = probs.argmax(1)
     return {

@@ -1,6 +1,7 @@
 """Document-type classifier at the edge: ``tokenizers`` + ONNX Runtime, no torch.
 
-The ONNX file carries what it needs in its metadata: the labels, the calibration temperature, the
+The ONNX file carries what it needs in its metadata: the labels, the calibration temperature (one
+for all pages and, where the model was calibrated per capture profile, one per profile), the
 maximum sequence length, its name and version, and the tokenizer itself (a WordPiece
 ``tokenizer.json``), so a model rolled out to a device is one self-describing file. A tokenizer
 file next to the model (``<stem>.tokenizer.json``) is used when the metadata has none.
@@ -32,6 +33,12 @@ class ClassifierInfo:
     labels: tuple[str, ...]
     temperature: float
     max_length: int
+    # Per capture profile ("scan", "webcam"): a scan's text and a webcam frame's text are read
+    # with very different noise, so one temperature leaves one of them miscalibrated.
+    temperatures: tuple[tuple[str, float], ...] = ()
+
+    def temperature_for(self, profile: str | None) -> float:
+        return dict(self.temperatures).get(profile or "", self.temperature)
 
 
 def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -76,6 +83,9 @@ class DocClassifier:
                 labels=labels,
                 temperature=float(meta.get("temperature", "1.0")),
                 max_length=int(meta.get("max_length", "256")),
+                temperatures=tuple(
+                    sorted((str(k), float(v)) for k, v in json.loads(meta.get("temperatures", "{}")).items())
+                ),
             )
         except (KeyError, ValueError) as exc:
             raise ClassifierUnavailable(f"classifier {path} lacks metadata ({exc})") from exc
@@ -111,13 +121,14 @@ class DocClassifier:
         out = self.session.run(None, feed)[0]
         return np.asarray(out, dtype=np.float32)
 
-    def probabilities(self, texts: list[str]) -> np.ndarray:
-        """Calibrated probabilities, one row per text, columns in ``info.labels`` order."""
-        return softmax(self.logits(texts), self.info.temperature)
+    def probabilities(self, texts: list[str], profile: str | None = None) -> np.ndarray:
+        """Calibrated probabilities, one row per text, columns in ``info.labels`` order, with the
+        temperature of the capture ``profile`` the texts came from (the overall one if none)."""
+        return softmax(self.logits(texts), self.info.temperature_for(profile))
 
-    def predict(self, text: str, review_threshold: float) -> DocType:
+    def predict(self, text: str, review_threshold: float, profile: str | None = None) -> DocType:
         """The document type of one page's text, with calibrated confidence and review flag."""
-        probs = self.probabilities([text])[0]
+        probs = self.probabilities([text], profile)[0]
         best = int(np.argmax(probs))
         conf = float(probs[best])
         scores = {lab: round(float(p), 4) for lab, p in zip(self.info.labels, probs, strict=False)}

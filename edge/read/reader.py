@@ -197,7 +197,7 @@ class PageReader:
 
         if self.classifier is not None and page.words:
             try:
-                doc_type = self.classifier.predict(text, self.cfg.review_threshold)
+                doc_type = self.classifier.predict(text, self.cfg.review_threshold, profile)
             except Exception as exc:  # a runtime error in ONNX Runtime must not lose the page
                 log.exception("classifier failed")
                 errors.append(f"classifier failed: {exc}")

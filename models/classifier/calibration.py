@@ -4,6 +4,7 @@ error, accuracy and macro-F1. Plain numpy/scipy so the report command needs no t
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -67,3 +68,14 @@ def confusion(pred: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarra
     for p, t in zip(pred, labels, strict=False):
         m[t, p] += 1
     return m
+
+
+def calibrated(clf: Any, recs: list[dict[str, Any]]) -> np.ndarray:
+    """Calibrated probabilities of cached records, each with its capture profile's temperature."""
+    probs = np.zeros((len(recs), len(clf.info.labels)))
+    for prof in sorted({r.get("profile") or "" for r in recs}):
+        idx = [i for i, r in enumerate(recs) if (r.get("profile") or "") == prof]
+        for k in range(0, len(idx), 32):
+            chunk = idx[k : k + 32]
+            probs[chunk] = clf.probabilities([recs[i]["text"] for i in chunk], prof or None)
+    return probs

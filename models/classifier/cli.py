@@ -104,6 +104,9 @@ def train_classifier(
         flat = {f"test_{k}": v for k, v in result["test"].items()}
         flat.update({f"test_uncal_{k}": v for k, v in result["test_uncalibrated"].items()})
         flat["temperature"] = result["temperature"]
+        flat.update({f"temperature_{k}": v for k, v in result["temperatures"].items()})
+        for prof, sc in result["test_by_profile"].items():
+            flat.update({f"test_{prof}_{k}": v for k, v in sc.items()})
         flat["vocab_size"] = result["vocab_size"]
         t.metrics(flat)
         val = result.pop("validation_predictions")
@@ -158,13 +161,13 @@ def eval_classifier(model_path: Path, split: str, show_errors: bool) -> None:
         )
     clf = DocClassifier(model_path)
     labels = list(clf.info.labels)
-    probs = np.concatenate(
-        [clf.probabilities([r["text"] for r in recs[i : i + 32]]) for i in range(0, len(recs), 32)]
-    )
+    probs = cal.calibrated(clf, recs)
     y = np.array([labels.index(r["doc_type"]) for r in recs])
     pred = probs.argmax(1)
+    per = ", ".join(f"{k} {v:.3f}" for k, v in clf.info.temperatures)
     click.echo(
-        f"model {model_path} ({clf.info.name} {clf.info.version}, T={clf.info.temperature:.3f}) on {len(recs)} {split} pages"
+        f"model {model_path} ({clf.info.name} {clf.info.version}, T={clf.info.temperature:.3f}"
+        f"{f'; {per}' if per else ''}) on {len(recs)} {split} pages"
     )
     click.echo(
         f"accuracy {cal.accuracy(pred, y):.4f}  macro-F1 {cal.macro_f1(pred, y, len(labels)):.4f}  ECE {cal.ece(probs, y):.4f}"

@@ -129,15 +129,36 @@ def predict_logits(
     return logits
 
 
-def scores(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict[str, float]:
-    probs = softmax(logits, temperature)
+def row_temperatures(profiles: list[str], temperatures: dict[str, float], default: float) -> np.ndarray:
+    """Each row's temperature: its capture profile's where one was fitted, else ``default``."""
+    return np.array([temperatures.get(p, default) for p in profiles], dtype=np.float64)
+
+
+def scores(logits: np.ndarray, labels: np.ndarray, temperature: float | np.ndarray) -> dict[str, float]:
+    """Scores at one temperature, or at one temperature per row (per-profile calibration)."""
+    t = np.asarray(temperature, dtype=np.float64).reshape(-1, 1)
+    probs = softmax(np.asarray(logits, dtype=np.float64) / t, 1.0)
     pred = probs.argmax(1)
+    true_p = np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0)
     return {
         "accuracy": cal.accuracy(pred, labels),
         "macro_f1": cal.macro_f1(pred, labels, len(LABELS)),
         "ece": cal.ece(probs, labels),
-        "nll": cal.nll(logits, labels, temperature),
+        "nll": float(-np.mean(np.log(true_p))) if len(labels) else 0.0,
     }
+
+
+def fit_profile_temperatures(
+    logits: np.ndarray, labels: np.ndarray, profiles: list[str], min_pages: int = 20
+) -> dict[str, float]:
+    """A temperature per capture profile with at least ``min_pages`` validation pages."""
+    out = {}
+    prof = np.array(profiles)
+    for p in sorted(set(profiles)):
+        sel = prof == p
+        if int(sel.sum()) >= min_pages:
+            out[str(p)] = cal.fit_temperature(logits[sel], labels[sel])
+    return out
 
 
 def train(
@@ -223,14 +244,21 @@ def train(
 
     val_logits = predict_logits(model, tokenizer, val_texts, params.max_length)
     temperature = cal.fit_temperature(val_logits, y_val)
+    val_profiles = [r.get("profile", "") for r in data["val"]]
+    temperatures = fit_profile_temperatures(val_logits, y_val, val_profiles)
     data["test"] = load_cached("test")
     if not data["test"]:
         raise RuntimeError("no cached OCR text for the test split")
     test_texts = [r["text"] for r in data["test"]]
     y_test = np.array([LABELS.index(r["doc_type"]) for r in data["test"]])
     test_logits = predict_logits(model, tokenizer, test_texts, params.max_length)
-    val_probs = np.exp(val_logits / temperature - (val_logits / temperature).max(1, keepdims=True))
-    val_probs /= val_probs.sum(1, keepdims=True)
+    test_t = row_temperatures([r.get("profile", "") for r in data["test"]], temperatures, temperature)
+    val_t = row_temperatures(val_profiles, temperatures, temperature)
+    val_probs = softmax(val_logits / val_t.reshape(-1, 1), 1.0)
+    by_profile = {}
+    for prof in sorted({r.get("profile", "") for r in data["test"]}):
+        sel = np.array([r.get("profile", "") == prof for r in data["test"]])
+        by_profile[prof] = scores(test_logits[sel], y_test[sel], test_t[sel])
     result = {
         # what this version predicts on its validation set: the reference the cloud measures
         # document-type and confidence drift in the field against
@@ -239,9 +267,12 @@ def train(
             "confidences": [float(v) for v in val_probs.max(1)],
         },
         "temperature": temperature,
+        "temperatures": temperatures,
         "val_uncalibrated": scores(val_logits, y_val, 1.0),
         "test_uncalibrated": scores(test_logits, y_test, 1.0),
-        "test": scores(test_logits, y_test, temperature),
+        "test_single_temperature": scores(test_logits, y_test, temperature),
+        "test": scores(test_logits, y_test, test_t),
+        "test_by_profile": by_profile,
         "vocab_size": len(keep),
         "pages": {s: len(v) for s, v in data.items()},
         "history": history,
@@ -256,6 +287,7 @@ def train(
         "version": version,
         "labels": LABELS,
         "temperature": temperature,
+        "temperatures": temperatures,
         "max_length": params.max_length,
         "layers": params.layers,
         "params": params.__dict__,

@@ -31,6 +31,27 @@ def test_given_overconfident_logits_when_temperature_fitted_then_recovers_it_and
     assert cal.ece(softmax(z, t), labels) < 0.03
 
 
+def test_given_two_profiles_with_different_noise_when_calibrated_per_profile_then_each_gets_its_own() -> None:
+    pytest.importorskip("torch")
+    from models.classifier.train import fit_profile_temperatures, row_temperatures, scores
+
+    rng = np.random.default_rng(1)
+    logits, labels, profiles = [], [], []
+    for profile, true_t in (("scan", 0.7), ("webcam", 4.0)):
+        z = rng.normal(0, 3, (3000, 5))
+        p = softmax(z, true_t)
+        logits.append(z)
+        labels.extend(rng.choice(5, p=row) for row in p)
+        profiles += [profile] * 3000
+    z, y = np.concatenate(logits), np.array(labels)
+    temps = fit_profile_temperatures(z, y, profiles)
+    assert abs(temps["scan"] - 0.7) < 0.15 and abs(temps["webcam"] - 4.0) < 0.6
+    single = cal.fit_temperature(z, y)
+    per_row = row_temperatures(profiles, temps, single)
+    assert scores(z, y, per_row)["ece"] < scores(z, y, single)["ece"]
+    assert fit_profile_temperatures(z[:10], y[:10], profiles[:10]) == {}  # too few pages: none
+
+
 def test_given_predictions_when_scored_then_accuracy_macro_f1_and_confusion() -> None:
     y = np.array([0, 0, 1, 1, 2, 2])
     pred = np.array([0, 0, 1, 2, 2, 2])
@@ -77,7 +98,14 @@ def test_given_tiny_trained_network_when_exported_then_onnx_matches_torch_and_in
     ckpt.mkdir()
     torch.save(net.state_dict(), ckpt / "weights.pt")
     (ckpt / "config.json").write_text(cfg.to_json_string())
-    meta = {"name": "t", "version": "v1", "labels": list(DOC_TYPES), "temperature": 1.7, "max_length": 64}
+    meta = {
+        "name": "t",
+        "version": "v1",
+        "labels": list(DOC_TYPES),
+        "temperature": 1.7,
+        "temperatures": {"scan": 0.9, "webcam": 3.1},
+        "max_length": 64,
+    }
     (ckpt / "meta.json").write_text(json.dumps(meta))
     fp32, int8 = tmp_path / "c.fp32.onnx", tmp_path / "c.int8.onnx"
     export_fp32(ckpt, fp32)
@@ -100,6 +128,16 @@ def test_given_tiny_trained_network_when_exported_then_onnx_matches_torch_and_in
     q = DocClassifier(int8)
     assert q.info.version == "v1-int8"
     assert np.allclose(q.probabilities(texts).sum(1), 1.0)
+    # each capture profile is calibrated with its own temperature; an unknown one with the overall
+    lg = clf.logits(texts)
+    assert np.allclose(clf.probabilities(texts, "scan"), softmax(lg, 0.9), atol=1e-6)
+    assert np.allclose(clf.probabilities(texts, "webcam"), softmax(lg, 3.1), atol=1e-6)
+    assert np.allclose(clf.probabilities(texts, "fax"), softmax(lg, 1.7), atol=1e-6)
+    assert np.allclose(clf.probabilities(texts), softmax(lg, 1.7), atol=1e-6)
+    recs = [{"text": texts[0], "profile": "webcam"}, {"text": texts[1], "profile": "scan"}]
+    both = cal.calibrated(clf, recs)
+    assert np.allclose(both[0], softmax(lg[:1], 3.1)[0], atol=1e-6)
+    assert np.allclose(both[1], softmax(lg[1:], 0.9)[0], atol=1e-6)
 
 
 def test_given_no_model_file_when_loaded_then_clear_error(tmp_path: Path) -> None:
