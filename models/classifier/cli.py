@@ -16,8 +16,8 @@ log = logging.getLogger(__name__)
 
 
 @click.command("train-classifier")
-@click.option("--train-pages", default=150, show_default=True, help="Corpus pages OCR'd for training.")
-@click.option("--val-pages", default=60, show_default=True, help="Pages for calibration (temperature).")
+@click.option("--train-pages", default=600, show_default=True, help="Corpus pages OCR'd for training.")
+@click.option("--val-pages", default=120, show_default=True, help="Pages for calibration (temperature).")
 @click.option("--test-pages", default=80, show_default=True, help="Pages held out for the scores.")
 @click.option(
     "--workers", default=1, show_default=True, help="OCR worker processes for pages not cached yet."
