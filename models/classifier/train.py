@@ -136,15 +136,14 @@ def row_temperatures(profiles: list[str], temperatures: dict[str, float], defaul
 
 def scores(logits: np.ndarray, labels: np.ndarray, temperature: float | np.ndarray) -> dict[str, float]:
     """Scores at one temperature, or at one temperature per row (per-profile calibration)."""
-    t = np.asarray(temperature, dtype=np.float64).reshape(-1, 1)
-    probs = softmax(np.asarray(logits, dtype=np.float64) / t, 1.0)
+    scaled = np.asarray(logits, dtype=np.float64) / np.asarray(temperature, dtype=np.float64).reshape(-1, 1)
+    probs = softmax(scaled, 1.0)
     pred = probs.argmax(1)
-    true_p = np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0)
     return {
         "accuracy": cal.accuracy(pred, labels),
         "macro_f1": cal.macro_f1(pred, labels, len(LABELS)),
         "ece": cal.ece(probs, labels),
-        "nll": float(-np.mean(np.log(true_p))) if len(labels) else 0.0,
+        "nll": cal.nll(scaled, labels, 1.0),
     }
 
 
@@ -252,13 +251,14 @@ def train(
     test_texts = [r["text"] for r in data["test"]]
     y_test = np.array([LABELS.index(r["doc_type"]) for r in data["test"]])
     test_logits = predict_logits(model, tokenizer, test_texts, params.max_length)
-    test_t = row_temperatures([r.get("profile", "") for r in data["test"]], temperatures, temperature)
+    test_profiles = np.array([r.get("profile", "") for r in data["test"]])
+    test_t = row_temperatures(list(test_profiles), temperatures, temperature)
     val_t = row_temperatures(val_profiles, temperatures, temperature)
     val_probs = softmax(val_logits / val_t.reshape(-1, 1), 1.0)
     by_profile = {}
-    for prof in sorted({r.get("profile", "") for r in data["test"]}):
-        sel = np.array([r.get("profile", "") == prof for r in data["test"]])
-        by_profile[prof] = scores(test_logits[sel], y_test[sel], test_t[sel])
+    for prof in sorted(set(test_profiles)):
+        sel = test_profiles == prof
+        by_profile[str(prof)] = scores(test_logits[sel], y_test[sel], test_t[sel])
     result = {
         # what this version predicts on its validation set: the reference the cloud measures
         # document-type and confidence drift in the field against
