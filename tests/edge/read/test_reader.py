@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from edge.config import ReaderConfig
 from edge.read import PageReader, Reading
-from edge.read.preprocess import estimate_skew, prepare, rotate
+from edge.read.preprocess import SPECKLED, despeckle, estimate_skew, prepare, rotate, speck_density
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 ARTIFACT = Path(__file__).resolve().parents[3] / "models" / "artifacts" / "classifier.int8.onnx"
@@ -102,6 +102,33 @@ def test_given_skewed_page_when_prepared_then_skew_estimated_and_removed() -> No
     _, binary = cv2.threshold(tilted, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     assert abs(estimate_skew(binary) + 4.0) < 0.8
     assert abs(prepare(tilted, "scan").skew + 4.0) < 0.8
+
+
+def _speckled(gray: np.ndarray, share: float, seed: int = 7) -> np.ndarray:
+    """A bilevel scan thresholded over grainy paper: ``share`` of the paper pixels turned black."""
+    rng = np.random.default_rng(seed)
+    _, bw = cv2.threshold(gray, 128, 255, cv2.THRESH_BINARY)
+    bw[rng.random(bw.shape) < share] = 0
+    return bw
+
+
+def test_given_clean_page_when_despeckled_then_left_alone() -> None:
+    gray = cv2.cvtColor(render(LINES), cv2.COLOR_BGR2GRAY)
+    out, passes = despeckle(gray)
+    assert passes == 0 and out is gray
+    assert speck_density(gray) < SPECKLED
+
+
+def test_given_speckled_bilevel_scan_when_read_then_specks_filtered_and_text_read(reader: PageReader) -> None:
+    gray = cv2.cvtColor(render(LINES), cv2.COLOR_BGR2GRAY)
+    noisy = _speckled(rotate(gray, 2.5), 0.12)
+    assert speck_density(noisy) > 10 * SPECKLED
+    prep = prepare(noisy, "scan")
+    assert any("speckled scan" in n for n in prep.notes)
+    assert speck_density(prep.gray) < SPECKLED
+    assert abs(prep.skew + 2.5) < 0.8  # skew is estimated on the cleaned page
+    r = reader.read(noisy, [], "scan")
+    assert "Date: 2024-03-15" in r.text and "Total EUR 360.00" in r.text
 
 
 def test_given_blank_page_when_read_then_blank_error_without_ocr(reader: PageReader) -> None:
