@@ -24,7 +24,8 @@ MAX_SIDE = 12_000  # larger images are scaled down before anything else (20,000 
 TARGET_WIDTH = 1700  # an A4 page at ~200 dpi: Tesseract reads 10 pt text well at this scale
 MIN_DESKEW = 1.0  # degrees; smaller skew is left to Tesseract
 MIN_WORK_WIDTH = 1200  # webcam frames are upscaled so their text reaches a readable height
-SPECKLED = 1000.0  # specks per megapixel above which a scan is median-filtered before OCR
+SPECKLED = 1000.0  # specks per megapixel above which a scan may be median-filtered before OCR
+SPECK_SHARE = 0.7  # ... if the specks are also this share of its dark components (not a font's dots)
 
 
 class InputError(ValueError):
@@ -107,26 +108,39 @@ def mask_regions(
     return out
 
 
-def speck_density(gray: np.ndarray) -> float:
-    """Isolated dark dots (connected components of at most 4 pixels) per megapixel.
+def speckle(gray: np.ndarray) -> tuple[float, float]:
+    """(isolated dark dots per megapixel, their share of all dark components).
 
-    A clean page has a few hundred (dots on i and j, full stops, JPEG crumbs); a bilevel scan
-    thresholded over grainy paper has tens of thousands, which slow Tesseract down to its
-    timeout and break skew estimation."""
+    Dots are connected components of at most 4 pixels. A clean page has a few hundred per
+    megapixel and they are under half of its components (dots on i and j, accents, commas, JPEG
+    crumbs; a small receipt in a thin font can reach a thousand). A bilevel scan thresholded over
+    grainy paper has tens of thousands and they are nearly all its components: they slow
+    Tesseract to its timeout and break skew estimation."""
     if gray.size == 0:
-        return 0.0
+        return 0.0, 0.0
     ink = (gray < 128).astype(np.uint8)
     _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    return float(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] <= 4)) / (gray.size / 1e6)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    dots = float(np.count_nonzero(areas <= 4))
+    return dots / (gray.size / 1e6), dots / max(1, len(areas))
+
+
+def speck_density(gray: np.ndarray) -> float:
+    """Isolated dark dots per megapixel (see ``speckle``)."""
+    return speckle(gray)[0]
+
+
+def is_speckled(gray: np.ndarray) -> bool:
+    density, share = speckle(gray)
+    return density > SPECKLED and share > SPECK_SHARE
 
 
 def despeckle(gray: np.ndarray) -> tuple[np.ndarray, int]:
     """Remove salt-and-pepper specks from a speckled page: 3x3 median passes (at most three)
-    until the speck density is back under SPECKLED. Repeated small medians keep thin strokes
-    that a single wide median would erode. Returns the page and the number of passes (0 when
-    the page was clean enough to leave alone)."""
+    while ``is_speckled`` holds. Repeated small medians keep thin strokes that a single wide
+    median would erode. Returns the page and the number of passes (0: the page was left alone)."""
     passes = 0
-    while passes < 3 and speck_density(gray) > SPECKLED:
+    while passes < 3 and is_speckled(gray):
         gray = cv2.medianBlur(gray, 3)
         passes += 1
     return gray, passes
