@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
@@ -123,6 +123,9 @@ FR_WORDS = {
     "payer",
 }
 SIGNED_TYPES = {"contract", "mandate", "kyc_form"}
+RATE = re.compile(r"(?<![\d.,])\d{1,2}(?:[.,]\d{1,3})?\s?%")
+MASKED = re.compile(r"[*xX•]{3,}\s*\d")  # a masked card or account number
+VOTE_CONF = 0.6  # words under this OCR confidence do not vote on the page's date order
 
 
 @dataclass
@@ -182,10 +185,15 @@ class Extractor:
     def _month_first(self) -> bool:
         # A numeric date with a day over 12 settles the page's order; otherwise follow the
         # language's convention (US English month first, French day first).
+        # Only confidently read words vote: a stamp or a scribble read as "21/03/2000" must not
+        # turn the page's printed dates around.
         votes = 0
-        for m in re.finditer(r"(?<!\d)(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})(?!\d)", self.p.text):
-            a, b = int(m.group(1)), int(m.group(2))
-            votes += (b > 12) - (a > 12)
+        for w in self.p.ocr.words:
+            if w.conf < VOTE_CONF:
+                continue
+            for m in re.finditer(r"(?<!\d)(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})(?!\d)", w.text):
+                a, b = int(m.group(1)), int(m.group(2))
+                votes += (b > 12) - (a > 12)
         if votes:
             return votes > 0
         # Ambiguous everywhere: English pages follow the US order, French pages day first.
@@ -200,10 +208,14 @@ class Extractor:
 
     # -- generic finders --------------------------------------------------------------------
 
-    def _rows(self, i: int, m: re.Match[str]) -> tuple[int, ...]:
-        """The label's own line, and the next one when nothing but punctuation follows the label."""
+    def _rows(self, i: int, m: re.Match[str], accept: Callable[[str], bool] | None = None) -> tuple[int, ...]:
+        """The label's own line; when nothing but punctuation follows the label, then the line
+        printed on the same row to its right that ``accept`` takes (if given), then the next line."""
         rest = self.p.lines[i][m.end() :]
-        return (i, i + 1) if not re.search(r"[A-Za-zÀ-ÿ]{2,}", rest) else (i,)
+        if re.search(r"[A-Za-zÀ-ÿ]{2,}", rest):
+            return (i,)
+        row = self._same_row(i, accept) if accept is not None and not rest.strip(" :.#°-") else None
+        return (i, row, i + 1) if row is not None and row != i + 1 else (i, i + 1)
 
     def labelled_amount(self, name: str, patterns: list[str], prior: float = 0.9) -> Decimal | None:
         for i, m in self.p.find(patterns):
@@ -212,14 +224,21 @@ class Extractor:
                 if j >= len(self.p.lines):
                     break
                 if j != i:
-                    # Before the next line: a column of labels facing a column of amounts.
-                    found = self._column_amount(i)
+                    # Before the next line: the amount printed on the same row of the page but
+                    # read into another block (word boxes), then a column of labels facing a
+                    # column of amounts (line order only, for text without boxes).
+                    found = self._row_amount(i) or self._column_amount(i)
                     if found is not None:
                         v, line, a, b = found
                         self.put(name, parse.format_amount(v), Span(line, a, b), prior * 0.8)
                         return v
                 offset = m.end() if j == i else 0
-                amounts = parse.find_amounts(self.p.lines[j][offset:])
+                if j != i and MASKED.search(self.p.lines[j]):
+                    continue  # "Paid by card **** 4167": card digits, not an amount
+                # A rate is not an amount ("TVA 5,5%"): blanked, keeping character offsets.
+                amounts = parse.find_amounts(
+                    RATE.sub(lambda r: " " * len(r.group(0)), self.p.lines[j][offset:])
+                )
                 if amounts:
                     v, a, b = amounts[-1]
                     self.put(
@@ -230,6 +249,35 @@ class Extractor:
                     )
                     return v
         return None
+
+    def _same_row(self, i: int, accept: Callable[[str], bool]) -> int | None:
+        """The OCR line printed on the same row as line ``i``, right of it, nearest first, whose
+        text ``accept`` takes (Tesseract often reads a column of labels and a column of values
+        as separate blocks). Needs word boxes: text without them (zero-size boxes) never matches."""
+        lab = self.p.ocr.lines[i].box
+        height = lab[3] - lab[1]
+        if height <= 0:
+            return None
+        best: tuple[float, int] | None = None
+        for j, ln in enumerate(self.p.ocr.lines):
+            b = ln.box
+            if j == i or b[0] < lab[2] - 0.01 or b[3] <= b[1]:
+                continue
+            overlap = min(lab[3], b[3]) - max(lab[1], b[1])
+            if overlap < 0.5 * min(height, b[3] - b[1]) or not accept(self.p.lines[j]):
+                continue
+            gap = b[0] - lab[2]
+            if best is None or gap < best[0]:
+                best = (gap, j)
+        return best[1] if best else None
+
+    def _row_amount(self, i: int) -> tuple[Decimal, int, int, int] | None:
+        """The amount on the same printed row as label line ``i`` (see ``_same_row``)."""
+        line = self._same_row(i, lambda t: not MASKED.search(t) and bool(parse.find_amounts(t)))
+        if line is None:
+            return None
+        v, a, b = parse.find_amounts(self.p.lines[line])[0]
+        return v, line, a, b
 
     def _column_amount(self, i: int) -> tuple[Decimal, int, int, int] | None:
         """Totals printed as a column of labels and a column of amounts that OCR reads as two
@@ -268,8 +316,11 @@ class Extractor:
         return None
 
     def labelled_date(self, name: str, patterns: list[str], prior: float = 0.9) -> str | None:
+        def dated(t: str) -> bool:
+            return bool(parse.find_dates(t, self.month_first))
+
         for i, m in self.p.find(patterns):
-            for j in self._rows(i, m):
+            for j in self._rows(i, m, dated):
                 if j >= len(self.p.lines):
                     break
                 offset = m.end() if j == i else 0
@@ -281,8 +332,12 @@ class Extractor:
         return None
 
     def labelled_id(self, name: str, patterns: list[str], prior: float = 0.9) -> str | None:
+        def ident(t: str) -> bool:
+            v = RE_ID.match(t.strip(" :.#°"))
+            return bool(v) and not parse.parse_date(t.strip(), self.month_first)
+
         for i, m in self.p.find(patterns):
-            for j in self._rows(i, m):
+            for j in self._rows(i, m, ident):
                 if j >= len(self.p.lines):
                     break
                 offset = m.end() if j == i else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edge.contract import Code
 from edge.read.fields import extract
-from edge.read.ocr import page_from_text
+from edge.read.ocr import Line, OcrPage, Word, page_from_text
 
 INVOICE_EN = """Bishop-Russell
 403 Alicia Common
@@ -215,3 +215,79 @@ def test_given_total_on_page_read_as_another_type_when_extracted_then_total_stil
     text = "BON DE LIVRAISON\nN°: BL-7\nSubtotal 51,978.76 EUR\nTotal 54,577.70 EUR\n"
     v = _values(extract(page_from_text(text), "delivery_note"))
     assert (v["total"], v["currency"]) == ("54577.70", "EUR")
+
+
+def _boxed_page(blocks: list[list[tuple[float, float, str]]]) -> OcrPage:
+    """An OcrPage as Tesseract returns a page read in column blocks: each block a list of lines
+    (x, y of the line's top left, normalised; text), words laid out left to right."""
+    page = OcrPage()
+    for bno, block in enumerate(blocks, start=1):
+        page.blocks.append([])
+        for x, y, text in block:
+            line = Line(words=[], text=text, block=bno, box=(x, y, x, y + 0.012))
+            for tok in text.split():
+                w = Word(
+                    tok,
+                    0.95,
+                    (x, y, x + 0.008 * len(tok), y + 0.012),
+                    bno,
+                    1,
+                    len(page.lines),
+                    len(page.words),
+                )
+                x += 0.008 * (len(tok) + 1)
+                line.words.append(w.index)
+                page.words.append(w)
+            line.box = (line.box[0], y, x, y + 0.012)
+            page.blocks[-1].append(len(page.lines))
+            page.lines.append(line)
+    return page
+
+
+def test_given_label_and_amount_columns_read_as_separate_blocks_when_extracted_then_paired_by_row() -> None:
+    """Tesseract reads a receipt's totals as a label block and an amount block, with other
+    lines in between so the two runs do not have the same length: the word boxes pair them."""
+    page = _boxed_page(
+        [
+            [(0.1, 0.05, "TICKET DE CAISSE"), (0.1, 0.10, "N°: 8176-941597")],
+            [(0.1, 0.20, "Article"), (0.1, 0.24, "Lampe de bureau"), (0.1, 0.28, "Câble USB-C")],
+            [(0.1, 0.40, "Total HT"), (0.1, 0.44, "TVA 5,5%"), (0.1, 0.48, "Total TTC")],
+            [(0.1, 0.55, "Payé par CB **** 4167")],
+            [(0.8, 0.24, "112,04"), (0.8, 0.28, "79,64")],
+            [(0.75, 0.40, "454,45 €"), (0.75, 0.44, "24,99 €"), (0.75, 0.48, "479,44 €")],
+        ]
+    )
+    v = _values(extract(page, "receipt"))
+    assert (v["subtotal"], v["tax"], v["total"]) == ("454.45", "24.99", "479.44")
+
+
+def test_given_header_labels_and_values_in_separate_blocks_when_extracted_then_paired_by_row() -> None:
+    page = _boxed_page(
+        [
+            [(0.1, 0.05, "Dunlap Group"), (0.1, 0.08, "East Lisa, NH 20470")],
+            [(0.6, 0.05, "TAX INVOICE"), (0.6, 0.10, "No.:"), (0.6, 0.13, "Date:"), (0.6, 0.16, "Due date:")],
+            [(0.75, 0.10, "INV282889"), (0.75, 0.13, "11/06/2019"), (0.75, 0.16, "2019-12-06")],
+            [(0.1, 0.60, "Total"), (0.8, 0.60, "$25,340.89")],
+        ]
+    )
+    v = _values(extract(page, "invoice"))
+    assert (v["number"], v["date"], v["due_date"]) == ("INV282889", "2019-11-06", "2019-12-06")
+
+
+def test_given_masked_card_number_after_total_label_when_extracted_then_not_taken_as_total() -> None:
+    v = _values(extract(page_from_text("Receipt\nTotal\nPaid by card **** 4167\n"), "receipt"))
+    assert v.get("total") != "4167.00"
+
+
+def test_given_stray_low_confidence_date_when_extracted_then_it_does_not_turn_the_page_order() -> None:
+    """A stamp read as '21/03/2000' at low confidence must not make '08/11/2022' day first."""
+    page = _boxed_page(
+        [[(0.1, 0.05, "Sales receipt"), (0.1, 0.10, "Date: 08/11/2022"), (0.1, 0.2, "Total $510.86")]]
+    )
+    stamp = Word("21/03/2000", 0.3, (0.5, 0.3, 0.6, 0.31), 2, 1, len(page.lines), len(page.words))
+    page.words.append(stamp)
+    page.lines.append(Line(words=[stamp.index], text=stamp.text, block=2, box=stamp.box))
+    page.blocks.append([len(page.lines) - 1])
+    assert _values(extract(page, "receipt"))["date"] == "2022-08-11"
+    stamp.conf = 0.95  # read confidently, a day over 12 does settle the order
+    assert _values(extract(page, "receipt"))["date"] == "2022-11-08"
