@@ -77,27 +77,29 @@ def _mark(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
-def _end_to_end(pages: int) -> list[dict[str, Any]]:
-    """Regenerate the test split's pages and read them with ``PageReader`` as the edge does (the
-    true signature boxes stand in for the detector, so its errors are not counted here)."""
-    from edge.config import ReaderConfig
+def _read_spec(reader: Any, spec: Any) -> dict[str, Any]:
+    """Regenerate one test page and read it with ``PageReader`` as the edge does (the true
+    signature boxes stand in for the detector, so its errors are not counted here)."""
     from edge.detect import Detection
-    from edge.read import PageReader
-    from models.classifier.data import page_specs
     from models.corpus import generate_page
 
+    page = generate_page(spec.seed, spec.profile, spec.lang, spec.doc_type)
+    h, w = page.image.shape[:2]
+    dets = [
+        Detection(box=(s["box"][0] / w, s["box"][1] / h, s["box"][2] / w, s["box"][3] / h), score=1.0)
+        for s in page.meta.get("signatures", [])
+    ]
+    return {"spec": spec, "meta": page.meta, "reading": reader.read(page.image, dets, spec.profile)}
+
+
+def _end_to_end(pages: int) -> list[dict[str, Any]]:
+    """The test split's first ``pages`` pages, read end to end (see ``_read_spec``)."""
+    from edge.config import ReaderConfig
+    from edge.read import PageReader
+    from models.classifier.data import page_specs
+
     reader = PageReader(ReaderConfig())
-    out = []
-    for spec in page_specs("test", pages):
-        page = generate_page(spec.seed, spec.profile, spec.lang, spec.doc_type)  # type: ignore[arg-type]
-        h, w = page.image.shape[:2]
-        dets = [
-            Detection(box=(s["box"][0] / w, s["box"][1] / h, s["box"][2] / w, s["box"][3] / h), score=1.0)
-            for s in page.meta.get("signatures", [])
-        ]
-        reading = reader.read(page.image, dets, spec.profile)  # type: ignore[arg-type]
-        out.append({"spec": spec, "meta": page.meta, "reading": reading})
-    return out
+    return [_read_spec(reader, spec) for spec in page_specs("test", pages)]
 
 
 MONEY_TYPES = ("invoice", "receipt", "purchase_order")
@@ -108,10 +110,8 @@ def _field_lines(runs: list[dict[str, Any]], field_pages: int) -> list[str]:
     among the first ``field_pages`` test pages (the ``runs`` already read, plus the rest read
     here), so the figure rests on more than the dozen money documents of the default 80 pages."""
     from edge.config import ReaderConfig
-    from edge.detect import Detection
     from edge.read import PageReader
     from models.classifier.data import page_specs
-    from models.corpus import generate_page
 
     money = [r for r in runs if r["spec"].profile == "scan" and r["spec"].doc_type in MONEY_TYPES]
     seen = {r["spec"].index for r in runs}
@@ -120,13 +120,7 @@ def _field_lines(runs: list[dict[str, Any]], field_pages: int) -> list[str]:
         if spec.index in seen or spec.profile != "scan" or spec.doc_type not in MONEY_TYPES:
             continue
         reader = reader or PageReader(ReaderConfig())
-        page = generate_page(spec.seed, spec.profile, spec.lang, spec.doc_type)  # type: ignore[arg-type]
-        h, w = page.image.shape[:2]
-        dets = [
-            Detection(box=(s["box"][0] / w, s["box"][1] / h, s["box"][2] / w, s["box"][3] / h), score=1.0)
-            for s in page.meta.get("signatures", [])
-        ]
-        money.append({"spec": spec, "meta": page.meta, "reading": reader.read(page.image, dets, "scan")})
+        money.append(_read_spec(reader, spec))
     out = []
     n_pages = max(field_pages, max((r["spec"].index for r in runs), default=0) + 1)
     for k in FIELD_KEYS:

@@ -333,8 +333,7 @@ class Extractor:
 
     def labelled_id(self, name: str, patterns: list[str], prior: float = 0.9) -> str | None:
         def ident(t: str) -> bool:
-            v = RE_ID.match(t.strip(" :.#°"))
-            return bool(v) and not parse.parse_date(t.strip(), self.month_first)
+            return bool(RE_ID.match(t.strip(" :.#°"))) and not parse.parse_date(t.strip(), self.month_first)
 
         for i, m in self.p.find(patterns):
             for j in self._rows(i, m, ident):
