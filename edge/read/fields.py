@@ -31,6 +31,8 @@ L_NUMBER = [
     r"(?:invoice|inv|facture|receipt|re[çc]u|ticket|order|commande|delivery note|bon de livraison|payslip)\s*(?:no\.?|n[°º*o]\.?|number|num[ée]ro|#)",
     r"(?:num[ée]ro de (?:facture|commande)|factuurnummer|invoice number|booking id|mandate reference|r[ée]f[ée]rence unique du mandat|document number)",
     r"(?<![A-Za-z])(?:no\.|n°|nº|n\*|number|num[ée]ro|#)",
+    # "No:" without its dot, and "N°:" whose degree sign OCR read as a letter ("Ne:", "Nc:").
+    r"(?<![A-Za-z])n[oec](?=\s*:)",
 ]
 L_DATE = [
     r"(?:invoice|issue|order|receipt|facture|factuur|document)\s*date|date (?:de (?:la )?facture|d'[ée]mission)|factuurdatum",
@@ -346,10 +348,14 @@ class Extractor:
                     stripped = rest.lstrip(" :.#°")
                     shift = offset + len(rest) - len(stripped)
                     end = mm.end()
-                    # OCR sometimes splits a number at a space ("INV-202 1-26098"): a lone
-                    # digit-led piece with a hyphen ending the line belongs to it.
+                    # OCR sometimes splits a number at a space ("INV-202 1-26098", "0330-7
+                    # 76237"): a lone digit-led piece ending the line belongs to a hyphenated one.
+                    # Or the split is right after a hyphen ("5565- 387348 NN"): what follows
+                    # belongs to it whatever comes after.
                     tail = re.fullmatch(r"\s(\d[\dA-Z\-/]*)\s*", stripped[end:])
-                    if tail and "-" in tail.group(1):
+                    if mm.group(0).endswith("-"):
+                        tail = re.match(r"\s(\d[\dA-Z\-/]*\d)", stripped[end:]) or tail
+                    if tail and ("-" in tail.group(1) or "-" in mm.group(0)):
                         value = (mm.group(0) + tail.group(1)).strip("._/-")
                         end += 1 + len(tail.group(1))
                     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from edge.contract import Code
 from edge.read.fields import extract
 from edge.read.ocr import Line, OcrPage, Word, page_from_text
@@ -140,6 +142,29 @@ def test_given_receipt_when_extracted_then_merchant_date_total() -> None:
         "23.90",
         "USD",
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "number"),
+    [
+        ("No.: 5565- 387348", "5565-387348"),  # OCR split right after the hyphen
+        ("No.: 7129- 128975 NN", "7129-128975"),  # ... with a stray mark after it
+        ("No.: INV-202 1-26098", "INV-2021-26098"),  # split inside, hyphen in the tail
+        ("No.: 0330-7 76237", "0330-776237"),  # split inside the digits
+        ("No: INV566876", "INV566876"),  # "No" without its dot
+        ("Ne: 3867-306670", "3867-306670"),  # "N°" whose degree sign read as a letter
+        ("No.: 4410 Date: 2024-01-02", "4410"),  # a following word is not part of it
+        ("No.: 4410 12", "4410"),  # nor a lone number after one without a hyphen
+    ],
+)
+def test_given_receipt_number_as_ocr_mangles_it_when_extracted_then_whole_number(line: str, number: str) -> None:
+    text = f"Bernal Cutlery\n766 Valencia Street\nRECEIPT\n{line}\nCoffee 2 12.50\nTotal $23.90\n"
+    assert _values(extract(page_from_text(text), "receipt")).get("number") == number
+
+
+def test_given_phone_line_when_extracted_then_not_a_number_label() -> None:
+    text = "Bernal Cutlery\nPhone: 415-355-0773\nRECEIPT\nCoffee 2 12.50\nTotal $23.90\n"
+    assert "number" not in _values(extract(page_from_text(text), "receipt"))
 
 
 CONTRACT = """SERVICE AGREEMENT
