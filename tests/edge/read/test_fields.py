@@ -157,7 +157,9 @@ def test_given_receipt_when_extracted_then_merchant_date_total() -> None:
         ("No.: 4410 12", "4410"),  # nor a lone number after one without a hyphen
     ],
 )
-def test_given_receipt_number_as_ocr_mangles_it_when_extracted_then_whole_number(line: str, number: str) -> None:
+def test_given_receipt_number_as_ocr_mangles_it_when_extracted_then_whole_number(
+    line: str, number: str
+) -> None:
     text = f"Bernal Cutlery\n766 Valencia Street\nRECEIPT\n{line}\nCoffee 2 12.50\nTotal $23.90\n"
     assert _values(extract(page_from_text(text), "receipt")).get("number") == number
 
