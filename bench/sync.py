@@ -176,8 +176,31 @@ def _count(engine) -> int:  # type: ignore[no-untyped-def]
         return int(c.execute(text("SELECT count(*) FROM pages")).scalar() or 0)
 
 
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(busy, total) jiffies of the whole machine from /proc/stat (Linux), or None."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            vals = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
+    return sum(vals[:8]) - idle, sum(vals[:8])
+
+
+def busy_cores(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float:
+    """Cores kept busy between two ``_cpu_ticks`` readings (everything on the machine: workers,
+    broker, database, this process); NaN where /proc/stat is not there."""
+    if before is None or after is None or after[1] <= before[1]:
+        return float("nan")
+    return (after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1)
+
+
+LAST_BUSY: dict[str, float] = {}  # phase name -> busy cores while the workers stored
+
+
 def bench_ingest(root: Path, name: str, url: str, n: int, workers: int, batch: int = 500) -> float:
-    """Queue n results for ``workers`` sessions, then time the workers storing them all."""
+    """Queue n results for ``workers`` sessions, then time the workers storing them all
+    (the machine's busy cores over that time go to ``LAST_BUSY[name]``)."""
     from cloud.db import make_engine, upgrade
 
     engine = make_engine(url)
@@ -193,6 +216,7 @@ def bench_ingest(root: Path, name: str, url: str, n: int, workers: int, batch: i
         # every worker stops once the table has all n rows (the split is the broker's)
         procs = [ctx.Process(target=_worker_proc, args=(broker.port, url, cid, batch, n, out)) for cid in ids]
         t0 = time.perf_counter()
+        ticks0 = _cpu_ticks()
         for p in procs:
             p.start()
         # count(*) over a growing table costs the database real work: poll twice a second, not
@@ -202,6 +226,7 @@ def bench_ingest(root: Path, name: str, url: str, n: int, workers: int, batch: i
                 raise RuntimeError(f"{name}: only {_count(engine)} of {n} stored after 900 s")
             time.sleep(0.5)
         rate = n / (time.perf_counter() - t0)
+        LAST_BUSY[name] = busy_cores(ticks0, _cpu_ticks())
         if workers == 1:  # it stops by itself at n and reports its batches
             try:
                 _cid, _stored, received, batches = out.get(timeout=15)
@@ -362,6 +387,18 @@ def main() -> None:
                     _pg_drop(u)
             print(
                 f"ingest PostgreSQL: 1 worker {pg1:,.0f}/s, 2 workers {pg2:,.0f}/s (scaling {pg2 / pg1:.2f}x)"
+            )
+            # Whether scaling is limited by our code or by the machine: the whole pipeline's CPU
+            # (workers, broker, PostgreSQL, this process) per result, and what all the cores
+            # would give at the two-worker cost per result.
+            b1, b2 = LAST_BUSY.get("pg1", float("nan")), LAST_BUSY.get("pg2", float("nan"))
+            cores = os.cpu_count() or 1
+            per1, per2 = b1 / pg1 * 1e6, b2 / pg2 * 1e6
+            bound = cores / b2 * pg2 if b2 > 0 else float("nan")
+            print(
+                f"  busy cores (of {cores}) while storing: 1 worker {b1:.2f}, 2 workers {b2:.2f}; "
+                f"CPU per result {per1:.0f} / {per2:.0f} us; all {cores} cores at the 2-worker cost: "
+                f"{bound:,.0f}/s = {bound / pg1:.2f}x one worker"
             )
             rows.append(("ingest PostgreSQL 1 worker /s", pg1, ">= 2000", pg1 >= 2000))
             rows.append(("PostgreSQL 2 workers / 1 worker", pg2 / pg1, ">= 1.7", pg2 / pg1 >= 1.7))
