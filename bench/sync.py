@@ -152,10 +152,11 @@ def _flood(port: int, items: list[tuple[str, bytes]], device: str = "dev-bench")
 def _worker_proc(port: int, url: str, client_id: str, batch: int, stop_at: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
     from cloud.config import IngestConfig
     from cloud.db import make_engine
-    from cloud.ingest.worker import IngestWorker
+    from cloud.ingest.worker import IngestWorker, tune_gc
 
     engine = make_engine(url)
     w = IngestWorker(IngestConfig(port=port, client_id=client_id, batch_size=batch, batch_wait_ms=20), engine)
+    tune_gc()  # as `signet cloud ingest` does
     w.start()
     while w.stats.received < stop_at:
         time.sleep(0.02)
@@ -265,9 +266,10 @@ def _pg_drop(url: str) -> None:
 def _latency_worker(port: int, url: str, out: mp.Queue, stop: mp.Event) -> None:  # type: ignore[type-arg]
     from cloud.config import IngestConfig
     from cloud.db import make_engine
-    from cloud.ingest.worker import IngestWorker
+    from cloud.ingest.worker import IngestWorker, tune_gc
 
     engine = make_engine(url)
+    tune_gc()
     w = IngestWorker(
         IngestConfig(port=port, client_id="ingest-lat"),
         engine,

@@ -22,7 +22,7 @@ def ingest(config_path: Path | None, client_id: str | None) -> None:
     """Store what devices publish (results, status, health), dead-lettering invalid messages."""
     from cloud.db import make_engine
     from cloud.db.migrate import is_current, upgrade
-    from cloud.ingest.worker import IngestWorker
+    from cloud.ingest.worker import IngestWorker, tune_gc
 
     cfg = load_cloud_config(config_path)
     if client_id:
@@ -53,6 +53,7 @@ def ingest(config_path: Path | None, client_id: str | None) -> None:
         worker.request_stop()
 
     signal.signal(signal.SIGTERM, _term)
+    tune_gc()  # this process is the worker and nothing else
     click.echo(
         f"ingest {cfg.ingest.client_id}: broker {cfg.ingest.host}:{cfg.ingest.port}, database {engine.url!r}"
     )

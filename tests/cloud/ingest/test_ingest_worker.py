@@ -172,3 +172,19 @@ def test_given_two_workers_on_the_shared_subscription_then_they_split_the_result
     print(f"shared subscription: worker 1 received {got[0]}, worker 2 {got[1]} of {len(ids)}")
     assert sum(got) == len(ids)  # each message went to exactly one of them
     assert min(got) > 0  # and both did work
+
+
+def test_given_worker_process_when_gc_tuned_then_startup_objects_frozen_and_collections_rarer() -> None:
+    import gc
+
+    from cloud.ingest.worker import tune_gc
+
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_freeze_count() > 1000  # modules, SQLAlchemy, paho: out of every scan
+        assert gc.get_threshold()[0] > before[0]
+        assert gc.isenabled()  # cycles are still collected
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
