@@ -196,12 +196,12 @@ def busy_cores(before: tuple[int, int] | None, after: tuple[int, int] | None) ->
     return (after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1)
 
 
-LAST_BUSY: dict[str, float] = {}  # phase name -> busy cores while the workers stored
+def bench_ingest(
+    root: Path, name: str, url: str, n: int, workers: int, batch: int = 500
+) -> tuple[float, float]:
+    """Queue n results for ``workers`` sessions, then time the workers storing them all.
 
-
-def bench_ingest(root: Path, name: str, url: str, n: int, workers: int, batch: int = 500) -> float:
-    """Queue n results for ``workers`` sessions, then time the workers storing them all
-    (the machine's busy cores over that time go to ``LAST_BUSY[name]``)."""
+    Returns (results per second, cores the machine kept busy meanwhile)."""
     from cloud.db import make_engine, upgrade
 
     engine = make_engine(url)
@@ -229,7 +229,7 @@ def bench_ingest(root: Path, name: str, url: str, n: int, workers: int, batch: i
                 raise RuntimeError(f"{name}: only {stored} of {n} stored after 900 s")
             time.sleep(0.05 if stored >= 0.9 * n else 0.5)
         rate = n / (time.perf_counter() - t0)
-        LAST_BUSY[name] = busy_cores(ticks0, _cpu_ticks())
+        busy = busy_cores(ticks0, _cpu_ticks())
         if workers == 1:  # it stops by itself at n and reports its batches
             try:
                 _cid, _stored, received, batches = out.get(timeout=15)
@@ -241,7 +241,7 @@ def bench_ingest(root: Path, name: str, url: str, n: int, workers: int, batch: i
         for p in procs:
             p.terminate()
             p.join(10)
-        return rate
+        return rate, busy
     finally:
         engine.dispose()
         broker.stop()
@@ -271,12 +271,12 @@ def _latency_worker(port: int, url: str, out: mp.Queue, stop: mp.Event) -> None:
     from cloud.ingest.worker import IngestWorker, tune_gc
 
     engine = make_engine(url)
-    tune_gc()
     w = IngestWorker(
         IngestConfig(port=port, client_id="ingest-lat"),
         engine,
         on_commit=lambda ids: out.put((time.time(), ids)),
     )
+    tune_gc()  # as `signet cloud ingest` does
     w.start()
     stop.wait()
     w.stop()
@@ -372,8 +372,8 @@ def main() -> None:
 
         if run("sqlite"):
             sq = f"sqlite:///{root / 'ingest.db'}"
-            one = bench_ingest(root, "sqlite", sq, ingest_n, 1)
-            base = bench_ingest(
+            one, _ = bench_ingest(root, "sqlite", sq, ingest_n, 1)
+            base, _ = bench_ingest(
                 root, "sqlite-naive", f"sqlite:///{root / 'naive.db'}", max(2000, ingest_n // 10), 1, batch=1
             )
             print(
@@ -384,8 +384,8 @@ def main() -> None:
         if run("pg") and not args.skip_pg:
             urls = [_pg_db(), _pg_db()]
             try:
-                pg1 = bench_ingest(root, "pg1", urls[0], ingest_n, 1)
-                pg2 = bench_ingest(root, "pg2", urls[1], ingest_n, 2)
+                pg1, b1 = bench_ingest(root, "pg1", urls[0], ingest_n, 1)
+                pg2, b2 = bench_ingest(root, "pg2", urls[1], ingest_n, 2)
             finally:
                 for u in urls:
                     _pg_drop(u)
@@ -395,7 +395,6 @@ def main() -> None:
             # Whether scaling is limited by our code or by the machine: the whole pipeline's CPU
             # (workers, broker, PostgreSQL, this process) per result, and what all the cores
             # would give at the two-worker cost per result.
-            b1, b2 = LAST_BUSY.get("pg1", float("nan")), LAST_BUSY.get("pg2", float("nan"))
             cores = os.cpu_count() or 1
             per1, per2 = b1 / pg1 * 1e6, b2 / pg2 * 1e6
             bound = cores / b2 * pg2 if b2 > 0 else float("nan")

@@ -133,12 +133,12 @@ def _field_lines(runs: list[dict[str, Any]], field_pages: int) -> list[str]:
             value = got.value if got else None
             h_ += int((_amount(value) == _amount(truth)) if k == "total" else (str(value) == str(truth)))
             n += 1
-        rate = h_ / max(1, n)
         if not n:
             out.append(
                 f"  field exact match {k:6s}: no scan money document among the first {n_pages} test pages"
             )
             continue
+        rate = h_ / n
         out.append(
             f"  field exact match {k:6s} (scan invoices/receipts/POs of the first {n_pages} test pages, end to end): "
             f"{h_}/{n} = {rate:.1%}  target >= 95%  {_mark(rate >= TARGETS['field_match'])}"
@@ -156,16 +156,16 @@ def synthetic_part(model: Path, fp32: Path | None, pages: int = 80, field_pages:
     runs = _end_to_end(pages)
     for profile in ("scan", "webcam"):
         sel = [r for r in runs if r["spec"].profile == profile]
+        if not sel:
+            out.append(f"  OCR CER {profile:6s}: no {profile} page among the first {pages} (raise --pages)")
+            continue
         strict = [cer_counts(r["meta"]["text"], r["reading"].text) for r in sel]
         free = [order_free_counts(r["meta"]["text"], r["reading"].text) for r in sel]
         cer = sum(d for d, _ in strict) / max(1, sum(n for _, n in strict))
         cer_free = sum(d for d, _ in free) / max(1, sum(n for _, n in free))
         per_page = sorted(d / max(1, n) for d, n in free)
-        med = per_page[len(per_page) // 2] if per_page else 0.0
+        med = per_page[len(per_page) // 2]
         limit = TARGETS[f"cer_{profile}"]
-        if not sel:
-            out.append(f"  OCR CER {profile:6s}: no {profile} page among the first {pages} (raise --pages)")
-            continue
         out.append(
             f"  OCR CER {profile:6s}: order-free {cer_free:7.2%} (median page {med:.2%}), strict reading order {cer:7.2%}"
             f"  over {len(sel)} pages  target <= {limit:.1%}  {_mark(cer_free <= limit)}"
