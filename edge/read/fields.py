@@ -40,13 +40,25 @@ L_DATE = [
 ]
 L_DUE = [r"due date|date d'[ée]ch[ée]ance|[ée]ch[ée]ance|payment due|[àa] payer avant le|vervaldatum"]
 L_TOTAL = [
-    r"total due|amount due|balance due|grand total|net [àa] payer|total ttc|montant ttc|total (?:incl\.?|including)|total amount|totaal",
-    r"net pay|(?<![a-z-])total(?!\s*(?:ht|hors|excl|before|net\b))",
+    r"total due|amount due|balance due|grand total|net [àa] payer|total ttc|montant ttc|total (?:inc\.?|incl\.?|including|inclusive)"
+    r"|total amount|totaal|(?:total|amount) payable|total to pay|(?:montant |reste )?(?<![a-z])[àa] payer(?!\s*avant)",
+    # a bare "Total" that is not a count, a discount, the tax or a figure before tax
+    # ("Total Qty 3", "Total GST 1.69", "Total 6% supplies (excl. GST): 28.32")
+    r"net pay|(?<![a-z-])total(?!\s*(?:ht|hors|excl|before|net\b|qty|quantity|items?\b|units?\b|pcs|articles?\b"
+    r"|discounts?\b|savings|gst|vat|tax|tva))(?![^:\n]{0,30}excl)",
 ]
 L_SUBTOTAL = [
     r"sub-?\s?total|sous-total|total ht|montant ht|total hors taxes|net amount|total excl\.?|exclusief btw"
 ]
 L_TAX = [r"(?<![a-z])(?:vat|tva|tax|gst|sales tax|btw)(?![a-z])(?!\s*invoice)"]
+# Words that make the "No." after them someone's registration or line number, not the document's.
+REGISTRATION = re.compile(
+    r"(?<![a-z])(?:reg(?:n|istration)?|vat|gst|tva|tax|siret|siren|company|co|tel|phone|fax|account|acct)\.?\s*$",
+    re.I,
+)
+# Canada writes dates both ways: its dollar settles nothing.
+AMBIGUOUS_ORDER_CURRENCIES = frozenset({"CAD"})
+RE_NON_US_TAX = re.compile(r"\b(?:VAT|GST)\b", re.I)
 L_GROSS = [r"gross pay|salaire brut|gross"]
 L_BUYER = [r"bill to|billed to|factur(?:er|é) [àa]|client\s*:|customer\s*:|sold to|ship to|livrer [àa]"]
 L_SIGN = r"signature|sign here|signez ici|sign[ée] par|lu et approuv[ée]|signed by"
@@ -198,8 +210,16 @@ class Extractor:
                 votes += (b > 12) - (a > 12)
         if votes:
             return votes > 0
-        # Ambiguous everywhere: English pages follow the US order, French pages day first.
-        return self.lang == "en"
+        # Ambiguous everywhere: French pages are day first; English ones are month first only
+        # where they look American. The US is the one English-writing country that puts the
+        # month first, so a page priced in another currency (pounds, euros, ringgit, rupees)
+        # or taxed with VAT or GST, which the US does not levy, is read day first.
+        if self.lang != "en":
+            return False
+        cur = parse.find_currency(self.p.text)
+        if cur is not None and cur not in AMBIGUOUS_ORDER_CURRENCIES:
+            return cur == "USD"
+        return cur is not None or not RE_NON_US_TAX.search(self.p.text)
 
     def put(self, name: str, value: object, span: Span | None, prior: float, raw: str | None = None) -> None:
         words = self.p.words(span) if span else []
@@ -338,6 +358,8 @@ class Extractor:
             return bool(RE_ID.match(t.strip(" :.#°"))) and not parse.parse_date(t.strip(), self.month_first)
 
         for i, m in self.p.find(patterns):
+            if REGISTRATION.search(self.p.lines[i][: m.start()]):
+                continue  # "VAT Reg No. 123", "Tel No.": the shop's ids, not the document's
             for j in self._rows(i, m, ident):
                 if j >= len(self.p.lines):
                     break

@@ -318,3 +318,50 @@ def test_given_stray_low_confidence_date_when_extracted_then_it_does_not_turn_th
     assert _values(extract(page, "receipt"))["date"] == "2022-08-11"
     stamp.conf = 0.95  # read confidently, a day over 12 does settle the order
     assert _values(extract(page, "receipt"))["date"] == "2022-11-08"
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Receipt\nDate: 04/08/2021\nTotal £12.40\n", "2021-08-04"),  # pounds: day first
+        ("Receipt\nDate: 04/08/2021\nTotal 12.40 EUR\n", "2021-08-04"),
+        ("Receipt\nDate: 04/08/2021\nTotal RM 12.40\n", "2021-08-04"),  # ringgit
+        ("Receipt\nGST Reg No 0012\nDate: 04/08/2021\nTotal 12.40\n", "2021-08-04"),  # GST, no currency
+        ("Receipt\nDate: 04/08/2021\nTotal $12.40\n", "2021-04-08"),  # dollars: the US order
+        ("Receipt\nDate: 04/08/2021\nTotal 12.40 CAD\n", "2021-04-08"),  # Canada settles nothing
+        ("Receipt\nDate: 04/08/2021\nTotal 12.40\n", "2021-04-08"),  # nothing to go on: US order
+    ],
+)
+def test_given_ambiguous_english_date_when_extracted_then_order_follows_the_page_country(
+    text: str, date: str
+) -> None:
+    assert _values(extract(page_from_text(text), "receipt"))["date"] == date
+
+
+@pytest.mark.parametrize(
+    ("text", "total"),
+    [
+        ("Total Qty 3\nTotal 6% supplies (excl. GST): 28.32\nGST: 1.69\nTotal Payable: 22.58\n", "22.58"),
+        ("Total Qty 1\nTotal Sales (Excluding GST) 60.91\nTotal GST 0.00\nTotal 60.91\n", "60.91"),
+        ("Total items 4\nDiscount 1.00\nTotal inclusive of VAT 31.45\n", "31.45"),
+        ("Total Discount 2.00\nAmount payable 18.20\nCash 20.00\nChange 1.80\n", "18.20"),
+    ],
+)
+def test_given_receipt_count_and_tax_lines_when_extracted_then_total_is_the_amount_paid(
+    text: str, total: str
+) -> None:
+    assert _values(extract(page_from_text("Receipt\n" + text), "receipt"))["total"] == total
+
+
+def test_given_shop_registration_number_above_receipt_number_when_extracted_then_receipt_number_taken() -> (
+    None
+):
+    text = (
+        "Corner Shop\nVAT Reg No. 123456789\nTel No. 0123 4567\nReceipt\nDoc No. 0042-118230\nTotal £3.20\n"
+    )
+    assert _values(extract(page_from_text(text), "receipt"))["number"] == "0042-118230"
+
+
+def test_given_french_receipt_a_payer_label_when_extracted_then_it_is_the_total() -> None:
+    text = "Ticket\nTotal HT 10,00\nTVA 20% 2,00\nÀ PAYER 12,00 €\nEspèces 20,00\nRendu 8,00\n"
+    assert _values(extract(page_from_text(text), "receipt"))["total"] == "12.00"
