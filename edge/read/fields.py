@@ -53,9 +53,11 @@ L_SUBTOTAL = [
 L_TAX = [r"(?<![a-z])(?:vat|tva|tax|gst|sales tax|btw)(?![a-z])(?!\s*invoice)"]
 # Words that make the "No." after them someone's registration or line number, not the document's.
 REGISTRATION = re.compile(
-    r"(?<![a-z])(?:reg(?:n|istration)?|vat|gst|tva|tax|siret|siren|company|co|tel|phone|fax|account|acct)\.?\s*$",
+    r"(?<![a-z])(?:reg(?:n|istration)?|vat|gst|tva|tax|siret|siren|company|co|tel|phone|fax|account|acct|customer"
+    r"|client|line|order ref)\.?\s*$",
     re.I,
 )
+OTHER_NUMBER = re.compile(r"\s*(?:d[eu]\s+)?(?:client|compte|ligne|tva|siret|t[ée]l[ée]?phone|tel)\b", re.I)
 # Canada writes dates both ways: its dollar settles nothing.
 AMBIGUOUS_ORDER_CURRENCIES = frozenset({"CAD"})
 RE_NON_US_TAX = re.compile(r"\b(?:VAT|GST)\b", re.I)
@@ -358,8 +360,9 @@ class Extractor:
             return bool(RE_ID.match(t.strip(" :.#°"))) and not parse.parse_date(t.strip(), self.month_first)
 
         for i, m in self.p.find(patterns):
-            if REGISTRATION.search(self.p.lines[i][: m.start()]):
-                continue  # "VAT Reg No. 123", "Tel No.": the shop's ids, not the document's
+            line = self.p.lines[i]
+            if REGISTRATION.search(line[: m.start()]) or OTHER_NUMBER.match(line[m.end() :]):
+                continue  # "VAT Reg No. 123", "Account number", "N° client": other ids on the page
             for j in self._rows(i, m, ident):
                 if j >= len(self.p.lines):
                     break

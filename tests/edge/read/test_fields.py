@@ -365,3 +365,21 @@ def test_given_shop_registration_number_above_receipt_number_when_extracted_then
 def test_given_french_receipt_a_payer_label_when_extracted_then_it_is_the_total() -> None:
     text = "Ticket\nTotal HT 10,00\nTVA 20% 2,00\nÀ PAYER 12,00 €\nEspèces 20,00\nRendu 8,00\n"
     assert _values(extract(page_from_text(text), "receipt"))["total"] == "12.00"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        (
+            "Account number: 296664039561\nCustomer number C1234567\nInvoice No.: INV-2021-00042\n",
+            "INV-2021-00042",
+        ),
+        ("N° client : A1234567\nN° de compte 99887766\nFacture n°562044387\n", "562044387"),
+        ("Numéro de ligne 0102030405\nN° : FAC-2020-00017\n", "FAC-2020-00017"),
+    ],
+)
+def test_given_account_and_customer_numbers_when_extracted_then_the_invoice_number_is_taken(
+    text: str, number: str
+) -> None:
+    page = "Invoice\n" + text + "Date: 2021-03-04\nTotal $10.00\n"
+    assert _values(extract(page_from_text(page), "invoice"))["number"] == number
