@@ -45,7 +45,30 @@ _DAY_MONTH_RE = re.compile(
 )
 _MONTH_DAY_RE = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.I)
 
-DATE_PATTERNS = (_ISO_RE, _DAY_MONTH_RE, _MONTH_DAY_RE, _DMY_RE)
+# The same shapes with any word where the month goes: OCR misreads a letter of a month's name
+# ("Augusl 11, 2022", "12 janvler 2021"); the word is taken when it is one edit from one month.
+_DAY_WORD_RE = re.compile(r"(?<!\d)(\d{1,2})(?:er|st|nd|rd|th)?\.?\s+([^\W\d_]{5,10})\.?,?\s+(\d{4})(?!\d)")
+_WORD_DAY_RE = re.compile(r"(?<![^\W\d_])([^\W\d_]{5,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?!\d)")
+_FULL_MONTHS = {m: n for m, n in MONTHS.items() if len(m) >= 5}
+
+DATE_PATTERNS = (_ISO_RE, _DAY_MONTH_RE, _MONTH_DAY_RE, _DMY_RE, _DAY_WORD_RE, _WORD_DAY_RE)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by exactly one substituted, inserted or deleted letter."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def fuzzy_month(word: str) -> int | None:
+    """The month a misread name stands for, when it is one edit from one month only."""
+    w = word.lower()
+    hits = {n for m, n in _FULL_MONTHS.items() if _one_edit(w, m)}
+    return hits.pop() if len(hits) == 1 else None
 
 
 def _mk(y: int, m: int, d: int) -> str | None:
@@ -80,6 +103,12 @@ def find_dates(text: str, month_first: bool = False) -> list[tuple[str, int, int
                 iso = _mk(int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1)))
             elif pat is _MONTH_DAY_RE:
                 iso = _mk(int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2)))
+            elif pat is _DAY_WORD_RE:
+                month = fuzzy_month(m.group(2))
+                iso = _mk(int(m.group(3)), month, int(m.group(1))) if month else None
+            elif pat is _WORD_DAY_RE:
+                month = fuzzy_month(m.group(1))
+                iso = _mk(int(m.group(3)), month, int(m.group(2))) if month else None
             else:
                 a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
                 first = _mk(y, a, b) if month_first else _mk(y, b, a)

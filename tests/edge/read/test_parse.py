@@ -27,6 +27,11 @@ from edge.read.tables import parse_row, to_decimal
         ("December 31st, 2019", "2019-12-31"),
         ("5 Sept 2021", "2021-09-05"),
         ("25/12/2018", "2018-12-25"),
+        # a month's name with one letter misread by OCR
+        ("Date: Augusl 11, 2022 13:29", "2022-08-11"),
+        ("le 12 janvler 2021", "2021-01-12"),
+        ("3 Octobcr 2020", "2020-10-03"),
+        ("Septembr 9, 2019", "2019-09-09"),
     ],
 )
 def test_given_a_printed_date_when_parsed_then_iso(text: str, iso: str) -> None:
@@ -40,7 +45,19 @@ def test_given_ambiguous_numeric_date_when_month_first_then_us_order() -> None:
     assert parse.parse_date("03/25/2024", month_first=False) == "2024-03-25"
 
 
-@pytest.mark.parametrize("text", ["", "no date here", "31/02/2024", "99/99/9999", "Total 1 234,50"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "no date here",
+        "31/02/2024",
+        "99/99/9999",
+        "Total 1 234,50",
+        "Order 12 items 2024",  # a word in the month's place that is no month
+        "Maria 12, 2020",  # two letters from March
+        "31 juine 2021",  # read as June, which has no 31st
+    ],
+)
 def test_given_no_valid_date_when_parsed_then_none(text: str) -> None:
     assert parse.parse_date(text) is None
 
