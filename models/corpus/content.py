@@ -10,14 +10,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from faker import Faker
 
 from models.corpus.money import fmt_amount, fmt_date, fmt_qty, norm, q
 from models.corpus.qr import epc_payload, url_payload
-from models.corpus.vocab import CURRENCIES, PRODUCTS, TAX_RATES, T
+from models.corpus.vocab import ACCOUNT, CURRENCIES, PRODUCTS, RECEIPT, TAX_RATES, T
 
 
 @dataclass
@@ -50,6 +50,14 @@ class Ctx:
         self.lang = lang
         self.t = T[lang]
         self.want = 0  # signatures this page will carry (set by the page generator)
+        self.day_first = lang != "en"  # numeric date order; English follows the currency
+
+    def currency(self) -> str:
+        """The page's currency; an English page priced in anything but dollars dates day first."""
+        cur = str(self.pick(CURRENCIES[self.lang]))
+        if self.lang == "en":
+            self.day_first = cur != "USD"
+        return cur
 
     def pick(self, seq: Any) -> Any:
         return seq[self.r.randrange(len(seq))]
@@ -58,7 +66,7 @@ class Ctx:
         return date(2019, 1, 1) + timedelta(days=self.r.randrange(365 * 7))
 
     def date_str(self, d: date) -> str:
-        return fmt_date(d, self.lang, self.r)
+        return fmt_date(d, self.lang, self.r, self.day_first)
 
     def money(self, x: Decimal, cur: str | None) -> str:
         return fmt_amount(x, self.lang, cur, self.r)
@@ -157,9 +165,26 @@ def _signing(c: Ctx, labels: list[str]) -> Block:
     )
 
 
+def _account_lines(c: Ctx, d: date, client: dict[str, Any]) -> list[tuple[str, str]]:
+    """What utilities, telecoms and cloud providers print beside the invoice number: the account,
+    the customer id, the billing period and how they reach the customer. Identity-looking
+    details on a page that is still an invoice."""
+    w = ACCOUNT[c.lang]
+    start = d.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    opts = [
+        (c.pick(w["account"]), str(c.r.randrange(10**9, 10**12))),
+        (c.pick(w["customer"]), f"{c.pick('ABCDEFGHKLMNPRSTUVWXYZ')}{c.r.randrange(10**6, 10**8)}"),
+        (w["period"], f"{c.date_str(start)} - {c.date_str(end)}"),
+        (c.pick(w["contact"]), c.f.email()),
+        (w["line"], c.f.phone_number()),
+    ]
+    return c.r.sample(opts, c.r.randrange(2, len(opts) + 1))
+
+
 def build_invoice(c: Ctx, kind: str = "invoice") -> Doc:
     t = c.t
-    cur = c.pick(CURRENCIES[c.lang])
+    cur = c.currency()
     issuer, client = c.company(), c.company() if c.r.random() < 0.6 else c.person()
     num = c.number(
         {"invoice": "INV" if c.lang == "en" else "FAC", "purchase_order": "PO" if c.lang == "en" else "BC"}[
@@ -174,6 +199,8 @@ def build_invoice(c: Ctx, kind: str = "invoice") -> Doc:
     meta_kv = [(t["number"], num), (t["date"], c.date_str(d))]
     if kind == "invoice":
         meta_kv.append((t["due"], c.date_str(due)))
+        if c.r.random() < 0.35:  # a subscription's invoice: the customer's account details
+            meta_kv += _account_lines(c, d, client)
     else:
         meta_kv.append((t["order_ref"], c.number("REF")))
     blocks = [
@@ -215,9 +242,18 @@ def build_purchase_order(c: Ctx) -> Doc:
     return build_invoice(c, "purchase_order")
 
 
+def _tendered(total: Decimal, r: random.Random) -> Decimal:
+    """What a customer paying cash hands over: the total rounded up to a note or a round sum."""
+    step = r.choice([Decimal(1), Decimal(5), Decimal(10), Decimal(20), Decimal(50)])
+    return max(step, (total / step).to_integral_value(rounding=ROUND_CEILING) * step)
+
+
 def build_receipt(c: Ctx) -> Doc:
+    """A till receipt. Shops print them many ways: titled "Receipt" or, where the law asks for it,
+    "Tax invoice" (GST and VAT countries), or not titled at all; tax on top of the prices or
+    included in them; paid by card or in cash with the change; item counts and tax ids."""
     t = c.t
-    cur = c.pick(CURRENCIES[c.lang])
+    cur = c.currency()
     shop = c.company()
     d = c.day()
     items, _ = line_items(c, c.r.randrange(1, 10), cur)
@@ -234,17 +270,44 @@ def build_receipt(c: Ctx) -> Doc:
         for it in items
     ]
     tot, printed = _totals(c, items, cur)
+    lines = shop["lines"][:3]
+    if c.r.random() < 0.4:  # a tax registration number under the shop's address
+        reg = c.pick(RECEIPT[c.lang]["tax_id"])
+        lines = [*lines, f"{reg} {c.r.randrange(10**8, 10**12)}"]
+    title = c.pick(t["receipt"]) if c.r.random() < 0.7 else c.pick(RECEIPT[c.lang]["titles"])
     num = f"{c.r.randrange(1, 9999):04d}-{c.r.randrange(100000, 999999)}"
     hhmm = f"{c.r.randrange(8, 21):02d}:{c.r.randrange(60):02d}"
+    kv = [(c.pick(RECEIPT[c.lang]["number"]), num), (t["date"], f"{c.date_str(d)} {hhmm}")]
+    if c.r.random() < 0.75:
+        kv.append((t["cashier"], c.f.first_name()))
+    if c.r.random() < 0.3:
+        kv.append((c.pick(RECEIPT[c.lang]["till"]), str(c.r.randrange(1, 40))))
+    total = Decimal(tot["total"])
+    if c.r.random() < 0.5:  # the till's own wording of the totals
+        w = RECEIPT[c.lang]
+        qty = sum(Decimal(it["quantity"]) for it in items)
+        printed = [
+            *([(w["total_qty"], fmt_qty(qty, c.lang), False)] if c.r.random() < 0.5 else []),
+            (c.pick(w["before_tax"]), printed[0][1], False),
+            printed[1],
+            (c.pick(w["to_pay"]), printed[2][1], True),
+        ]
+    if c.r.random() < 0.4:  # cash, and the change given back
+        given = _tendered(total, c.r)
+        printed = [*printed, (RECEIPT[c.lang]["cash"], c.money(given, None), False),
+                   (RECEIPT[c.lang]["change"], c.money(given - total, None), False)]  # fmt: skip
+        paid = None
+    else:
+        paid = _b("para", text=f"{t['paid_card']} **** {c.r.randrange(1000, 9999)}", small=True)
     blocks = [
-        _b("letterhead", name=shop["name"], lines=shop["lines"][:3], logo=False, center=True),
-        _b("title", text=c.pick(t["receipt"])),
-        _b("kv", items=[(t["number"], num), (t["date"], f"{c.date_str(d)} {hhmm}"), (t["cashier"], c.f.first_name())]),
+        _b("letterhead", name=shop["name"], lines=lines, logo=False, center=True),
+        *([_b("title", text=title)] if c.r.random() < 0.9 else []),
+        _b("kv", items=kv),
         _b("table", headers=[t["item"], t["qty"], t["amount"]], rows=rows, align="lrr", rules=False),
         _b("totals", items=printed),
-        _b("para", text=f"{t['paid_card']} **** {c.r.randrange(1000, 9999)}", small=True),
-        _b("para", text=t["thanks"], center=True),
-    ]  # fmt: skip
+        *([paid] if paid else []),
+        _b("para", text=c.pick([t["thanks"], *RECEIPT[c.lang]["footer"]]), center=True),
+    ]
     fields: dict[str, Any] = {"number": num, "date": d.isoformat(), "currency": cur, **tot, "line_items": items,
                               "parties": [{"role": "issuer", "name": shop["name"]}]}  # fmt: skip
     if c.r.random() < 0.4:
@@ -281,6 +344,7 @@ def build_delivery_note(c: Ctx) -> Doc:
 def build_payslip(c: Ctx) -> Doc:
     t = c.t
     cur = "EUR" if c.lang == "fr" else c.pick(["USD", "USD", "GBP"])
+    c.day_first = c.lang == "fr" or cur != "USD"
     emp, who = c.company(), c.person()
     d = c.day().replace(day=28)
     hours = Decimal(c.pick([151.67, 140, 160, 120, 35 * 4]))
@@ -345,7 +409,7 @@ def build_contract(c: Ctx) -> Doc:
     }
     if c.r.random() < 0.5:
         rent = q(Decimal(c.r.randrange(40000, 300000)) / 100)
-        cur = c.pick(CURRENCIES[c.lang])
+        cur = c.currency()
         blocks.append(
             _b(
                 "para",

@@ -65,9 +65,16 @@ def fmt_amount(x: Decimal, lang: str, currency: str | None = None, rng: random.R
     return "-" + out if neg else out
 
 
-def fmt_date(d: date, lang: str, rng: random.Random) -> str:
-    """A printed date in one of the forms people use in that language."""
+def fmt_date(d: date, lang: str, rng: random.Random, day_first: bool = False) -> str:
+    """A printed date in one of the forms people use in that language. English pages are written
+    the US way unless ``day_first`` (an English page from anywhere else: pounds, euros)."""
     r = rng.random()
+    if lang == "en" and day_first:
+        if r < 0.5:
+            return d.strftime(rng.choice(["%d/%m/%Y", "%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y"]))
+        if r < 0.85:
+            return f"{d.day} {MONTHS['en'][d.month - 1]} {d.year}"
+        return d.isoformat()
     if lang == "fr":
         if r < 0.55:
             return d.strftime("%d/%m/%Y")

@@ -65,6 +65,45 @@ T = {
     },
 }  # fmt: skip
 
+# How tills word a receipt besides the plain one in T. Many countries with a GST or VAT require
+# the receipt to be titled "Tax invoice" (a simplified one for small sums), so a receipt's title
+# alone does not tell it from an invoice; its layout, its till and its cash lines do.
+RECEIPT = {
+    "en": {
+        "titles": ["TAX INVOICE", "SIMPLIFIED TAX INVOICE", "CASH RECEIPT", "CASH SALE", "Till receipt",
+                   "SALES RECEIPT", "Customer copy"],
+        "number": ["No.", "Receipt No.", "Receipt #", "Trans #", "Doc No.", "Bill No."],
+        "till": ["Till", "Terminal", "Counter", "POS"],
+        "tax_id": ["VAT Reg No.", "GST Reg No.", "VAT No.", "GST ID:"],
+        "total_qty": "Total qty",
+        "before_tax": ["Total excl. tax", "Subtotal", "Net amount"],
+        "to_pay": ["TOTAL", "Total payable", "Amount payable", "Total to pay", "Total incl. tax"],
+        "cash": "Cash", "change": "Change",
+        "footer": ["Thank you, please come again", "Goods sold are not returnable", "Keep your receipt",
+                   "Thank you for shopping with us"],
+    },
+    "fr": {
+        "titles": ["FACTURE SIMPLIFIÉE", "TICKET", "Ticket client", "NOTE", "DUPLICATA"],
+        "number": ["N°", "Ticket n°", "N° de ticket", "N° transaction"],
+        "till": ["Caisse", "Terminal", "TPE"],
+        "tax_id": ["TVA intracom.", "N° TVA", "SIRET"],
+        "total_qty": "Nombre d'articles",
+        "before_tax": ["Total HT", "Montant HT"],
+        "to_pay": ["TOTAL TTC", "Net à payer", "À PAYER", "Total TTC"],
+        "cash": "Espèces", "change": "Rendu",
+        "footer": ["Merci et à bientôt", "Conservez votre ticket", "Ni repris ni échangé"],
+    },
+}  # fmt: skip
+
+# A service invoice's account block (see content._account_lines).
+ACCOUNT = {
+    "en": {"account": ["Account number", "Account no.", "Account ID"], "customer": ["Customer ID", "Customer number"],
+           "period": "Billing period", "contact": ["Email", "Contact email"], "line": "Phone number"},
+    "fr": {"account": ["N° de compte", "Compte client"], "customer": ["Id. client", "Référence client", "N° client"],
+           "period": "Période de facturation", "contact": ["Adresse email de contact", "Courriel"],
+           "line": "Numéro de ligne"},
+}  # fmt: skip
+
 PRODUCTS = {
     "en": ["Office chair", "Printer paper A4 (box)", "Consulting hours", "Laptop stand", "Toner cartridge",
            "Maintenance visit", "Software licence", "Desk lamp", "USB-C cable", "Cleaning service",

@@ -138,3 +138,52 @@ def test_given_bad_arguments_when_generating_then_a_clear_error_names_them() -> 
         generate_page(1, "scan", "de")
     with pytest.raises(ValueError, match="document type"):
         generate_page(1, "scan", "en", "passport")
+
+
+def _docs(doc_type: str, n: int):  # type: ignore[no-untyped-def]
+    import random
+
+    from faker import Faker
+
+    from models.corpus.content import BUILDERS, Ctx
+
+    for seed in range(n):
+        fake = Faker("en_US")
+        fake.seed_instance(seed)
+        yield BUILDERS[doc_type](Ctx(fake, random.Random(seed), "en"))
+
+
+def test_given_english_pages_when_priced_outside_the_us_then_numeric_dates_are_day_first() -> None:
+    from datetime import date
+
+    from edge.read.parse import find_dates
+
+    seen = {True: 0, False: 0}
+    for doc in _docs("invoice", 120):
+        want = date.fromisoformat(doc.fields["date"])
+        if want.day <= 12:  # only an ambiguous date tells the order
+            continue
+        kv = dict(next(b.data["items"] for b in doc.blocks if b.kind == "kv"))
+        printed = kv["Date"]
+        if "/" not in printed:
+            continue
+        day_first = doc.fields["currency"] != "USD"
+        assert find_dates(printed, month_first=not day_first)[0][0] == want.isoformat()
+        assert printed.startswith(f"{want.day:02d}/") == day_first, (printed, doc.fields["currency"])
+        seen[day_first] += 1
+    assert seen[True] and seen[False]  # both conventions were exercised
+
+
+def test_given_receipts_when_generated_then_their_wording_varies_and_cash_lines_add_up() -> None:
+    from decimal import Decimal
+
+    titles, cash = set(), 0
+    for doc in _docs("receipt", 200):
+        titles.update(b.data["text"] for b in doc.blocks if b.kind == "title")
+        items = dict((k, v) for k, v, _ in next(b.data["items"] for b in doc.blocks if b.kind == "totals"))
+        if "Cash" in items:
+            cash += 1
+            given, change = Decimal(items["Cash"].replace(",", "")), Decimal(items["Change"].replace(",", ""))
+            assert given - change == Decimal(doc.fields["total"]) and change >= 0
+    assert {"RECEIPT", "TAX INVOICE"} <= titles and len(titles) >= 6
+    assert 40 <= cash <= 120
