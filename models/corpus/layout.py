@@ -168,12 +168,33 @@ def _letterhead(p: Page, b: Block) -> None:
             p.text(x + s / 2, p.y + s / 2, ini, fonts.font(st.bold_path, s * 0.4), fill=st.paper, anchor="mm")
         x += s + p.mm(4)
     center = b.data.get("center")
+    drawn = b.data["name"]
     if script:
-        sf = fonts.font(r.choice(fonts.available("printed_script")), round(name_f.size * 1.3))
+        # A company name set in a script face; a third of them are logotypes drawn in a
+        # handwriting face, large, sometimes underlined with a swash (old letterheads: the
+        # printed look-alikes of a signature that a detector must learn to leave alone).
+        logotype = r.random() < 0.35
+        role = "signature" if logotype else "printed_script"
+        path = r.choice(fonts.available(role))
+        size = round(name_f.size * (r.uniform(1.6, 2.4) if logotype else 1.3))
+        if logotype:
+            drawn = fonts.fit_text(path, drawn)
+            room = (p.x1 - p.x0) if center else (p.x1 - x)
+            size = min(size, int(size * room / max(1.0, fonts.font(path, size).getlength(drawn))))
+        sf = fonts.font(path, size)
         anchor_x = (p.x0 + p.x1) / 2 if center else x
         anchor = "ma" if center else "la"
-        bbox = p.d.textbbox((anchor_x, p.y), b.data["name"], font=sf, anchor=anchor)
-        p.text(anchor_x, p.y, b.data["name"], sf, fill=st.accent, anchor=anchor)
+        bbox = list(p.d.textbbox((anchor_x, p.y), drawn, font=sf, anchor=anchor))
+        colour = st.accent if not logotype or r.random() < 0.6 else (20, 20, 20)
+        p.text(anchor_x, p.y, drawn, sf, fill=colour, anchor=anchor)
+        if logotype and r.random() < 0.5:
+            x1, x2, yb = bbox[0], bbox[2], bbox[3] + p.pt(2)
+            rise = (bbox[3] - bbox[1]) * r.uniform(0.05, 0.25)
+            width = max(2, p.pt(r.uniform(1.0, 2.2)))
+            pts = [(x1 + (x2 - x1) * k / 12, yb - rise * (k / 12) ** 2) for k in range(13)]
+            if not p.dry:
+                p.d.line(pts, fill=colour, width=width, joint="curve")
+            bbox[3] = int(yb + width)
         p.out.printed_script.append(tuple(int(v) for v in bbox))  # type: ignore[arg-type]
         p.y = max(p.y + p.line_h(sf), bbox[3] + p.pt(3))
     else:
@@ -182,7 +203,7 @@ def _letterhead(p: Page, b: Block) -> None:
         else:
             p.text(x, p.y, b.data["name"], name_f, fill=st.accent)
         p.y += p.line_h(name_f)
-    p.out.text.append(b.data["name"])
+    p.out.text.append(drawn)
     f = p.font(0.85)
     for line in b.data["lines"]:
         if center:
