@@ -279,15 +279,15 @@ def place_negatives(r: random.Random, laid: Laid, pen: Ink, doc: Doc, fake: Fake
                     break
             if xy:
                 pen.put(m, ink.ink_colour(r), *xy, "negative", "initials")
-    # stamps: a third of pages; often over a signature, as a company stamp on the signature line
-    if r.random() < 0.3:
+    # stamps: a third of pages; most often over a signature, as a company stamp on the signature line
+    if r.random() < 0.35:
         name = doc.fields.get("parties", [{"name": fake.company()}])[0]["name"][:28]
         lines = [r.choice(STAMP_WORDS[lang]), name] + (
             [fake.date(pattern="%d/%m/%Y")] if r.random() < 0.6 else []
         )
         m = ink.stamp(r, lines, dpi)
         colour = r.choice(ink.STAMP_INKS)
-        if sigs and r.random() < 0.45:
+        if sigs and r.random() < 0.6:
             b = r.choice(sigs)
             x = int((b[0] + b[2]) / 2 - m.shape[1] / 2 + r.uniform(-0.3, 0.3) * m.shape[1])
             y = int((b[1] + b[3]) / 2 - m.shape[0] / 2 + r.uniform(-0.3, 0.3) * m.shape[0])
