@@ -111,6 +111,36 @@ def evaluate(path: Path, split: str = "test") -> dict[str, float]:
     }
 
 
+def refit_temperatures(checkpoint: Path) -> dict[str, Any]:
+    """Refit the temperatures of a trained checkpoint on the cached validation OCR (as training
+    does at its end) and write them into its meta.json: for a calibration fix, without training
+    again."""
+    import torch
+    from tokenizers import Tokenizer
+
+    from models.classifier import calibration as cal
+    from models.classifier.data import load_cached
+    from models.classifier.model import rebuild
+    from models.classifier.train import LABELS, fit_profile_temperatures, predict_logits
+
+    meta = json.loads((checkpoint / "meta.json").read_text(encoding="utf-8"))
+    config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
+    model = rebuild(config, len(meta["labels"]))
+    model.load_state_dict(torch.load(checkpoint / "weights.pt", map_location="cpu", weights_only=True))
+    tokenizer = Tokenizer.from_str((checkpoint / "tokenizer.json").read_text(encoding="utf-8"))
+    val = load_cached("val")
+    if not val:
+        raise click.ClickException(
+            "no cached validation OCR: run `signet models train-classifier --ocr-only`"
+        )
+    logits = predict_logits(model, tokenizer, [r["text"] for r in val], meta["max_length"])
+    y = np.array([LABELS.index(r["doc_type"]) for r in val])
+    meta["temperature"] = cal.fit_temperature(logits, y)
+    meta["temperatures"] = fit_profile_temperatures(logits, y, [r.get("profile", "") for r in val])
+    (checkpoint / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return meta
+
+
 @click.command("classifier")
 @click.option("--checkpoint", type=click.Path(path_type=Path), default=CHECKPOINT, show_default=True)
 @click.option("--fp32", "fp32_out", type=click.Path(path_type=Path), default=FP32_OUT, show_default=True)
@@ -121,14 +151,28 @@ def evaluate(path: Path, split: str = "test") -> dict[str, float]:
 @click.option(
     "--tracking-uri", default=None, help="MLflow tracking URI (default: offline SQLite under var/)."
 )
+@click.option(
+    "--recalibrate",
+    is_flag=True,
+    help="Refit the temperatures on the cached validation OCR before exporting.",
+)
 def classifier_cmd(
-    checkpoint: Path, fp32_out: Path, int8_out: Path, register: bool, tracking_uri: str | None
+    checkpoint: Path,
+    fp32_out: Path,
+    int8_out: Path,
+    register: bool,
+    tracking_uri: str | None,
+    recalibrate: bool,
 ) -> None:
     """Export the classifier to ONNX FP32 + INT8 and check INT8 against FP32."""
     if not (checkpoint / "weights.pt").is_file():
         raise click.ClickException(
             f"no trained classifier in {checkpoint}: run `signet models train-classifier`"
         )
+    if recalibrate:
+        m = refit_temperatures(checkpoint)
+        temps = ", ".join(f"{k} {v:.3f}" for k, v in m["temperatures"].items())
+        click.echo(f"recalibrated: T={m['temperature']:.3f} ({temps})")
     meta = export_fp32(checkpoint, fp32_out)
     tokenizer_json = (checkpoint / "tokenizer.json").read_text(encoding="utf-8")
     write_metadata(fp32_out, meta, tokenizer_json, "fp32")

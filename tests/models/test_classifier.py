@@ -31,6 +31,20 @@ def test_given_overconfident_logits_when_temperature_fitted_then_recovers_it_and
     assert cal.ece(softmax(z, t), labels) < 0.03
 
 
+def test_given_a_validation_set_with_no_error_when_temperature_fitted_then_it_does_not_sharpen() -> None:
+    """All right on validation: NLL falls towards T=0; the fit must not take that as a licence to
+    make every answer certain (a 0.09 temperature shipped once and gave p=1.00 to wrong pages)."""
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 4, 200)
+    z = rng.normal(0, 1, (200, 4))
+    z[np.arange(200), labels] += 6.0  # the true class always on top: separable
+    assert np.all(z.argmax(1) == labels)
+    assert cal.fit_temperature(z, labels) >= 1.0
+    wrong = labels.copy()
+    wrong[:20] = (wrong[:20] + 1) % 4  # with errors the fit is free again, and softens
+    assert cal.fit_temperature(z, wrong) > 1.0
+
+
 def test_given_two_profiles_with_different_noise_when_calibrated_per_profile_then_each_gets_its_own() -> None:
     pytest.importorskip("torch")
     from models.classifier.train import fit_profile_temperatures, row_temperatures, scores
