@@ -36,9 +36,11 @@ L_NUMBER = [
 ]
 L_DATE = [
     r"(?:invoice|issue|order|receipt|facture|factuur|document)\s*date|date (?:de (?:la )?facture|d'[ée]mission)|factuurdatum",
-    r"(?<![A-Za-z'])date(?! (?:of birth|de naissance|d'[ée]ch[ée]ance))(?!\s*d'[ée]ch)",
+    r"(?<![A-Za-z'])date(?! (?:of birth|de naissance|d'[ée]ch[ée]ance|limite))(?!\s*d'[ée]ch)",
 ]
-L_DUE = [r"due date|date d'[ée]ch[ée]ance|[ée]ch[ée]ance|payment due|[àa] payer avant le|vervaldatum"]
+L_DUE = [
+    r"due date|date d'[ée]ch[ée]ance|[ée]ch[ée]ance|payment due|[àa] payer avant le|date limite(?: de (?:paiement|r[èe]glement))?|vervaldatum"
+]
 L_TOTAL = [
     r"total due|amount due|balance due|grand total|net [àa] payer|total ttc|montant ttc|total (?:inc\.?|incl\.?|including|inclusive)"
     r"|total amount|totaal|(?:total|amount) payable|total to pay|(?:montant |reste )?(?<![a-z])[àa] payer(?!\s*avant)",

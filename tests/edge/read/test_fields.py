@@ -383,3 +383,9 @@ def test_given_account_and_customer_numbers_when_extracted_then_the_invoice_numb
 ) -> None:
     page = "Invoice\n" + text + "Date: 2021-03-04\nTotal $10.00\n"
     assert _values(extract(page_from_text(page), "invoice"))["number"] == number
+
+
+def test_given_french_payment_deadline_when_extracted_then_it_is_the_due_date_not_the_issue_date() -> None:
+    text = "Facture\nN° : FAC-2015-00042\nDate limite de paiement le 05/07/2015\nDate : 02/07/2015\nTotal TTC 29,99 €\n"
+    v = _values(extract(page_from_text(text), "invoice"))
+    assert (v["date"], v["due_date"]) == ("2015-07-02", "2015-07-05")
