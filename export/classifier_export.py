@@ -25,8 +25,8 @@ INT8_OUT = Path("models/artifacts/classifier.int8.onnx")
 MAX_POINTS_LOST = 1.0  # INT8 accuracy may trail FP32 by at most one percentage point
 
 
-def export_fp32(checkpoint: Path, out: Path) -> dict[str, Any]:
-    """Rebuild the network from the checkpoint and export it with dynamic batch and length."""
+def load_checkpoint(checkpoint: Path) -> tuple[dict[str, Any], Any]:
+    """The trained checkpoint's meta.json and its network with the trained weights loaded."""
     import torch
 
     from models.classifier.model import rebuild
@@ -35,6 +35,14 @@ def export_fp32(checkpoint: Path, out: Path) -> dict[str, Any]:
     config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
     model = rebuild(config, len(meta["labels"]))
     model.load_state_dict(torch.load(checkpoint / "weights.pt", map_location="cpu", weights_only=True))
+    return meta, model
+
+
+def export_fp32(checkpoint: Path, out: Path) -> dict[str, Any]:
+    """Rebuild the network from the checkpoint and export it with dynamic batch and length."""
+    import torch
+
+    meta, model = load_checkpoint(checkpoint)
     model.eval()
     ids = torch.ones((2, 16), dtype=torch.long)
     mask = torch.ones((2, 16), dtype=torch.long)
@@ -115,18 +123,13 @@ def refit_temperatures(checkpoint: Path) -> dict[str, Any]:
     """Refit the temperatures of a trained checkpoint on the cached validation OCR (as training
     does at its end) and write them into its meta.json: for a calibration fix, without training
     again."""
-    import torch
     from tokenizers import Tokenizer
 
     from models.classifier import calibration as cal
     from models.classifier.data import load_cached
-    from models.classifier.model import rebuild
     from models.classifier.train import LABELS, fit_profile_temperatures, predict_logits
 
-    meta = json.loads((checkpoint / "meta.json").read_text(encoding="utf-8"))
-    config = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
-    model = rebuild(config, len(meta["labels"]))
-    model.load_state_dict(torch.load(checkpoint / "weights.pt", map_location="cpu", weights_only=True))
+    meta, model = load_checkpoint(checkpoint)
     tokenizer = Tokenizer.from_str((checkpoint / "tokenizer.json").read_text(encoding="utf-8"))
     val = load_cached("val")
     if not val:
