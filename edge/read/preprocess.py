@@ -164,39 +164,188 @@ def _order_quad(pts: np.ndarray) -> np.ndarray:
     return np.array([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]], np.float32)
 
 
+PAGE_MIN_AREA = 0.12  # of the frame: a smaller bright region is not the page being shown
+
+
+def _fit_quad(contour: np.ndarray) -> np.ndarray:
+    """Four corners fitted to a bright region's outline."""
+    hull = cv2.convexHull(contour)
+    peri = cv2.arcLength(hull, True)
+    quad = None
+    for eps in (0.02, 0.03, 0.045, 0.06):
+        approx = cv2.approxPolyDP(hull, eps * peri, True)
+        if len(approx) == 4:
+            quad = approx.reshape(4, 2).astype(np.float32)
+            break
+        if len(approx) < 4:
+            break
+    if quad is None:
+        # A page cut by the frame edge: the bounding rotated rectangle still removes the rotation.
+        quad = cv2.boxPoints(cv2.minAreaRect(hull)).astype(np.float32)
+    return quad
+
+
+def _page_mask(blur: np.ndarray) -> np.ndarray:
+    """Bright regions at Otsu's level, text holes closed, thin bridges opened."""
+    _, bright = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    closed = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+    return cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
+
+
+def _intersect(l1: np.ndarray, l2: np.ndarray) -> np.ndarray | None:
+    """Where two lines (each x1, y1, x2, y2) cross, or None when they are near parallel."""
+    x1, y1, x2, y2 = l1
+    x3, y3, x4, y4 = l2
+    d = (x1 - x2) * (y3 - y4) - (y1 - y2) * (x3 - x4)
+    if abs(d) < 1e-6:
+        return None
+    a, b = x1 * y2 - y1 * x2, x3 * y4 - y3 * x4
+    return np.array([(a * (x3 - x4) - (x1 - x2) * b) / d, (a * (y3 - y4) - (y1 - y2) * b) / d], np.float32)
+
+
+def _side_support(edges: np.ndarray, mask: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
+    """Share of the points along segment p-q that lie on an edge (edges pre-dilated). On or past
+    the frame's border a point counts where the page mask is bright at the border: the page runs
+    out of the frame there."""
+    n = max(8, int(np.linalg.norm(q - p) / 4))
+    t = np.linspace(0.03, 0.97, n)[:, None]
+    pts = (p[None, :] * (1 - t) + q[None, :] * t).round().astype(int)
+    h, w = edges.shape
+    inside = (pts[:, 0] >= 2) & (pts[:, 0] < w - 2) & (pts[:, 1] >= 2) & (pts[:, 1] < h - 2)
+    hits = np.empty(n, bool)
+    hits[inside] = edges[pts[inside, 1], pts[inside, 0]] > 0
+    out = ~inside
+    cx, cy = np.clip(pts[out, 0], 0, w - 1), np.clip(pts[out, 1], 0, h - 1)
+    hits[out] = mask[cy, cx] > 0
+    return float(hits.mean())
+
+
+def _distinct(segs: list[np.ndarray], keep: int) -> list[np.ndarray]:
+    """The longest ``keep`` segments, dropping any that lies along one already kept."""
+    out: list[np.ndarray] = []
+    for s in segs:
+        d = s[2:] - s[:2]
+        mid = (s[:2] + s[2:]) / 2
+        dup = False
+        for k in out:
+            kd = k[2:] - k[:2]
+            cos = abs(float(d @ kd)) / (np.linalg.norm(d) * np.linalg.norm(kd) + 1e-6)
+            normal = np.array([-kd[1], kd[0]]) / (np.linalg.norm(kd) + 1e-6)
+            if cos > 0.995 and abs(float((mid - k[:2]) @ normal)) < 6:
+                dup = True
+                break
+        if not dup:
+            out.append(s)
+            if len(out) == keep:
+                break
+    return out
+
+
+def _line_quads(blur: np.ndarray, edges: np.ndarray) -> list[np.ndarray]:
+    """Quadrilaterals bounded by four of the frame's long straight edges (two across, two down)."""
+    h, w = blur.shape
+    side = min(h, w)
+    lines = cv2.HoughLinesP(
+        edges,
+        1,
+        np.pi / 180,
+        threshold=int(side * 0.12),
+        minLineLength=int(side * 0.18),
+        maxLineGap=int(side * 0.03),
+    )
+    if lines is None:
+        return []
+    segs = lines.reshape(-1, 4).astype(np.float32)
+    lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
+    angles = np.degrees(np.arctan2(segs[:, 3] - segs[:, 1], segs[:, 2] - segs[:, 0])) % 180
+    order = np.argsort(-lengths)
+    # The frame's own borders stand for the sides of a page that runs out of the frame.
+    across = _distinct([segs[i] for i in order if angles[i] < 40 or angles[i] > 140], 8)
+    across += [np.array([0, 0, w - 1, 0], np.float32), np.array([0, h - 1, w - 1, h - 1], np.float32)]
+    down = _distinct([segs[i] for i in order if 50 < angles[i] < 130], 8)
+    down += [np.array([0, 0, 0, h - 1], np.float32), np.array([w - 1, 0, w - 1, h - 1], np.float32)]
+    mid = {id(s): ((s[0] + s[2]) / 2, (s[1] + s[3]) / 2) for s in across + down}
+    quads = []
+    for i, t in enumerate(across):
+        for bt in across[i + 1 :]:
+            top, bot = (t, bt) if mid[id(t)][1] < mid[id(bt)][1] else (bt, t)
+            if mid[id(bot)][1] - mid[id(top)][1] < 0.25 * side:
+                continue
+            for j, a in enumerate(down):
+                for b in down[j + 1 :]:
+                    left, right = (a, b) if mid[id(a)][0] < mid[id(b)][0] else (b, a)
+                    if mid[id(right)][0] - mid[id(left)][0] < 0.15 * side:
+                        continue
+                    pts = [
+                        _intersect(top, left),
+                        _intersect(top, right),
+                        _intersect(bot, right),
+                        _intersect(bot, left),
+                    ]
+                    if any(p is None for p in pts):
+                        continue
+                    quad = np.array(pts, np.float32)
+                    if not cv2.isContourConvex(quad.reshape(-1, 1, 2)):
+                        continue
+                    if (
+                        quad[:, 0].min() < -0.3 * w
+                        or quad[:, 0].max() > 1.3 * w
+                        or quad[:, 1].min() < -0.3 * h
+                        or quad[:, 1].max() > 1.3 * h
+                    ):
+                        continue
+                    quads.append(quad)
+    return quads
+
+
 def find_page(gray: np.ndarray) -> np.ndarray | None:
     """Find the outline of a bright page in a camera frame: four corners (tl, tr, br, bl) or None.
 
-    The page must cover a fair part of the frame and be brighter than its surroundings; a frame
-    that is all page (or has no clear edge) returns None and is read as it is.
+    Candidates are the outlines of the largest bright regions and the quadrilaterals bounded by
+    the frame's long straight edges (the frame's borders standing in for sides that run out of
+    view). A candidate must cover a fair part of the frame, have an edge under most of each side
+    and be bright inside; the largest, best-supported one wins. A frame that is all page (or has
+    no clear outline) returns None and is read as it is.
     """
     h, w = gray.shape[:2]
     f = 800.0 / max(h, w)
-    small = cv2.resize(gray, (max(1, int(w * f)), max(1, int(h * f)))) if f < 1 else gray
+    small = (
+        cv2.resize(gray, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+        if f < 1
+        else gray
+    )
     f = min(f, 1.0)
     blur = cv2.GaussianBlur(small, (5, 5), 0)
-    _, mask = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    # Close the text holes inside the page, then open so a page touching another sheet or a
-    # bright desk edge through a thin bridge comes apart.
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((15, 15), np.uint8))
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
-        return None
-    c = max(contours, key=cv2.contourArea)
-    area = cv2.contourArea(c)
     frame_area = small.shape[0] * small.shape[1]
-    if area < 0.12 * frame_area or area > 0.985 * frame_area:
+    mask = _page_mask(blur)
+    v = float(np.median(blur))
+    edges = cv2.Canny(blur, max(5.0, 0.25 * v), max(15.0, 0.6 * v))
+    wide = cv2.dilate(edges, np.ones((5, 5), np.uint8))
+    cands: list[np.ndarray] = []
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    for c in sorted(contours, key=cv2.contourArea, reverse=True)[:2]:
+        cands.append(_order_quad(_fit_quad(c)))
+    cands.extend(_order_quad(q) for q in _line_quads(blur, edges))
+    best: tuple[float, np.ndarray] | None = None
+    for quad in cands:
+        area = abs(cv2.contourArea(quad))
+        if area < PAGE_MIN_AREA * frame_area or area > 0.985 * frame_area:
+            continue
+        sup = [_side_support(wide, mask, quad[k], quad[(k + 1) % 4]) for k in range(4)]
+        if min(sup) < 0.5:
+            continue
+        inside = np.zeros_like(mask)
+        cv2.fillConvexPoly(inside, quad.round().astype(np.int32), 255)
+        n_in = max(1, int(np.count_nonzero(inside)))
+        bright = int(np.count_nonzero(cv2.bitwise_and(mask, inside))) / n_in
+        if bright < 0.85:
+            continue
+        score = area * (sum(sup) / 4) ** 2 * bright**2
+        if best is None or score > best[0]:
+            best = (score, quad)
+    if best is None:
         return None
-    hull = cv2.convexHull(c)
-    peri = cv2.arcLength(hull, True)
-    approx = cv2.approxPolyDP(hull, 0.02 * peri, True)
-    if len(approx) == 4:
-        quad = approx.reshape(4, 2).astype(np.float32)
-    else:
-        # Page cut by the frame edge: the bounding rotated rectangle still removes the rotation.
-        quad = cv2.boxPoints(cv2.minAreaRect(hull)).astype(np.float32)
-    return _order_quad(quad / f)
+    return _order_quad(best[1] / f)
 
 
 def warp_page(gray: np.ndarray, quad: np.ndarray) -> np.ndarray:
