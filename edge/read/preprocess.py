@@ -8,6 +8,7 @@ calls Tesseract except the optional orientation check in ``ocr.detect_orientatio
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -165,6 +166,11 @@ def _order_quad(pts: np.ndarray) -> np.ndarray:
 
 
 PAGE_MIN_AREA = 0.12  # of the frame: a smaller bright region is not the page being shown
+PAGE_MIN_BRIGHT = 0.75  # share of a candidate that is bright paper (shadows and thumbs take the rest)
+BORDER_SIDE_WEIGHT = 0.8  # score factor for each side of a candidate that is the frame's border
+STEP_OFFSET = 4.0  # px (at the 800 px working scale) either side of a candidate side
+STEP_MIN = 12  # grey levels between the two: a sheet's edge, not a rule printed on the page
+SIDE_MIN_SUPPORT = 0.35  # the weakest side: a page edge over another white sheet shows little step
 
 
 def _fit_quad(contour: np.ndarray) -> np.ndarray:
@@ -203,21 +209,46 @@ def _intersect(l1: np.ndarray, l2: np.ndarray) -> np.ndarray | None:
     return np.array([(a * (x3 - x4) - (x1 - x2) * b) / d, (a * (y3 - y4) - (y1 - y2) * b) / d], np.float32)
 
 
-def _side_support(edges: np.ndarray, mask: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
-    """Share of the points along segment p-q that lie on an edge (edges pre-dilated). On or past
-    the frame's border a point counts where the page mask is bright at the border: the page runs
-    out of the frame there."""
+def _side_support(
+    edges: np.ndarray, blur: np.ndarray, mask: np.ndarray, p: np.ndarray, q: np.ndarray, centre: np.ndarray
+) -> float:
+    """Share of the points along side p-q that look like a sheet's edge: on an edge (edges
+    pre-dilated) with a step in brightness across it (a table rule or a line of text has paper on
+    both sides; a page's edge has the desk or another sheet beyond it). On or past the frame's
+    border a point counts where the page mask is bright at the border: the page runs out of the
+    frame there."""
     n = max(8, int(np.linalg.norm(q - p) / 4))
     t = np.linspace(0.03, 0.97, n)[:, None]
-    pts = (p[None, :] * (1 - t) + q[None, :] * t).round().astype(int)
+    line = p[None, :] * (1 - t) + q[None, :] * t
+    pts = line.round().astype(int)
     h, w = edges.shape
+    d = q - p
+    normal = np.array([-d[1], d[0]], np.float32) / (float(np.linalg.norm(d)) + 1e-6)
+    if float((centre - (p + q) / 2) @ normal) < 0:
+        normal = -normal  # pointing into the candidate page
+    ins = (line + normal * STEP_OFFSET).round().astype(int)
+    outs = (line - normal * STEP_OFFSET).round().astype(int)
     inside = (pts[:, 0] >= 2) & (pts[:, 0] < w - 2) & (pts[:, 1] >= 2) & (pts[:, 1] < h - 2)
     hits = np.empty(n, bool)
-    hits[inside] = edges[pts[inside, 1], pts[inside, 0]] > 0
+    xi, yi = np.clip(ins[:, 0], 0, w - 1), np.clip(ins[:, 1], 0, h - 1)
+    xo, yo = np.clip(outs[:, 0], 0, w - 1), np.clip(outs[:, 1], 0, h - 1)
+    step = np.abs(blur[yi, xi].astype(np.int16) - blur[yo, xo].astype(np.int16)) >= STEP_MIN
+    hits[inside] = (edges[pts[inside, 1], pts[inside, 0]] > 0) & step[inside]
     out = ~inside
     cx, cy = np.clip(pts[out, 0], 0, w - 1), np.clip(pts[out, 1], 0, h - 1)
     hits[out] = mask[cy, cx] > 0
     return float(hits.mean())
+
+
+def _on_border(p: np.ndarray, q: np.ndarray, w: int, h: int) -> bool:
+    """Whether segment p-q runs along (or past) one of the frame's borders."""
+    m = 3.0
+    return bool(
+        (p[0] <= m and q[0] <= m)
+        or (p[0] >= w - 1 - m and q[0] >= w - 1 - m)
+        or (p[1] <= m and q[1] <= m)
+        or (p[1] >= h - 1 - m and q[1] >= h - 1 - m)
+    )
 
 
 def _distinct(segs: list[np.ndarray], keep: int) -> list[np.ndarray]:
@@ -316,7 +347,8 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
     )
     f = min(f, 1.0)
     blur = cv2.GaussianBlur(small, (5, 5), 0)
-    frame_area = small.shape[0] * small.shape[1]
+    h_s, w_s = small.shape[:2]
+    frame_area = h_s * w_s
     mask = _page_mask(blur)
     v = float(np.median(blur))
     edges = cv2.Canny(blur, max(5.0, 0.25 * v), max(15.0, 0.6 * v))
@@ -331,16 +363,25 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
         area = abs(cv2.contourArea(quad))
         if area < PAGE_MIN_AREA * frame_area or area > 0.985 * frame_area:
             continue
-        sup = [_side_support(wide, mask, quad[k], quad[(k + 1) % 4]) for k in range(4)]
-        if min(sup) < 0.5:
+        centre = quad.mean(0)
+        sup = [_side_support(wide, blur, mask, quad[k], quad[(k + 1) % 4], centre) for k in range(4)]
+        if min(sup) < SIDE_MIN_SUPPORT:
             continue
         inside = np.zeros_like(mask)
         cv2.fillConvexPoly(inside, quad.round().astype(np.int32), 255)
         n_in = max(1, int(np.count_nonzero(inside)))
         bright = int(np.count_nonzero(cv2.bitwise_and(mask, inside))) / n_in
-        if bright < 0.85:
+        if bright < PAGE_MIN_BRIGHT:
             continue
-        score = area * (sum(sup) / 4) ** 2 * bright**2
+        # The page being shown is the one with print on it, not a blank or lined sheet beside it.
+        core = cv2.erode(inside, np.ones((9, 9), np.uint8))
+        ink = int(np.count_nonzero(cv2.bitwise_and(edges, core))) / max(1, int(np.count_nonzero(core)))
+        # A side on the frame's border is weaker evidence than a seen edge: without this, a page
+        # and the other sheets beside it, all running to the border, outscore the page alone.
+        border = sum(_on_border(quad[k], quad[(k + 1) % 4], w_s, h_s) for k in range(4))
+        score = (
+            area * (sum(sup) / 4) ** 2 * bright**2 * BORDER_SIDE_WEIGHT**border * math.sqrt(max(ink, 1e-3))
+        )
         if best is None or score > best[0]:
             best = (score, quad)
     if best is None:

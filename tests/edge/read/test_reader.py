@@ -235,3 +235,33 @@ def test_given_page_too_small_in_camera_frame_when_read_then_told_to_hold_it_clo
     big = reader.read(render(LINES), [], "webcam")
     assert "INV-2024-0042" in big.text
     assert not any("too small" in e for e in big.errors)
+
+
+def _paste(frame: np.ndarray, page: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """``frame`` with ``page`` warped onto ``quad`` (tl, tr, br, bl)."""
+    h, w = frame.shape[:2]
+    ph, pw = page.shape[:2]
+    src = np.array([[0, 0], [pw, 0], [pw, ph], [0, ph]], np.float32)
+    m = cv2.getPerspectiveTransform(src, quad.astype(np.float32))
+    warped = cv2.warpPerspective(page, m, (w, h))
+    inside = cv2.warpPerspective(np.full((ph, pw), 255, np.uint8), m, (w, h)) > 0
+    out = frame.copy()
+    out[inside] = warped[inside]
+    return out
+
+
+def test_given_printed_page_beside_blank_sheet_when_page_found_then_the_printed_one() -> None:
+    from edge.read.preprocess import find_page
+
+    desk = np.full((720, 1280, 3), (40, 60, 90), np.uint8)
+    lined = np.full((560, 400, 3), 235, np.uint8)  # a lined blank sheet, bigger than the page
+    for y in range(40, 540, 30):
+        cv2.line(lined, (30, y), (370, y), (150, 150, 150), 1)
+    desk = _paste(desk, lined, np.array([[40, 60], [560, 40], [590, 700], [60, 715]], np.float32))
+    page = render(LINES * 3, size=(800, 1130), font_px=22)
+    cv2.rectangle(page, (40, 700), (760, 1000), (30, 30, 30), 3)  # a ruled table: lines, not edges
+    cv2.line(page, (40, 780), (760, 780), (30, 30, 30), 2)
+    quad = np.array([[700, 60], [1130, 80], [1110, 680], [680, 660]], np.float32)
+    found = find_page(cv2.cvtColor(_paste(desk, page, quad), cv2.COLOR_BGR2GRAY))
+    assert found is not None
+    assert np.abs(found - quad).max() < 0.02 * np.hypot(1280, 720), found
