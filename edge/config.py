@@ -30,8 +30,13 @@ class SourceConfig(StrictModel):
     max_image_pixels: int = Field(120_000_000, ge=1, description="Larger images are refused, not decoded.")
     settle_s: float = Field(1.0, ge=0, description="Folder source: a file must stop growing for this long.")
     reconnect_s: float = Field(2.0, gt=0, description="Cameras: first reconnect delay (doubles up to 30 s).")
-    width: int = Field(640, gt=0, description="Camera capture width.")
-    height: int = Field(480, gt=0, description="Camera capture height.")
+    width: int = Field(
+        1920,
+        gt=0,
+        description="Camera capture width. The reader needs the page about 950 px long in the still: "
+        "1080p is the least that reads a held A4 page; a document camera (8 MP) reads it lying flat.",
+    )
+    height: int = Field(1080, gt=0, description="Camera capture height.")
     fps: float = Field(30.0, gt=0, description="Camera capture rate (and file:// playback pacing).")
     realtime: bool = Field(True, description="file:// video: pace playback at fps like a camera.")
     loop: bool = Field(

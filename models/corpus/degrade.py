@@ -204,7 +204,16 @@ def scan(page: np.ndarray, hulls: list[Hull | None], r: random.Random, dpi: int)
     return Degraded(enc, ext, (h, w), clipped, vis, info)
 
 
-FRAMES = [(640, 480), (800, 600), (960, 540), (1024, 576), (1280, 720), (1280, 720)]
+# The still a kiosk or counter camera takes once the page is held steady: a 1080p webcam at the
+# low end, 4K webcams and 8 MP document cameras above it. A page in a 640x480 preview frame has
+# text 3-4 px high, which no OCR reads; the kiosk reads stills (see edge/read/reader.py).
+FRAMES = [(1920, 1080), (2560, 1440), (3264, 2448), (3264, 2448), (3840, 2160), (3840, 2160)]
+
+
+def webcam_dpi(frame: tuple[int, int]) -> int:
+    """Render resolution for a page about to be photographed in ``frame``: a little above what
+    an A4 page filling the frame's height gets, so the shrink into the frame antialiases."""
+    return int(min(300, max(96, round(frame[1] / 11.7 * 1.15))))
 
 
 def desk(r: random.Random, w: int, h: int) -> np.ndarray:
@@ -363,11 +372,14 @@ def carry(hulls: list[Hull | None], g: Geometry) -> list[Hull | None]:
     return transform(transform(hulls, g.scale), g.homography)
 
 
-def webcam(page: np.ndarray, hulls: list[Hull | None], r: random.Random) -> Degraded:
+def webcam(
+    page: np.ndarray, hulls: list[Hull | None], r: random.Random, frame: tuple[int, int] | None = None
+) -> Degraded:
     """The page held or lying in front of a webcam: perspective, partial crop, desk, uneven light,
-    shadow, motion blur or defocus, sensor noise, JPEG."""
+    shadow, residual motion blur or defocus, sensor noise, JPEG. Blur is sized to the frame: the
+    still is taken once the page is steady, so a hand's last shake is a few pixels at most."""
     ph, pw = page.shape[:2]
-    g = webcam_geometry(r, pw, ph)
+    g = webcam_geometry(r, pw, ph, frame)
     fw, fh = g.frame
     dst = g.quad
     info: dict[str, Any] = {"kind": "webcam", "frame": [fw, fh]}
@@ -389,33 +401,37 @@ def webcam(page: np.ndarray, hulls: list[Hull | None], r: random.Random) -> Degr
     vig = 1 - r.uniform(0.1, 0.4) * (((xx - fw / 2) / fw) ** 2 + ((yy - fh / 2) / fh) ** 2) * 2
     light = field_ * vig
     if r.random() < 0.5:
-        sh_mask = np.zeros((fh, fw), np.uint8)
-        p0 = (r.uniform(-0.2, 1.2) * fw, r.uniform(-0.2, 1.2) * fh)
+        # drawn at a quarter of the frame size and scaled up: the shadow is soft anyway
+        qw, qh = max(1, fw // 4), max(1, fh // 4)
+        sh_mask = np.zeros((qh, qw), np.uint8)
+        p0 = (r.uniform(-0.2, 1.2) * qw, r.uniform(-0.2, 1.2) * qh)
         poly = np.array(
-            [[p0[0] + r.uniform(-0.6, 0.6) * fw, p0[1] + r.uniform(-0.6, 0.6) * fh] for _ in range(4)],
+            [[p0[0] + r.uniform(-0.6, 0.6) * qw, p0[1] + r.uniform(-0.6, 0.6) * qh] for _ in range(4)],
             np.int32,
         )
         cv2.fillPoly(sh_mask, [cv2.convexHull(poly)], 255)
-        k = (fh // 8) * 2 + 1
-        shadow = cv2.GaussianBlur(sh_mask, (k, k), 0).astype(np.float32) / 255.0
+        k = (qh // 8) * 2 + 1
+        small = cv2.GaussianBlur(sh_mask, (k, k), 0).astype(np.float32) / 255.0
+        shadow = cv2.resize(small, (fw, fh), interpolation=cv2.INTER_LINEAR)
         light *= 1 - shadow * r.uniform(0.2, 0.5)
     gains = np.array([r.uniform(0.85, 1.1), r.uniform(0.92, 1.05), r.uniform(0.85, 1.15)], np.float32)
     img = np.clip(img * light[..., None] * gains[None, None, :], 0, 255).astype(np.uint8)
     blur = r.random()
-    if blur < 0.35:
-        ln = r.randint(3, 11)
+    px = fh / 1080  # blur lengths below are for a 1080-line frame
+    if blur < 0.2:
+        ln = r.randint(2, max(3, round(3 * px)))
         k = np.zeros((ln, ln), np.float32)
         k[ln // 2, :] = 1.0 / ln
         rot = cv2.getRotationMatrix2D(((ln - 1) / 2, (ln - 1) / 2), r.uniform(0, 180), 1.0)
         k = cv2.warpAffine(k, rot, (ln, ln))
         img = cv2.filter2D(img, -1, k / max(k.sum(), 1e-6))
         info["blur"] = f"motion {ln}px"
-    elif blur < 0.7:
-        sig = r.uniform(0.5, 1.8)
+    elif blur < 0.55:
+        sig = r.uniform(0.4, 1.1) * math.sqrt(px)
         img = cv2.GaussianBlur(img, (0, 0), sig)
         info["blur"] = f"defocus {sig:.2f}"
     img = add_noise(img, r, r.uniform(3, 10))
-    q = r.randint(50, 92)
+    q = r.randint(60, 95)
     enc = _encode(img, "jpg", q)
     info.update(jpeg_quality=q, page_quad=[[round(float(x), 1), round(float(y), 1)] for x, y in dst])
     clipped, vis = clip(hulls, fw, fh)

@@ -18,7 +18,7 @@ import numpy as np
 from faker import Faker
 
 from models.corpus.content import BUILDERS, Ctx, Doc
-from models.corpus.degrade import Degraded, Hull, clean, decode, scan, webcam
+from models.corpus.degrade import FRAMES, Degraded, Hull, clean, decode, scan, webcam, webcam_dpi
 from models.corpus.layout import SIZES_MM, layout
 from models.corpus.placement import Ink, place_negatives, place_signatures
 
@@ -31,7 +31,6 @@ PROFILES = ("scan", "webcam")
 LANGS = ("en", "fr")
 LOCALES = {"en": "en_US", "fr": "fr_FR"}
 SCAN_DPIS = (150, 150, 200, 200, 200, 240, 300)
-WEBCAM_DPIS = (96, 110, 120, 130)
 # signatures on a signed page: mean about 2, up to 8
 SIGNED_COUNTS = (1, 2, 3, 4, 5, 6, 7, 8)
 SIGNED_WEIGHTS = (0.36, 0.34, 0.14, 0.07, 0.04, 0.025, 0.015, 0.01)
@@ -149,8 +148,9 @@ def generate_page(
     ctx = Ctx(fake, r, lang)
     ctx.want = wanted
     doc = BUILDERS[doc_type](ctx)
+    frame = r.choice(FRAMES) if profile == "webcam" else None
     if dpi is None:
-        dpi = r.choice(SCAN_DPIS if profile == "scan" else WEBCAM_DPIS)
+        dpi = r.choice(SCAN_DPIS) if frame is None else webcam_dpi(frame)
     laid = layout(doc, dpi, r)
     _sync_table_fields(doc)
     img = cv2.cvtColor(np.asarray(laid.image), cv2.COLOR_RGB2BGR)
@@ -171,7 +171,7 @@ def generate_page(
     elif profile == "scan":
         out = scan(img, hulls, r, dpi)
     else:
-        out = webcam(img, hulls, r)
+        out = webcam(img, hulls, r, frame)
     H, W = out.shape
     sigs, negs, ignored = [], [], []
     sig_hulls: list[np.ndarray] = []

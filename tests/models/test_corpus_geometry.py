@@ -47,6 +47,7 @@ def test_given_a_webcam_placement_when_hulls_are_carried_then_boxes_match_each_w
     g = webcam_geometry(random.Random(seed), page.shape[1], page.shape[0])
     carried = carry(list(hulls), g)
     clipped, visible = clip(carried, *g.frame)
+    mag = float(np.linalg.norm(g.quad[3] - g.quad[0])) / g.small[1]  # frame px per shrunk-page px
     for i, (hull, vis) in enumerate(zip(clipped, visible, strict=True)):
         # warp this stroke alone: where its ink lands is the ground truth for its box
         alone = np.zeros(page.shape[:2], np.uint8)
@@ -61,8 +62,10 @@ def test_given_a_webcam_placement_when_hulls_are_carried_then_boxes_match_each_w
             continue  # cut by the frame edge: the box is the clipped hull's (see README)
         got = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
         exp = (hull[:, 0].min(), hull[:, 1].min(), hull[:, 0].max(), hull[:, 1].max())
-        # bilinear resampling spreads a pixel's ink over its neighbours: one pixel of slack
-        assert all(abs(a - b) <= 1.5 for a, b in zip(got, exp, strict=True)), (got, exp)
+        # bilinear resampling spreads a pixel's ink over its neighbours: one source pixel of
+        # slack, which is more than one frame pixel where the warp magnifies the page
+        slack = 0.5 + max(1.0, mag)
+        assert all(abs(a - b) <= slack for a, b in zip(got, exp, strict=True)), (got, exp, slack)
 
 
 def _only(hull: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
