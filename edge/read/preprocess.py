@@ -165,12 +165,14 @@ def _order_quad(pts: np.ndarray) -> np.ndarray:
     return np.array([pts[np.argmin(s)], pts[np.argmin(d)], pts[np.argmax(s)], pts[np.argmax(d)]], np.float32)
 
 
-PAGE_MIN_AREA = 0.12  # of the frame: a smaller bright region is not the page being shown
+PAGE_MIN_AREA = 0.06  # of the frame: a smaller bright region is not the page being shown
 PAGE_MIN_BRIGHT = 0.75  # share of a candidate that is bright paper (shadows and thumbs take the rest)
 BORDER_SIDE_WEIGHT = 0.8  # score factor for each side of a candidate that is the frame's border
 STEP_OFFSET = 4.0  # px (at the 800 px working scale) either side of a candidate side
+BORDER_BAND = 6  # px from the frame's border where a side is judged by the mask, not by edges
+INK_FULL = 0.02  # edge density inside a candidate from which it counts as a printed page
 STEP_MIN = 12  # grey levels between the two: a sheet's edge, not a rule printed on the page
-SIDE_MIN_SUPPORT = 0.35  # the weakest side: a page edge over another white sheet shows little step
+SIDE_MIN_SUPPORT = 0.1  # the weakest side: a page edge over another white sheet shows little step
 
 
 def _fit_quad(contour: np.ndarray) -> np.ndarray:
@@ -209,31 +211,46 @@ def _intersect(l1: np.ndarray, l2: np.ndarray) -> np.ndarray | None:
     return np.array([(a * (x3 - x4) - (x1 - x2) * b) / d, (a * (y3 - y4) - (y1 - y2) * b) / d], np.float32)
 
 
-def _side_support(
-    edges: np.ndarray, blur: np.ndarray, mask: np.ndarray, p: np.ndarray, q: np.ndarray, centre: np.ndarray
-) -> float:
-    """Share of the points along side p-q that look like a sheet's edge: on an edge (edges
-    pre-dilated) with a step in brightness across it (a table rule or a line of text has paper on
-    both sides; a page's edge has the desk or another sheet beyond it). On or past the frame's
-    border a point counts where the page mask is bright at the border: the page runs out of the
-    frame there."""
+def _steps(blur: np.ndarray, line: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """For points along a line, whether the brightness steps across it the same way near the
+    line and further out: a sheet's edge. A rule or a line of text printed on the page has
+    paper on both sides further out."""
+    h, w = blur.shape[:2]
+
+    def across(off: float) -> np.ndarray:
+        a = (line + normal * off).round().astype(int)
+        b = (line - normal * off).round().astype(int)
+        xa, ya = np.clip(a[:, 0], 0, w - 1), np.clip(a[:, 1], 0, h - 1)
+        xb, yb = np.clip(b[:, 0], 0, w - 1), np.clip(b[:, 1], 0, h - 1)
+        return blur[ya, xa].astype(np.int16) - blur[yb, xb].astype(np.int16)
+
+    near, far = across(STEP_OFFSET), across(STEP_OFFSET * 2.5)
+    return (np.abs(near) >= STEP_MIN) & (np.abs(far) >= STEP_MIN) & (np.sign(near) == np.sign(far))
+
+
+def _points(p: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points every ~4 px along segment p-q (ends left out), and its unit normal."""
     n = max(8, int(np.linalg.norm(q - p) / 4))
     t = np.linspace(0.03, 0.97, n)[:, None]
-    line = p[None, :] * (1 - t) + q[None, :] * t
-    pts = line.round().astype(int)
-    h, w = edges.shape
     d = q - p
     normal = np.array([-d[1], d[0]], np.float32) / (float(np.linalg.norm(d)) + 1e-6)
-    if float((centre - (p + q) / 2) @ normal) < 0:
-        normal = -normal  # pointing into the candidate page
-    ins = (line + normal * STEP_OFFSET).round().astype(int)
-    outs = (line - normal * STEP_OFFSET).round().astype(int)
-    inside = (pts[:, 0] >= 2) & (pts[:, 0] < w - 2) & (pts[:, 1] >= 2) & (pts[:, 1] < h - 2)
-    hits = np.empty(n, bool)
-    xi, yi = np.clip(ins[:, 0], 0, w - 1), np.clip(ins[:, 1], 0, h - 1)
-    xo, yo = np.clip(outs[:, 0], 0, w - 1), np.clip(outs[:, 1], 0, h - 1)
-    step = np.abs(blur[yi, xi].astype(np.int16) - blur[yo, xo].astype(np.int16)) >= STEP_MIN
-    hits[inside] = (edges[pts[inside, 1], pts[inside, 0]] > 0) & step[inside]
+    return p[None, :] * (1 - t) + q[None, :] * t, normal
+
+
+def _side_support(
+    edges: np.ndarray, blur: np.ndarray, mask: np.ndarray, p: np.ndarray, q: np.ndarray
+) -> float:
+    """Share of the points along side p-q that look like a sheet's edge: on an edge (edges
+    pre-dilated) with a step in brightness across it (see ``_steps``). On or past the frame's
+    border a point counts where the page mask is bright at the border: the page runs out of the
+    frame there."""
+    line, normal = _points(p, q)
+    pts = line.round().astype(int)
+    h, w = edges.shape
+    m = BORDER_BAND
+    inside = (pts[:, 0] >= m) & (pts[:, 0] < w - m) & (pts[:, 1] >= m) & (pts[:, 1] < h - m)
+    hits = np.empty(len(pts), bool)
+    hits[inside] = (edges[pts[inside, 1], pts[inside, 0]] > 0) & _steps(blur, line, normal)[inside]
     out = ~inside
     cx, cy = np.clip(pts[out, 0], 0, w - 1), np.clip(pts[out, 1], 0, h - 1)
     hits[out] = mask[cy, cx] > 0
@@ -292,8 +309,8 @@ def _line_quads(blur: np.ndarray, edges: np.ndarray) -> list[np.ndarray]:
     order = np.argsort(-lengths)
     # The frame's own borders stand for the sides of a page that runs out of the frame.
     across = _distinct([segs[i] for i in order if angles[i] < 40 or angles[i] > 140], 8)
-    across += [np.array([0, 0, w - 1, 0], np.float32), np.array([0, h - 1, w - 1, h - 1], np.float32)]
     down = _distinct([segs[i] for i in order if 50 < angles[i] < 130], 8)
+    across += [np.array([0, 0, w - 1, 0], np.float32), np.array([0, h - 1, w - 1, h - 1], np.float32)]
     down += [np.array([0, 0, 0, h - 1], np.float32), np.array([w - 1, 0, w - 1, h - 1], np.float32)]
     mid = {id(s): ((s[0] + s[2]) / 2, (s[1] + s[3]) / 2) for s in across + down}
     quads = []
@@ -334,9 +351,10 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
 
     Candidates are the outlines of the largest bright regions and the quadrilaterals bounded by
     the frame's long straight edges (the frame's borders standing in for sides that run out of
-    view). A candidate must cover a fair part of the frame, have an edge under most of each side
-    and be bright inside; the largest, best-supported one wins. A frame that is all page (or has
-    no clear outline) returns None and is read as it is.
+    view). A candidate must cover a fair part of the frame, have some sheet edge under each side
+    and be mostly bright inside; the score favours large, well-supported candidates with print
+    inside, and sides seen in the frame over its borders. A frame that is all page (or has no
+    clear outline) returns None and is read as it is.
     """
     h, w = gray.shape[:2]
     f = 800.0 / max(h, w)
@@ -363,8 +381,7 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
         area = abs(cv2.contourArea(quad))
         if area < PAGE_MIN_AREA * frame_area or area > 0.985 * frame_area:
             continue
-        centre = quad.mean(0)
-        sup = [_side_support(wide, blur, mask, quad[k], quad[(k + 1) % 4], centre) for k in range(4)]
+        sup = [_side_support(wide, blur, mask, quad[k], quad[(k + 1) % 4]) for k in range(4)]
         if min(sup) < SIDE_MIN_SUPPORT:
             continue
         inside = np.zeros_like(mask)
@@ -380,7 +397,12 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
         # and the other sheets beside it, all running to the border, outscore the page alone.
         border = sum(_on_border(quad[k], quad[(k + 1) % 4], w_s, h_s) for k in range(4))
         score = (
-            area * (sum(sup) / 4) ** 2 * bright**2 * BORDER_SIDE_WEIGHT**border * math.sqrt(max(ink, 1e-3))
+            area
+            * (sum(sup) / 4) ** 2
+            * bright**2
+            * (0.5 + min(sup))  # the weakest side counts on its own too
+            * BORDER_SIDE_WEIGHT**border
+            * math.sqrt(min(1.0, max(ink, 1e-3) / INK_FULL))
         )
         if best is None or score > best[0]:
             best = (score, quad)
@@ -389,15 +411,39 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
     return _order_quad(best[1] / f)
 
 
-def warp_page(gray: np.ndarray, quad: np.ndarray) -> np.ndarray:
-    """Flatten the page inside ``quad`` to an upright rectangle of its own proportions."""
+def warp_page(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten the page inside ``quad`` to an upright rectangle of its own proportions; also
+    returns the 3x3 perspective transform from frame pixels to page pixels."""
     tl, tr, br, bl = quad
     width = int(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
     height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
     width, height = max(width, MIN_SIDE), max(height, MIN_SIDE)
     dst = np.array([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32)
     m = cv2.getPerspectiveTransform(quad.astype(np.float32), dst)
-    return cv2.warpPerspective(gray, m, (width, height), flags=cv2.INTER_CUBIC, borderValue=255)
+    return cv2.warpPerspective(gray, m, (width, height), flags=cv2.INTER_CUBIC, borderValue=255), m
+
+
+def mask_warped(
+    page: np.ndarray,
+    boxes: Sequence[tuple[float, float, float, float]],
+    frame_shape: tuple[int, ...],
+    m: np.ndarray,
+    pad: float = 0.004,
+) -> np.ndarray:
+    """Paint frame boxes (normalised to the frame) on the flattened ``page`` with the paper
+    colour: each box goes through the same perspective transform ``m`` as the page."""
+    if not boxes:
+        return page
+    out = page.copy()
+    fh, fw = frame_shape[:2]
+    paper = int(np.percentile(out, 90)) if out.size else 255
+    for x1, y1, x2, y2 in boxes:
+        a, b = (x1 - pad) * fw, (y1 - pad) * fh
+        c, d = (x2 + pad) * fw, (y2 + pad) * fh
+        corners = np.array([[[a, b], [c, b], [c, d], [a, d]]], np.float32)
+        poly = cv2.perspectiveTransform(corners, m.astype(np.float32))[0]
+        cv2.fillPoly(out, [np.round(poly).astype(np.int32)], paper)
+    return out
 
 
 def estimate_skew(binary: np.ndarray, max_angle: float = 8.0) -> float:
@@ -517,13 +563,18 @@ def prepare(
     """Run the preprocessing chain. ``rotation`` (clockwise degrees) is applied when already known."""
     gray = to_gray(image)
     gray, f0 = limit_size(gray)
-    gray = mask_regions(gray, mask_boxes)
     notes: list[str] = []
     page_found = False
+    # The page outline is found on the frame as it is: painted-over signature boxes would cut
+    # into the edges it looks for. The boxes are painted afterwards, on the flattened page.
+    quad = find_page(gray) if profile == "webcam" else None
+    if quad is None:
+        gray = mask_regions(gray, mask_boxes)
     if profile == "webcam":
-        quad = find_page(gray)
         if quad is not None:
-            gray = warp_page(gray, quad)
+            frame_shape = gray.shape
+            gray, m = warp_page(gray, quad)
+            gray = mask_warped(gray, mask_boxes, frame_shape, m)
             page_found = True
             # After warping, coordinates no longer scale uniformly from the input.
             f0 = 1.0
