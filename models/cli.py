@@ -24,6 +24,7 @@ models = lazy_group(
         "train-classifier": "models.classifier.cli:train_classifier",
         "eval-classifier": "models.classifier.cli:eval_classifier",
         "report-reading": "models.reading_report:report_reading",
+        "eval-page-finding": "models.page_finding:eval_page_finding",
         "dataset": "models.lifecycle:dataset",
         "compare": "models.lifecycle:compare",
     },
