@@ -23,6 +23,9 @@ Profile = Literal["scan", "webcam"]
 MIN_SIDE = 16  # below this there is no text to read
 MAX_SIDE = 12_000  # larger images are scaled down before anything else (20,000 px scans)
 TARGET_WIDTH = 1700  # an A4 page at ~200 dpi: Tesseract reads 10 pt text well at this scale
+RULE_LEN = 1 / 30  # share of the page width from which a straight run of ink is a rule, not a glyph
+RULE_GLYPHS = 5.0  # ... and at least this many times the height of a typical glyph
+RULE_THICKNESS = 0.6  # ... and at most this share of a typical glyph's height thick
 MIN_DESKEW = 1.0  # degrees; smaller skew is left to Tesseract
 MIN_WORK_WIDTH = 1800  # webcam pages are upscaled so their text reaches a height Tesseract reads well
 SPECKLED = 1000.0  # specks per megapixel above which a scan may be median-filtered before OCR
@@ -52,6 +55,7 @@ class Prepared:
     source_px: int = 0
     profile: Profile = "scan"
     flat: np.ndarray | None = None  # webcam: the grey page with its uneven light divided out
+    ruled: np.ndarray | None = None  # scans: the grey page with its ruled lines painted out
 
     @property
     def ocr_image(self) -> np.ndarray:
@@ -61,6 +65,8 @@ class Prepared:
         binary, 25% from this)."""
         if self.profile == "webcam" and self.flat is not None:
             return self.flat
+        if self.ruled is not None:
+            return self.ruled
         return self.gray
 
 
@@ -450,6 +456,29 @@ def mask_warped(
     return out
 
 
+def _drop_border_bands(ink: np.ndarray) -> np.ndarray:
+    """``ink`` (white on black) without the large dark regions that touch the image border: the
+    scanner's lid shadow or the dark band past the sheet's edge. They are level with the scanner,
+    not with the text, and a band the width of the page outweighs every text line in the
+    projection profile, so a skewed page with one would be read as level."""
+    mask = (ink > 96).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return ink
+    h, w = ink.shape[:2]
+    x, y, bw, bh = (
+        stats[1:, k] for k in (cv2.CC_STAT_LEFT, cv2.CC_STAT_TOP, cv2.CC_STAT_WIDTH, cv2.CC_STAT_HEIGHT)
+    )
+    touches = (x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h)
+    large = (bw > 0.3 * w) | (bh > 0.3 * h)
+    drop = np.flatnonzero(touches & large) + 1
+    if drop.size == 0:
+        return ink
+    out = ink.copy()
+    out[np.isin(labels, drop)] = 0
+    return out
+
+
 def estimate_skew(binary: np.ndarray, max_angle: float = 8.0) -> float:
     """Skew in degrees (positive = text rises to the right... corrected by rotating by -angle).
 
@@ -461,6 +490,7 @@ def estimate_skew(binary: np.ndarray, max_angle: float = 8.0) -> float:
     f = 600.0 / max(h, w)
     if f < 1:
         ink = cv2.resize(ink, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+    ink = _drop_border_bands(ink)
     if int(ink.astype(np.int64).sum()) < 255 * 50:
         return 0.0
     hh, ww = ink.shape[:2]
@@ -543,6 +573,45 @@ def binarise(gray: np.ndarray, profile: Profile) -> np.ndarray:
     return out
 
 
+def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | None:
+    """The page with its ruled lines (table rules, form boxes, signature lines, underlines)
+    painted the paper colour, or None when it has none.
+
+    Tesseract takes a rule touching a field's label or a table cell for glyphs ('|', '_', 'LL',
+    '5 5 5') and its layout analysis splits or merges cells around them. A rule is a run of ink
+    longer than ``min_len`` of the page width, found by opening the binary page with a long
+    thin line; glyph strokes are far shorter, so text is left alone. The grey page itself is
+    kept for barcodes, whose bars would go too."""
+    h, w = gray.shape[:2]
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    # A typical glyph's height, from the dark components of the half-size page (4x cheaper).
+    half = cv2.resize(ink, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    _, _, stats, _ = cv2.connectedComponentsWithStats((half > 127).astype(np.uint8), connectivity=8)
+    heights = 2 * stats[1:, cv2.CC_STAT_HEIGHT]
+    heights = heights[(heights >= 6) & (heights < h / 20)]
+    glyph = float(np.median(heights)) if heights.size >= 20 else 20.0
+    k = int(max(w * min_len, RULE_GLYPHS * glyph, 25))
+    if w < k:
+        return None
+    # A rule is thin as well as long: only ink whose vertical run is at most ``t`` pixels can be
+    # part of one. The long rows inside a filled logo or a shaded band are not lines, and where a
+    # glyph crosses a rule (a descender through an underline) the glyph is kept.
+    t = int(max(3, RULE_THICKNESS * glyph))
+    thick = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, t + 1)))
+    thin = cv2.subtract(ink, thick)
+    rules = cv2.morphologyEx(thin, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1)))
+    if not rules.any():
+        return None
+    # Grow by a pixel for the anti-aliased fringe of the line.
+    rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
+    # Painted with the paper just above and below the rule (the brightest pixel within a few
+    # rule widths), so a tinted table row does not get a white seam.
+    paper = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * t + 7)))
+    out = gray.copy()
+    out[rules > 0] = paper[rules > 0]
+    return out
+
+
 def flatten_light(gray: np.ndarray) -> np.ndarray:
     """Divide out the uneven light of a camera page: the background is estimated by a closing
     wider than any stroke (text removed, paper kept), then smoothed."""
@@ -613,6 +682,7 @@ def prepare(
         gray=gray,
         binary=binary,
         flat=flatten_light(gray) if profile == "webcam" else None,
+        ruled=remove_rules(gray) if profile == "scan" else None,
         scale=f0 * f1,
         rotation=rotation,
         skew=skew,

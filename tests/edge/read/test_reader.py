@@ -18,6 +18,7 @@ from edge.read.preprocess import (
     despeckle,
     estimate_skew,
     prepare,
+    remove_rules,
     rotate,
     speck_density,
     speckle,
@@ -111,6 +112,47 @@ def test_given_skewed_page_when_prepared_then_skew_estimated_and_removed() -> No
     _, binary = cv2.threshold(tilted, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     assert abs(estimate_skew(binary) + 4.0) < 0.8
     assert abs(prepare(tilted, "scan").skew + 4.0) < 0.8
+
+
+def test_given_skewed_page_with_dark_scanner_band_when_prepared_then_skew_still_found() -> None:
+    """The dark band past a sheet's edge is level with the scanner, not with the text; as wide as
+    the page, it outweighed every text line and the page was read as level."""
+    gray = cv2.cvtColor(render(LINES * 2, size=(1100, 1500)), cv2.COLOR_BGR2GRAY)
+    tilted = rotate(gray, 2.5)
+    tilted[:40, :] = 15  # the scanner lid's shadow along the top edge
+    assert abs(prepare(tilted, "scan").skew + 2.5) < 0.8
+
+
+def _form(boxes: bool) -> np.ndarray:
+    """A ruled form: labels printed just under the top edge of thick field boxes, a table with
+    rules under its rows, and a filled round logo (grey page, 200 dpi-like sizes)."""
+    lines = ["Full name", "", "Nationality", "", "Total EUR 360.00"]
+    gray = cv2.cvtColor(render(lines, size=(1400, 700), font_px=26), cv2.COLOR_BGR2GRAY)
+    cv2.circle(gray, (1250, 90), 55, 30, -1)  # filled logo
+    if boxes:
+        for y in (40, 123):  # each box's top edge touches its label's capitals
+            cv2.rectangle(gray, (50, y - 2), (1100, y + 78), 25, 6)
+        cv2.line(gray, (50, 380), (1300, 380), 25, 3)  # a table rule under a row
+    return gray
+
+
+def test_given_ruled_form_when_rules_removed_then_lines_gone_and_text_and_logo_kept() -> None:
+    clean, ruled = _form(False), _form(True)
+    out = remove_rules(ruled)
+    assert out is not None
+    ink_out = out < 128
+    # No long dark run is left on any row: the box edges and the table rule are gone.
+    runs = cv2.morphologyEx(ink_out.astype(np.uint8), cv2.MORPH_OPEN, np.ones((1, 200), np.uint8))
+    logo = np.zeros_like(ink_out)
+    cv2.circle(logo.view(np.uint8), (1250, 90), 60, 1, -1)
+    assert not runs[~logo].any()
+    # The text and the filled logo keep their ink.
+    ink_clean = clean < 128
+    kept = np.count_nonzero(ink_out & ink_clean) / np.count_nonzero(ink_clean)
+    assert kept > 0.97
+    assert np.count_nonzero(ink_out & logo) >= 0.97 * np.count_nonzero(ink_clean & logo)
+    # A page without rules is left to Tesseract as it is.
+    assert remove_rules(clean) is None
 
 
 def _speckled(gray: np.ndarray, share: float, seed: int = 7) -> np.ndarray:
