@@ -182,6 +182,9 @@ STEP_OFFSET = 4.0  # px (at the 800 px working scale) either side of a candidate
 BORDER_BAND = 6  # px from the frame's border where a side is judged by the mask, not by edges
 INK_FULL = 0.02  # edge density inside a candidate from which it counts as a printed page
 STEP_MIN = 12  # grey levels between the two: a sheet's edge, not a rule printed on the page
+HOUGH_VOTES = 0.12  # of the frame's shorter side: edge pixels a straight page side needs
+HOUGH_MIN_LEN = 0.18  # ... and the shortest seen stretch of one (a sheet on another hides the rest)
+SEGMENT_MIN_STEP = 0.5  # share of a straight segment's points with a step across it: a sheet's side
 SIDE_MIN_SUPPORT = 0.1  # the weakest side: a page edge over another white sheet shows little step
 
 
@@ -307,13 +310,20 @@ def _line_quads(blur: np.ndarray, edges: np.ndarray) -> list[np.ndarray]:
         edges,
         1,
         np.pi / 180,
-        threshold=int(side * 0.12),
-        minLineLength=int(side * 0.18),
+        threshold=int(side * HOUGH_VOTES),
+        minLineLength=int(side * HOUGH_MIN_LEN),
         maxLineGap=int(side * 0.03),
     )
     if lines is None:
         return []
     segs = lines.reshape(-1, 4).astype(np.float32)
+    # Only a segment with a brightness step across it can be a sheet's side. Lines of text and
+    # table rules are long straight edges too; on a printed page they outnumber the sheet's own
+    # sides, and a thumb splitting a side into two shorter pieces would lose it to them.
+    edge_like = [float(_steps(blur, *_points(sg[:2], sg[2:])).mean()) >= SEGMENT_MIN_STEP for sg in segs]
+    segs = segs[np.array(edge_like, bool)]
+    if len(segs) == 0:
+        segs = np.zeros((0, 4), np.float32)
     lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
     angles = np.degrees(np.arctan2(segs[:, 3] - segs[:, 1], segs[:, 2] - segs[:, 0])) % 180
     order = np.argsort(-lengths)

@@ -307,3 +307,24 @@ def test_given_printed_page_beside_blank_sheet_when_page_found_then_the_printed_
     found = find_page(cv2.cvtColor(_paste(desk, page, quad), cv2.COLOR_BGR2GRAY))
     assert found is not None
     assert np.abs(found - quad).max() < 0.02 * np.hypot(1280, 720), found
+
+
+def test_given_page_held_by_thumbs_with_long_text_lines_when_page_found_then_its_outline() -> None:
+    """Thumbs split the page's top and bottom sides into pieces shorter than its lines of text,
+    and a blank sheet under it joins it in one bright region; the text lines, straight and long but with paper on both sides, must not crowd out the
+    sheet's sides among the straight edges the outline is built from."""
+    from edge.read.preprocess import find_page
+
+    desk = np.full((720, 1280, 3), (45, 45, 45), np.uint8)
+    # A blank sheet under the page, sticking out to its left: one bright region with it.
+    under = np.full((500, 380, 3), 225, np.uint8)
+    desk = _paste(desk, under, np.array([[330, 300], [560, 250], [600, 690], [360, 715]], np.float32))
+    long_lines = [f"Article {i} - " + "the parties agree to terms and conditions " * 2 for i in range(30)]
+    page = render(long_lines, size=(820, 1160), font_px=16)
+    quad = np.array([[430, 50], [860, 62], [848, 672], [418, 660]], np.float32)
+    frame = _paste(desk, page, quad)
+    for cx, cy in ((600, 55), (700, 666)):  # a thumb over each of the two long sides
+        cv2.ellipse(frame, (cx, cy), (24, 45), 0, 0, 360, (120, 125, 130), -1)
+    found = find_page(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
+    assert found is not None
+    assert np.abs(found - quad).max() < 0.02 * np.hypot(1280, 720), found
