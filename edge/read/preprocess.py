@@ -185,6 +185,9 @@ STEP_MIN = 12  # grey levels between the two: a sheet's edge, not a rule printed
 HOUGH_VOTES = 0.12  # of the frame's shorter side: edge pixels a straight page side needs
 HOUGH_MIN_LEN = 0.18  # ... and the shortest seen stretch of one (a sheet on another hides the rest)
 SEGMENT_MIN_STEP = 0.5  # share of a straight segment's points with a step across it: a sheet's side
+PRINT_MAX_STROKE = (
+    0.1  # of the frame's shorter side: an edge longer than this is a rule or a border, not print
+)
 SIDE_MIN_SUPPORT = 0.1  # the weakest side: a page edge over another white sheet shows little step
 
 
@@ -366,6 +369,19 @@ def _line_quads(blur: np.ndarray, edges: np.ndarray) -> list[np.ndarray]:
     return quads
 
 
+def _print_density(edges: np.ndarray, core: np.ndarray, side: int) -> float:
+    """Share of a candidate's inside covered by the edges of print: words, figures, signatures.
+    Edges that run on as one long stroke (the rules of a lined or squared blank sheet, the
+    border of a sheet under it) are left out, so a ruled blank sheet does not pass for a page
+    with print on it."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
+    if n <= 1:
+        return 0.0
+    extent = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    short = stats[1:, cv2.CC_STAT_AREA][extent < PRINT_MAX_STROKE * side]
+    return float(short.sum()) / max(1, int(np.count_nonzero(core)))
+
+
 def find_page(gray: np.ndarray) -> np.ndarray | None:
     """Find the outline of a bright page in a camera frame: four corners (tl, tr, br, bl) or None.
 
@@ -412,7 +428,7 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
             continue
         # The page being shown is the one with print on it, not a blank or lined sheet beside it.
         core = cv2.erode(inside, np.ones((9, 9), np.uint8))
-        ink = int(np.count_nonzero(cv2.bitwise_and(edges, core))) / max(1, int(np.count_nonzero(core)))
+        ink = _print_density(cv2.bitwise_and(edges, core), core, min(h_s, w_s))
         # A side on the frame's border is weaker evidence than a seen edge: without this, a page
         # and the other sheets beside it, all running to the border, outscore the page alone.
         border = sum(_on_border(quad[k], quad[(k + 1) % 4], w_s, h_s) for k in range(4))

@@ -328,3 +328,22 @@ def test_given_page_held_by_thumbs_with_long_text_lines_when_page_found_then_its
     found = find_page(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
     assert found is not None
     assert np.abs(found - quad).max() < 0.02 * np.hypot(1280, 720), found
+
+
+def test_given_printed_page_beside_squared_blank_sheet_when_page_found_then_the_printed_one() -> None:
+    """A squared blank sheet has as many edges inside as a printed page, but they run on as long
+    strokes; only the short edges of print say which sheet is the document being shown."""
+    from edge.read.preprocess import find_page
+
+    desk = np.full((720, 1280, 3), (40, 40, 40), np.uint8)
+    squared = np.full((640, 470, 3), 240, np.uint8)
+    for v in range(14, 630, 14):
+        cv2.line(squared, (10, v), (460, v), (140, 140, 140), 1)
+        if v < 460:
+            cv2.line(squared, (v, 10), (v, 630), (140, 140, 140), 1)
+    desk = _paste(desk, squared, np.array([[40, 30], [590, 50], [570, 710], [30, 690]], np.float32))
+    page = render(LINES, size=(800, 1130), font_px=22)
+    quad = np.array([[760, 110], [1120, 120], [1105, 620], [745, 610]], np.float32)
+    found = find_page(cv2.cvtColor(_paste(desk, page, quad), cv2.COLOR_BGR2GRAY))
+    assert found is not None
+    assert np.abs(found - quad).max() < 0.02 * np.hypot(1280, 720), found
