@@ -180,14 +180,12 @@ PAGE_MIN_BRIGHT = 0.75  # share of a candidate that is bright paper (shadows and
 BORDER_SIDE_WEIGHT = 0.8  # score factor for each side of a candidate that is the frame's border
 STEP_OFFSET = 4.0  # px (at the 800 px working scale) either side of a candidate side
 BORDER_BAND = 6  # px from the frame's border where a side is judged by the mask, not by edges
-INK_FULL = 0.02  # edge density inside a candidate from which it counts as a printed page
+INK_FULL = 0.02  # print-edge density inside a candidate from which it counts as a printed page
 STEP_MIN = 12  # grey levels between the two: a sheet's edge, not a rule printed on the page
 HOUGH_VOTES = 0.12  # of the frame's shorter side: edge pixels a straight page side needs
 HOUGH_MIN_LEN = 0.18  # ... and the shortest seen stretch of one (a sheet on another hides the rest)
 SEGMENT_MIN_STEP = 0.5  # share of a straight segment's points with a step across it: a sheet's side
-PRINT_MAX_STROKE = (
-    0.1  # of the frame's shorter side: an edge longer than this is a rule or a border, not print
-)
+PRINT_MAX_STROKE = 0.1  # of the frame's shorter side: a longer edge is a rule or a border, not print
 SIDE_MIN_SUPPORT = 0.1  # the weakest side: a page edge over another white sheet shows little step
 
 
@@ -325,8 +323,6 @@ def _line_quads(blur: np.ndarray, edges: np.ndarray) -> list[np.ndarray]:
     # sides, and a thumb splitting a side into two shorter pieces would lose it to them.
     edge_like = [float(_steps(blur, *_points(sg[:2], sg[2:])).mean()) >= SEGMENT_MIN_STEP for sg in segs]
     segs = segs[np.array(edge_like, bool)]
-    if len(segs) == 0:
-        segs = np.zeros((0, 4), np.float32)
     lengths = np.hypot(segs[:, 2] - segs[:, 0], segs[:, 3] - segs[:, 1])
     angles = np.degrees(np.arctan2(segs[:, 3] - segs[:, 1], segs[:, 2] - segs[:, 0])) % 180
     order = np.argsort(-lengths)
@@ -604,10 +600,11 @@ def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | No
     painted the paper colour, or None when it has none.
 
     Tesseract takes a rule touching a field's label or a table cell for glyphs ('|', '_', 'LL',
-    '5 5 5') and its layout analysis splits or merges cells around them. A rule is a run of ink
-    longer than ``min_len`` of the page width, found by opening the binary page with a long
-    thin line; glyph strokes are far shorter, so text is left alone. The grey page itself is
-    kept for barcodes, whose bars would go too."""
+    '5 5 5') and its layout analysis splits or merges cells around them. A rule is a horizontal
+    run of thin ink longer than ``min_len`` of the page width and RULE_GLYPHS typical glyph
+    heights, found by opening the binary page with a long flat line; glyph strokes are far
+    shorter, so text is left alone. Vertical rules stay: they keep table columns apart for
+    Tesseract. The grey page itself is kept for barcodes, whose bars would go too."""
     h, w = gray.shape[:2]
     _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     # A typical glyph's height, from the dark components of the half-size page (4x cheaper).
