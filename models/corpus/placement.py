@@ -162,6 +162,11 @@ def _names(doc: Doc, fake: Faker, n: int) -> list[str]:
     return names
 
 
+# Share of slot signatures written low, across the rule and the typed name under it, as people
+# sign letters and memos (the lower half of the strokes over the name's letters).
+SIGN_ACROSS_NAME = 0.35
+
+
 def place_signatures(r: random.Random, laid: Laid, pen: Ink, doc: Doc, fake: Faker, dpi: int, n: int) -> None:
     mm = dpi / 25.4
     H, W = pen.page.shape[:2]
@@ -170,7 +175,8 @@ def place_signatures(r: random.Random, laid: Laid, pen: Ink, doc: Doc, fake: Fak
     names = _names(doc, fake, n)
     r.shuffle(names)
     for i in range(n):
-        pen_px = max(1.0, mm * r.uniform(0.25, 0.75))
+        # ballpoint and fountain pens; a fifth sign with a felt-tip or a marker
+        pen_px = max(1.0, mm * (r.uniform(0.25, 0.75) if r.random() < 0.8 else r.uniform(0.75, 1.1)))
         colour = ink.ink_colour(r)
         if i < len(places):
             x1, y1, x2, y2 = places[i]["rect"]
@@ -181,11 +187,13 @@ def place_signatures(r: random.Random, laid: Laid, pen: Ink, doc: Doc, fake: Fak
             m = _fit(m, (x2 - x1) * 0.98, (y2 - y1) * 1.3)
             mh, mw = m.shape
             x = x1 + r.randint(0, max(0, x2 - x1 - mw))
-            y = (
-                y2 - mh + r.randint(-mh // 8, mh // 5)
-                if places[i]["style"] != "box"
-                else y1 + r.randint(0, max(0, y2 - y1 - mh))
-            )
+            if places[i]["style"] == "box":
+                y = y1 + r.randint(0, max(0, y2 - y1 - mh))
+            elif r.random() < SIGN_ACROSS_NAME:
+                # signed low: the strokes run through the rule and the typed name under it
+                y = y2 - mh + int(mh * r.uniform(0.25, 0.6))
+            else:
+                y = y2 - mh + r.randint(-mh // 8, mh // 5)
             if _overlaps((x, y, x + mw, y + mh), pen.boxes("signature")):
                 continue
         else:  # signed elsewhere: in a margin, under the text, across the page foot

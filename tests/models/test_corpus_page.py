@@ -187,3 +187,29 @@ def test_given_receipts_when_generated_then_their_wording_varies_and_cash_lines_
             assert given - change == Decimal(doc.fields["total"]) and change >= 0
     assert {"RECEIPT", "TAX INVOICE"} <= titles and len(titles) >= 6
     assert 40 <= cash <= 120
+
+
+def test_given_name_below_slots_when_signed_then_some_signatures_run_across_the_typed_name() -> None:
+    """People sign letters low, through the rule and over their typed name: the corpus must show
+    the detector such strokes mixed with print, not only signatures sitting above the line."""
+    import random
+
+    from faker import Faker
+    from PIL import Image
+
+    from models.corpus.content import Doc
+    from models.corpus.layout import Laid
+    from models.corpus.placement import Ink, place_signatures
+
+    dpi = 100
+    rect = (100, 200, 500, 290)  # the slot ends 3 mm under its rule; the typed name starts just below
+    low = 0
+    for seed in range(60):
+        page = np.full((800, 600, 3), 255, np.uint8)
+        laid = Laid(image=Image.fromarray(page), sign_places=[{"rect": rect, "style": "name_below", "label": "x"}])
+        pen = Ink(page)
+        doc = Doc(doc_type="letter", lang="en", blocks=[], fields={})
+        place_signatures(random.Random(seed), laid, pen, doc, Faker("en_US"), dpi, 1)
+        (box,) = pen.boxes("signature")
+        low += box[3] - rect[3] >= 0.2 * (box[3] - box[1])
+    assert 10 <= low <= 35
