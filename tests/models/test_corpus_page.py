@@ -206,7 +206,9 @@ def test_given_name_below_slots_when_signed_then_some_signatures_run_across_the_
     low = 0
     for seed in range(60):
         page = np.full((800, 600, 3), 255, np.uint8)
-        laid = Laid(image=Image.fromarray(page), sign_places=[{"rect": rect, "style": "name_below", "label": "x"}])
+        laid = Laid(
+            image=Image.fromarray(page), sign_places=[{"rect": rect, "style": "name_below", "label": "x"}]
+        )
         pen = Ink(page)
         doc = Doc(doc_type="letter", lang="en", blocks=[], fields={})
         place_signatures(random.Random(seed), laid, pen, doc, Faker("en_US"), dpi, 1)
