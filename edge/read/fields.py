@@ -247,8 +247,6 @@ class Extractor:
         for i, m in self.p.find(patterns):
             rows = self._rows(i, m)
             for j in rows:
-                if j >= len(self.p.lines):
-                    break
                 if j != i:
                     # Before the next line: the amount printed on the same row of the page but
                     # read into another block (word boxes), then a column of labels facing a
@@ -258,6 +256,8 @@ class Extractor:
                         v, line, a, b = found
                         self.put(name, parse.format_amount(v), Span(line, a, b), prior * 0.8)
                         return v
+                if j >= len(self.p.lines):
+                    break  # the label ends the text and no row or column holds its amount
                 offset = m.end() if j == i else 0
                 if j != i and MASKED.search(self.p.lines[j]):
                     continue  # "Paid by card **** 4167": card digits, not an amount
@@ -324,22 +324,30 @@ class Extractor:
         k, n = i - start, end - start + 1
         if n < 2:
             return None
-        j = end + 1
-        while j < len(self.p.lines) and j <= end + 12:
-            run = []
-            while j < len(self.p.lines) and re.fullmatch(
-                r"[^A-Za-zÀ-ÿ]*\d[^A-Za-zÀ-ÿ]*|.{0,4}\d.*(?:EUR|USD|GBP|CHF)\s*", self.p.lines[j]
-            ):
-                run.append(j)
-                j += 1
-            if len(run) == n:
-                line = run[k]
-                amounts = parse.find_amounts(self.p.lines[line])
-                if amounts:
-                    v, a, b = amounts[-1]
-                    return v, line, a, b
-            j += 1
+        # the amount run read after the labels, else (amounts read first) the nearest one before
+        runs = [r for r in self._amount_runs(end + 1, end + 13 + n) if r[0] <= end + 12]
+        before = self._amount_runs(max(0, start - 12), start)
+        for run in [r for r in runs if len(r) == n][:1] + [r for r in before if len(r) == n][-1:]:
+            amounts = parse.find_amounts(self.p.lines[run[k]])
+            if amounts:
+                v, a, b = amounts[-1]
+                return v, run[k], a, b
         return None
+
+    def _amount_runs(self, lo: int, hi: int) -> list[list[int]]:
+        """Runs of consecutive amount-only lines among lines ``lo`` .. ``hi - 1``."""
+        amount_only = re.compile(r"[^A-Za-zÀ-ÿ]*\d[^A-Za-zÀ-ÿ]*|.{0,4}\d.*(?:EUR|USD|GBP|CHF)\s*")
+        runs: list[list[int]] = []
+        prev = -2
+        for j in range(lo, min(hi, len(self.p.lines))):
+            if not amount_only.fullmatch(self.p.lines[j]):
+                continue
+            if j == prev + 1:
+                runs[-1].append(j)
+            else:
+                runs.append([j])
+            prev = j
+        return runs
 
     def labelled_date(self, name: str, patterns: list[str], prior: float = 0.9) -> str | None:
         def dated(t: str) -> bool:
@@ -593,14 +601,26 @@ class Extractor:
             expected = _code_claims(code.payload)
             if not expected:
                 continue
-            diffs = []
+            diffs, filled = [], []
+            compared = [k for k in expected if k in self.values and self.values[k].value not in (None, "")]
             for key, val in expected.items():
                 fv = self.values.get(key)
                 if fv is None or fv.value in (None, ""):
-                    continue
-                if str(fv.value).replace(" ", "").upper() != val.replace(" ", "").upper():
+                    # The text gave nothing (faint print, a smudge): the code is the issuer's
+                    # own machine-readable copy, checksummed, so it stands in for the text.
+                    self.values[key] = FieldValue(value=val, confidence=CODE_CONFIDENCE, raw=val, words=[])
+                    filled.append(key)
+                elif str(fv.value).replace(" ", "").upper() != val.replace(" ", "").upper():
+                    # OCR misreads digits far more often than a decoded code is wrong: the
+                    # code's value is kept, the disagreement reported for review.
                     diffs.append(f"{key}: text {fv.value} vs code {val}")
-            compared = [k for k in expected if k in self.values]
+                    self.values[key] = FieldValue(
+                        value=val, confidence=CODE_DISAGREES_CONFIDENCE, raw=fv.raw, words=fv.words
+                    )
+            if filled:
+                self.checks.append(
+                    Check(name="code_fills_text", ok=True, detail=f"{code.kind} gave {', '.join(filled)}")
+                )
             if compared:
                 self.checks.append(
                     Check(
@@ -609,6 +629,12 @@ class Extractor:
                         detail="; ".join(diffs) or f"{code.kind} agrees on {', '.join(compared)}",
                     )
                 )
+
+
+# A field taken from a decoded QR code where the text had none, and one where text and code
+# disagree (the code's value is kept; the failed check sends the page for review).
+CODE_CONFIDENCE = 0.9
+CODE_DISAGREES_CONFIDENCE = 0.6
 
 
 def _code_claims(payload: str) -> dict[str, str]:

@@ -128,7 +128,39 @@ def test_given_qr_payload_when_it_disagrees_with_text_then_check_fails() -> None
     wrong = epc.replace("EUR10088.54", "EUR99.00")
     f = extract(page_from_text(FACTURE_FR), "invoice", codes=[Code(kind="qr", payload=wrong)])
     check = next(c for c in f.checks if c.name == "code_matches_text")
-    assert not check.ok and "total" in check.detail
+    assert not check.ok and "total" in check.detail and "10088.54" in check.detail
+    # the checksummed code outranks OCR digits, at a confidence that sends the page for review
+    assert f.values["total"].value == "99.00" and f.values["total"].confidence <= 0.6
+
+
+def test_given_fields_too_faint_to_read_when_a_payment_code_is_decoded_then_it_fills_them() -> None:
+    epc = "\n".join(
+        [
+            "BCD",
+            "002",
+            "1",
+            "SCT",
+            "",
+            "Hebert",
+            "FR1420041010050500013M02606",
+            "EUR10088.54",
+            "",
+            "",
+            "FAC-2025-49693",
+        ]
+    )
+    f = extract(
+        page_from_text("FACTURE\nN°: ;'.\nTotal TTC ~~ ,\n"), "invoice", codes=[Code(kind="qr", payload=epc)]
+    )
+    v = _values(f)
+    assert (v["number"], v["total"], v["currency"], v["iban"]) == (
+        "FAC-2025-49693",
+        "10088.54",
+        "EUR",
+        "FR1420041010050500013M02606",
+    )
+    assert {c.name: c.ok for c in f.checks}["code_fills_text"] is True
+    assert f.values["total"].words == [] and f.values["total"].confidence < 1
 
 
 def test_given_receipt_when_extracted_then_merchant_date_total() -> None:
@@ -389,3 +421,24 @@ def test_given_french_payment_deadline_when_extracted_then_it_is_the_due_date_no
     text = "Facture\nN° : FAC-2015-00042\nDate limite de paiement le 05/07/2015\nDate : 02/07/2015\nTotal TTC 29,99 €\n"
     v = _values(extract(page_from_text(text), "invoice"))
     assert (v["date"], v["due_date"]) == ("2015-07-02", "2015-07-05")
+
+
+def test_given_totals_labels_read_last_after_their_amounts_when_extracted_then_paired_by_row() -> None:
+    """Tesseract may read the amount column of the totals before the labels, which then end the
+    page's text: the last label ("Total") has no line after it and must still find its row."""
+    page = _boxed_page(
+        [
+            [(0.1, 0.05, "Purchase order"), (0.6, 0.10, "No.: PO-2024-04879")],
+            [(0.1, 0.30, "Qty Unit price Amount"), (0.1, 0.33, "12 1,258.96 15,107.52")],
+            [(0.8, 0.60, "$20,415.13"), (0.8, 0.63, "$4,083.03"), (0.8, 0.66, "$24,498.16")],
+            [(0.55, 0.60, "Subtotal"), (0.55, 0.63, "Tax 20%"), (0.55, 0.66, "Total")],
+        ]
+    )
+    v = _values(extract(page, "purchase_order"))
+    assert (v["subtotal"], v["tax"], v["total"]) == ("20415.13", "4083.03", "24498.16")
+
+
+def test_given_a_column_of_labels_after_its_amounts_without_boxes_when_extracted_then_paired() -> None:
+    text = "Bon de commande\nN°: BC-1\n\n100,00 €\n20,00 €\n120,00 €\n\nTotal HT\nTVA 20%\nTotal TTC\n"
+    v = _values(extract(page_from_text(text), "purchase_order"))
+    assert (v["subtotal"], v["tax"], v["total"]) == ("100.00", "20.00", "120.00")
