@@ -1,0 +1,33 @@
+"""QR codes decoded from scanned pages (corpus pages with their printed payment code)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from edge.read.codes import decode_codes
+from models.corpus import generate_page
+
+
+@pytest.mark.parametrize("seed", [1, 3, 17])  # 200, 240 and 150 dpi scans, each with a code
+def test_given_a_scanned_invoice_with_a_payment_code_when_decoded_then_payload_and_place_match(
+    seed: int,
+) -> None:
+    page = generate_page(seed, "scan", "en", "invoice")
+    (want,) = page.meta["codes"]
+    codes = decode_codes(cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY))
+    assert [c.payload for c in codes] == [want["payload"]]
+    h, w = page.image.shape[:2]
+    b = codes[0].box
+    assert b is not None
+    cx, cy = (b.x1 + b.x2) / 2 * w, (b.y1 + b.y2) / 2 * h
+    x1, y1, x2, y2 = want["box"]
+    assert x1 <= cx <= x2 and y1 <= cy <= y2
+
+
+def test_given_pages_without_a_code_when_decoded_then_nothing_and_no_error() -> None:
+    assert decode_codes(np.full((2339, 1654), 255, np.uint8)) == []
+    assert decode_codes(np.zeros((1, 1), np.uint8)) == []
+    noise = np.random.default_rng(0).integers(0, 256, (900, 700), dtype=np.uint8)
+    assert decode_codes(noise) == []
