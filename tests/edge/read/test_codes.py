@@ -10,7 +10,9 @@ from edge.read.codes import decode_codes
 from models.corpus import generate_page
 
 
-@pytest.mark.parametrize("seed", [1, 3, 17])  # 200, 240 and 150 dpi scans, each with a code
+# 200, 240 and 150 dpi scans, each with a code; the last a faint one whose code the ArUco
+# detector finds but cannot decode (the classic decoder's retry reads it)
+@pytest.mark.parametrize("seed", [1, 3, 17, 542643817])
 def test_given_a_scanned_invoice_with_a_payment_code_when_decoded_then_payload_and_place_match(
     seed: int,
 ) -> None:
