@@ -82,16 +82,27 @@ def _to_uint8(image: np.ndarray) -> np.ndarray:
 def letterbox(image: np.ndarray, size: int, pad_value: int = 255) -> tuple[np.ndarray, Letterbox]:
     """Fit a BGR uint8 image into a ``size`` x ``size`` canvas (aspect kept, centred, padded)."""
     h, w = image.shape[:2]
-    scale = min(size / w, size / h)
-    nw = min(size, max(1, round(w * scale)))
-    nh = min(size, max(1, round(h * scale)))
+    nw, nh = _fit(w, h, size)
     # INTER_AREA when shrinking keeps thin pen strokes visible; linear when enlarging.
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    interp = cv2.INTER_AREA if min(size / w, size / h) < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(image, (nw, nh), interpolation=interp)
     canvas = np.full((size, size, 3), pad_value, dtype=np.uint8)
-    px, py = (size - nw) // 2, (size - nh) // 2
-    canvas[py : py + nh, px : px + nw] = resized
-    return canvas, Letterbox(scale=nw / w if w else scale, pad_x=px, pad_y=py, width=w, height=h)
+    lb = letterbox_geometry(w, h, size)
+    canvas[lb.pad_y : lb.pad_y + nh, lb.pad_x : lb.pad_x + nw] = resized
+    return canvas, lb
+
+
+def _fit(width: int, height: int, size: int) -> tuple[int, int]:
+    scale = min(size / width, size / height)
+    return min(size, max(1, round(width * scale))), min(size, max(1, round(height * scale)))
+
+
+def letterbox_geometry(width: int, height: int, size: int) -> Letterbox:
+    """Where :func:`letterbox` puts a ``width`` x ``height`` image in its canvas, without the pixels."""
+    nw, nh = _fit(width, height, size)
+    return Letterbox(
+        scale=nw / width, pad_x=(size - nw) // 2, pad_y=(size - nh) // 2, width=width, height=height
+    )
 
 
 def normalise(canvas: np.ndarray, mean: float = 0.5, std: float = 0.5) -> np.ndarray:

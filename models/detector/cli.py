@@ -68,6 +68,15 @@ REAL_PAGES = Path("../shared/data/signatures")
     "--tracking-uri", default=None, help="MLflow tracking URI (default: offline SQLite under var/mlflow)."
 )
 @click.option(
+    "--from-checkpoint",
+    "from_checkpoint",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Skip training: pick the threshold, export and register a checkpoint trained elsewhere "
+    "(scripts/train_detector_gpu.py on a GPU machine without MLflow); its recorded config and "
+    "epochs are logged.",
+)
+@click.option(
     "--ship/--no-ship",
     default=False,
     show_default=True,
@@ -88,6 +97,13 @@ def train_detector(**opts: object) -> None:
 
     known = {f.name for f in fields(TrainConfig)}
     cfg = TrainConfig(**{k: v for k, v in opts.items() if k in known})  # type: ignore[arg-type]
+    trained = None
+    if opts["from_checkpoint"] is not None:
+        trained = torch.load(str(opts["from_checkpoint"]), map_location="cpu", weights_only=False)
+        recorded = {k: v for k, v in trained.get("config", {}).items() if k in known}
+        recorded["mix"] = tuple(recorded.get("mix", ()))
+        # what it was trained with, validated and exported here (on the CPU)
+        cfg = TrainConfig(**{**recorded, "val_dir": cfg.val_dir, "out_dir": cfg.out_dir, "device": "cpu"})
     if cfg.device == "cuda" and not torch.cuda.is_available():
         raise click.ClickException("--device cuda but PyTorch sees no CUDA GPU")
     model = build_model(cfg)
@@ -99,7 +115,16 @@ def train_detector(**opts: object) -> None:
     with tracked_run(
         "detector", params, tracking_uri=opts["tracking_uri"], run_name=Path(cfg.out_dir).name
     ) as t:  # type: ignore[arg-type]
-        summary = train(cfg, resume=opts["resume"], on_epoch=lambda e, row: t.metrics(row, step=e))  # type: ignore[arg-type]
+        if trained is None:
+            summary = train(cfg, resume=opts["resume"], on_epoch=lambda e, row: t.metrics(row, step=e))  # type: ignore[arg-type]
+        else:
+            Path(cfg.out_dir).mkdir(parents=True, exist_ok=True)
+            for row in trained.get("history", []):
+                t.metrics(row, step=int(row["epoch"]))
+            summary = {
+                "best_checkpoint": str(opts["from_checkpoint"]),
+                "dataset_hash": trained["dataset_hash"],
+            }
         ck = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=False)
         model.load_state_dict(ck["ema"])
         val = CanvasCache(scan_folder(Path(cfg.val_dir)), cfg.input_size, Path("var/detector/cache"))

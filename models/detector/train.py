@@ -159,6 +159,7 @@ def train(
     steps_per_epoch = math.ceil(len(ds) / cfg.batch_size)
     total = steps_per_epoch * cfg.epochs
     start_epoch, step, best = 0, 0, {"map50": -1.0}
+    history: list[dict[str, float]] = []
     if resume is not None and Path(resume).is_file():
         ck = torch.load(str(resume), map_location=cfg.device, weights_only=False)
         model.load_state_dict(ck["model"])
@@ -167,6 +168,7 @@ def train(
         ema.updates = ck["ema_updates"]
         start_epoch, step, best = ck["epoch"] + 1, ck["step"], ck.get("best", best)
         torch.set_rng_state(ck["torch_rng"])
+        history = list(ck.get("history", []))
         log.info("resumed from %s at epoch %d", resume, start_epoch)
 
     def lr_at(k: int) -> float:
@@ -175,7 +177,6 @@ def train(
         return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, k / max(total, 1)))))
 
     t0 = time.monotonic()
-    history: list[dict[str, float]] = []
     for epoch in range(start_epoch, cfg.epochs):
         ds.epoch = epoch
         loader = DataLoader(
@@ -230,6 +231,7 @@ def train(
             "config": asdict(cfg),
             "dataset_hash": dataset_hash,
             "metrics": row,
+            "history": history,  # every epoch so far, for a tracker that logs the run afterwards
         }
         torch.save(ck, out / "last.pt")
         if metrics["map50"] >= best["map50"]:
