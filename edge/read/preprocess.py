@@ -102,20 +102,66 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
+def glyph_height(ink: np.ndarray) -> float:
+    """A typical printed glyph's height in pixels: the median height of the dark components of
+    the half-size binary page ``ink`` (255 = ink), 20 px where there are too few to tell."""
+    h, w = ink.shape[:2]
+    half = cv2.resize(ink, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    _, _, stats, _ = cv2.connectedComponentsWithStats((half > 127).astype(np.uint8), connectivity=8)
+    heights = 2 * stats[1:, cv2.CC_STAT_HEIGHT]
+    heights = heights[(heights >= 6) & (heights < h / 20)]
+    return float(np.median(heights)) if heights.size >= 20 else 20.0
+
+
+# Signature masking by strokes: inside a signature box, ink components taller than
+# STROKE_TALL glyph heights or wider than STROKE_WIDE are pen strokes (with any glyph they
+# cross); smaller ones are the printed words a signature is written over, and are kept.
+MASK_STROKES = True
+STROKE_TALL = 1.5
+STROKE_WIDE = 6.0
+
+
 def mask_regions(
-    gray: np.ndarray, boxes: Sequence[tuple[float, float, float, float]], pad: float = 0.004
+    gray: np.ndarray,
+    boxes: Sequence[tuple[float, float, float, float]],
+    pad: float = 0.004,
+    strokes_only: bool = True,
 ) -> np.ndarray:
-    """Paint normalised boxes (x1, y1, x2, y2 in [0, 1]) with the paper colour so OCR skips them."""
+    """Paint the signatures in normalised boxes (x1, y1, x2, y2 in [0, 1]) with the paper colour
+    so OCR skips them. People sign over their typed name, a date or a stamp: with
+    ``strokes_only`` only the pen's strokes go (see STROKE_TALL), the print they cross stays
+    readable; without it the whole box is painted."""
     if not boxes:
         return gray
     out = gray.copy()
     h, w = out.shape[:2]
     paper = int(np.percentile(out, 90)) if out.size else 255
+    ink = None
+    glyph = 20.0
+    if strokes_only and out.size:
+        _, ink = cv2.threshold(to_gray(out), 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+        glyph = glyph_height(ink)
     for x1, y1, x2, y2 in boxes:
+        if not np.all(np.isfinite((x1, y1, x2, y2))):
+            continue  # int() of inf raises; such a box marks nothing
         a = (max(0, int((x1 - pad) * w)), max(0, int((y1 - pad) * h)))
         b = (min(w, int(np.ceil((x2 + pad) * w))), min(h, int(np.ceil((y2 + pad) * h))))
-        if b[0] > a[0] and b[1] > a[1]:
+        if b[0] <= a[0] or b[1] <= a[1]:
+            continue
+        if ink is None:
             out[a[1] : b[1], a[0] : b[0]] = paper
+            continue
+        roi = ink[a[1] : b[1], a[0] : b[0]]
+        _, labels, stats, _ = cv2.connectedComponentsWithStats((roi > 0).astype(np.uint8), connectivity=8)
+        big = (stats[:, cv2.CC_STAT_HEIGHT] > STROKE_TALL * glyph) | (
+            stats[:, cv2.CC_STAT_WIDTH] > STROKE_WIDE * glyph
+        )
+        big[0] = False
+        strokes = big[labels].astype(np.uint8)
+        # the anti-aliased fringe of each stroke goes with it
+        strokes = cv2.dilate(strokes, np.ones((3, 3), np.uint8))
+        region = out[a[1] : b[1], a[0] : b[0]]
+        region[strokes > 0] = paper
     return out
 
 
@@ -605,14 +651,9 @@ def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | No
     heights, found by opening the binary page with a long flat line; glyph strokes are far
     shorter, so text is left alone. Vertical rules stay: they keep table columns apart for
     Tesseract. The grey page itself is kept for barcodes, whose bars would go too."""
-    h, w = gray.shape[:2]
+    w = gray.shape[1]
     _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    # A typical glyph's height, from the dark components of the half-size page (4x cheaper).
-    half = cv2.resize(ink, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
-    _, _, stats, _ = cv2.connectedComponentsWithStats((half > 127).astype(np.uint8), connectivity=8)
-    heights = 2 * stats[1:, cv2.CC_STAT_HEIGHT]
-    heights = heights[(heights >= 6) & (heights < h / 20)]
-    glyph = float(np.median(heights)) if heights.size >= 20 else 20.0
+    glyph = glyph_height(ink)
     k = int(max(w * min_len, RULE_GLYPHS * glyph, 25))
     if w < k:
         return None
@@ -675,7 +716,9 @@ def prepare(
     # into the edges it looks for. The boxes are painted afterwards, on the flattened page.
     quad = find_page(gray) if profile == "webcam" else None
     if quad is None:
-        gray = mask_regions(gray, mask_boxes)
+        # Only scans get their leftover scribble dropped after OCR (reader.py), so a webcam
+        # frame read as is keeps whole boxes painted.
+        gray = mask_regions(gray, mask_boxes, strokes_only=MASK_STROKES and profile == "scan")
     if profile == "webcam":
         if quad is not None:
             frame_shape = gray.shape

@@ -121,11 +121,13 @@ class PageReader:
             return now
 
         sig_boxes = [tuple(float(v) for v in d.box) for d in signatures] if self.cfg.mask_signatures else []
-        # Webcam frames are warped, so a box cannot be mapped onto the words afterwards: blank
-        # the pixels. Scans keep page geometry, so the words under a box are dropped after OCR
-        # unless Tesseract is sure of them: a signature reads as low-confidence scribble, while
-        # printed text under a false detection stays.
-        boxes = sig_boxes if profile == "webcam" else []
+        # Signatures are painted out before OCR. Webcam frames lose the whole box (mapped
+        # through the page's warp where one is found): a warped frame's words cannot be matched
+        # to a box afterwards. On scans only the pen strokes go, so the typed name or date a
+        # signature crosses is still read; words left under a box after OCR are dropped unless
+        # Tesseract is sure of them: the rest of a signature reads as low-confidence scribble,
+        # while printed text under a false detection stays.
+        boxes = sig_boxes
         t = time.perf_counter()
         try:
             prep = prepare(image, profile, boxes)  # type: ignore[arg-type]
