@@ -79,7 +79,7 @@ def main() -> int:
     import cv2
 
     from models.corpus import generate_page, page_seed
-    from models.reading_report import cer_counts
+    from models.reading_report import cer_counts, order_free_counts
 
     kinds = [
         "invoice",
@@ -116,34 +116,41 @@ def main() -> int:
     summary: dict[str, dict[str, float]] = {}
     for name in ("ours", "naive"):
         lat = [r[name][0] for r in results]
-        d = sum(cer_counts(t, r[name][1])[0] for t, r in zip(truths, results, strict=True))
-        n = sum(cer_counts(t, r[name][1])[1] for t, r in zip(truths, results, strict=True))
+        strict_counts = [cer_counts(t, r[name][1]) for t, r in zip(truths, results, strict=True)]
+        free_counts = [order_free_counts(t, r[name][1]) for t, r in zip(truths, results, strict=True)]
         # Both cores stay busy the whole run; a pipeline's share of the wall time is its share of the work.
         share = sum(lat) / max(1e-9, total)
         summary[name] = {
             "median_s": statistics.median(lat),
             "ppm": 60.0 * len(paths) / (wall * share),
-            "cer": d / max(1, n),
+            "cer": sum(d for d, _ in strict_counts) / max(1, sum(n for _, n in strict_counts)),
+            "cer_free": sum(d for d, _ in free_counts) / max(1, sum(n for _, n in free_counts)),
         }
     ours, naive = summary["ours"], summary["naive"]
     print(
-        f"ours  (detect+OCR+fields+classify): median {ours['median_s']:.2f} s/page, {ours['ppm']:.1f} pages/min, CER {ours['cer']:.2%}"
+        f"ours  (detect+OCR+fields+classify): median {ours['median_s']:.2f} s/page, {ours['ppm']:.1f} pages/min, CER {ours['cer']:.2%} (order-free {ours['cer_free']:.2%})"
     )
     print(
-        f"naive (image_to_string, defaults):  median {naive['median_s']:.2f} s/page, {naive['ppm']:.1f} pages/min, CER {naive['cer']:.2%}"
+        f"naive (image_to_string, defaults):  median {naive['median_s']:.2f} s/page, {naive['ppm']:.1f} pages/min, CER {naive['cer']:.2%} (order-free {naive['cer_free']:.2%})"
     )
     note = next((r["note"] for r in results if r["note"]), "")
     if note:
         print(f"note: {note}")
     print(
         f"ratio: ours is {naive['median_s'] / max(1e-9, ours['median_s']):.2f}x the naive speed (median latency), "
-        f"throughput {ours['ppm'] / max(1e-9, naive['ppm']):.2f}x; CER ours/naive {ours['cer'] / max(1e-9, naive['cer']):.2f}"
+        f"throughput {ours['ppm'] / max(1e-9, naive['ppm']):.2f}x; CER ours/naive {ours['cer'] / max(1e-9, naive['cer']):.2f} in reading order, "
+        f"{ours['cer_free'] / max(1e-9, naive['cer_free']):.2f} order-free"
     )
     faster = ours["median_s"] < naive["median_s"]
+    # Two CERs: in reading order (the characters and the order of the lines and columns) and
+    # order-free (words sorted: what was read, whatever the order). Multi-column pages (totals
+    # blocks, tables) make the two disagree: a reader can read every word and order them otherwise.
     no_worse = ours["cer"] <= naive["cer"]
+    no_worse_free = ours["cer_free"] <= naive["cer_free"]
     target = ours["median_s"] < 1.5 and ours["ppm"] >= 60
     print(
-        f"verdict: faster {'yes' if faster else 'NO'}; no less accurate {'yes' if no_worse else 'NO'}; "
+        f"verdict: faster {'yes' if faster else 'NO'}; no less accurate: in reading order {'yes' if no_worse else 'NO'}, "
+        f"order-free {'yes' if no_worse_free else 'NO'}; "
         f"target (<1.5 s median, >=60 pages/min) {'met' if target else 'NOT met'} on this machine"
     )
     return 0
