@@ -87,7 +87,7 @@ def letterbox(image: np.ndarray, size: int, pad_value: int = 255) -> tuple[np.nd
     interp = cv2.INTER_AREA if min(size / w, size / h) < 1 else cv2.INTER_LINEAR
     resized = cv2.resize(image, (nw, nh), interpolation=interp)
     canvas = np.full((size, size, 3), pad_value, dtype=np.uint8)
-    lb = letterbox_geometry(w, h, size)
+    lb = _placed(w, h, nw, nh, size)
     canvas[lb.pad_y : lb.pad_y + nh, lb.pad_x : lb.pad_x + nw] = resized
     return canvas, lb
 
@@ -97,12 +97,15 @@ def _fit(width: int, height: int, size: int) -> tuple[int, int]:
     return min(size, max(1, round(width * scale))), min(size, max(1, round(height * scale)))
 
 
-def letterbox_geometry(width: int, height: int, size: int) -> Letterbox:
-    """Where :func:`letterbox` puts a ``width`` x ``height`` image in its canvas, without the pixels."""
-    nw, nh = _fit(width, height, size)
+def _placed(width: int, height: int, nw: int, nh: int, size: int) -> Letterbox:
     return Letterbox(
         scale=nw / width, pad_x=(size - nw) // 2, pad_y=(size - nh) // 2, width=width, height=height
     )
+
+
+def letterbox_geometry(width: int, height: int, size: int) -> Letterbox:
+    """Where :func:`letterbox` puts a ``width`` x ``height`` image in its canvas, without the pixels."""
+    return _placed(width, height, *_fit(width, height, size), size)
 
 
 def normalise(canvas: np.ndarray, mean: float = 0.5, std: float = 0.5) -> np.ndarray:

@@ -127,10 +127,9 @@ class PageReader:
         # signature crosses is still read; words left under a box after OCR are dropped unless
         # Tesseract is sure of them: the rest of a signature reads as low-confidence scribble,
         # while printed text under a false detection stays.
-        boxes = sig_boxes
         t = time.perf_counter()
         try:
-            prep = prepare(image, profile, boxes)  # type: ignore[arg-type]
+            prep = prepare(image, profile, sig_boxes)  # type: ignore[arg-type]
         except InputError as exc:
             lap("preprocess", t)
             return self._empty([f"unreadable image: {exc}"], timings)
@@ -158,7 +157,7 @@ class PageReader:
                 poor = quality < 0.25 and script in (None, "Latin")
                 candidates = [rot] if rot else ([180] if poor else [])
                 for r in candidates:
-                    alt = prepare(image, profile, boxes, rotation=r)  # type: ignore[arg-type]
+                    alt = prepare(image, profile, sig_boxes, rotation=r)  # type: ignore[arg-type]
                     alt_page = self._ocr(alt)
                     if _quality(alt_page) > quality + 0.1:
                         prep, page, quality = alt, alt_page, _quality(alt_page)

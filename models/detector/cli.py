@@ -125,7 +125,11 @@ def train_detector(**opts: object) -> None:
                 "best_checkpoint": str(opts["from_checkpoint"]),
                 "dataset_hash": trained["dataset_hash"],
             }
-        ck = torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=False)
+        ck = (
+            trained
+            if trained is not None
+            else torch.load(summary["best_checkpoint"], map_location="cpu", weights_only=False)
+        )
         model.load_state_dict(ck["ema"])
         val = CanvasCache(scan_folder(Path(cfg.val_dir)), cfg.input_size, Path("var/detector/cache"))
         preds = predict_canvases(model, val.images, "cpu")
