@@ -98,8 +98,14 @@ def _call(fn: Any, *args: Any, timeout: float, **kwargs: Any) -> Any:
         raise OcrError(f"tesseract failed: {exc.message or exc}") from exc
 
 
-def read_words(binary: np.ndarray, languages: list[str], timeout: float, psm: int = 3) -> OcrPage:
-    """Run Tesseract on a prepared (binarised) page and group its words into lines and blocks."""
+def read_words(
+    binary: np.ndarray, languages: list[str], timeout: float, psm: int = 3, order: bool = True
+) -> OcrPage:
+    """Run Tesseract on a prepared (binarised) page and group its words into lines and blocks.
+
+    With ``order`` (the default) tables are read row by row and side-by-side blocks left to
+    right (``edge.read.order``); without it the page keeps Tesseract's own block order.
+    """
     h, w = binary.shape[:2]
     lang = "+".join(languages) or "eng"
     data = _call(
@@ -148,6 +154,10 @@ def read_words(binary: np.ndarray, languages: list[str], timeout: float, psm: in
         )
     for line in page.lines:
         line.text = " ".join(page.words[i].text for i in line.words)
+    if order:
+        from edge.read.order import reading_order  # order.py builds on this module's types
+
+        page = reading_order(page)
     return page
 
 
