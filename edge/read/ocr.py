@@ -60,6 +60,7 @@ class OcrPage:
     words: list[Word] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
     blocks: list[list[int]] = field(default_factory=list)  # line indices per block
+    size: tuple[int, int] = (0, 0)  # (width, height) in pixels of the image read; (0, 0) unknown
 
     @property
     def text(self) -> str:
@@ -116,7 +117,7 @@ def read_words(
         output_type=pytesseract.Output.DICT,
         timeout=timeout,
     )
-    page = OcrPage()
+    page = OcrPage(size=(w, h))
     line_of: dict[tuple[int, int, int], int] = {}
     block_of: dict[int, int] = {}
     for i in range(len(data["text"])):
@@ -249,7 +250,7 @@ def page_from_text(text: str, conf: float = 1.0) -> OcrPage:
 
 def drop_words(page: OcrPage, drop: Any) -> OcrPage:
     """A copy of ``page`` without the words for which ``drop(word)`` is true (indices renumbered)."""
-    out = OcrPage()
+    out = OcrPage(size=page.size)
     remap: dict[int, int] = {}
     for w in page.words:
         if not drop(w):

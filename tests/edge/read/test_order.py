@@ -222,3 +222,61 @@ def test_given_a_rendered_invoice_read_by_tesseract_then_table_rows_and_addresse
     # without ordering, Tesseract reads the table as columns
     plain = [ln.text for ln in read_words(binary, ["eng"], timeout=30, order=False).lines]
     assert "Catering 1 1,067.88 1,067.88" not in plain, "\n".join(plain)
+
+
+def _line_of_words(
+    page: OcrPage, words: list[tuple[str, float, float]], y1: float, h: float, block: int
+) -> None:
+    ids = []
+    for text, x1, x2 in words:
+        ids.append(len(page.words))
+        page.words.append(Word(text, 0.9, (x1, y1, x2, y1 + h), block, 1, 1, index=len(page.words)))
+    box = (words[0][1], y1, words[-1][2], y1 + h)
+    page.lines.append(Line(words=ids, text=" ".join(t for t, _, _ in words), block=block, box=box))
+    page.blocks[-1].append(len(page.lines) - 1)
+
+
+def columns_page(rows: list[tuple[str, str]]) -> OcrPage:
+    """Two columns that Tesseract read straight across: each printed row is one line whose
+    words jump the gutter (x 0.47-0.53 on an A4 page at 200 dpi, 1654 x 2339 px)."""
+    page = OcrPage(size=(1654, 2339))
+    page.blocks.append([])
+    h = 0.011
+    for k, (left, right) in enumerate(rows):
+        words = []
+        x = 0.10
+        for tok in left.split():
+            words.append((tok, x, x + 0.01 * len(tok)))
+            x += 0.01 * len(tok) + 0.008
+        x = 0.53
+        for tok in right.split():  # an empty right side: a line of the left column alone
+            words.append((tok, x, x + 0.01 * len(tok)))
+            x += 0.01 * len(tok) + 0.008
+        _line_of_words(page, words, 0.20 + 0.015 * k, h, 1)
+    return page
+
+
+def test_given_two_columns_read_straight_across_then_the_left_column_is_read_first() -> None:
+    page = columns_page(
+        [
+            ("Most inside ground rock", "none good. Develop"),
+            ("where little deal", "chance car visit."),
+            ("current type. Hair", ""),
+        ]
+    )
+    assert [ln.text for ln in reading_order(page).lines] == [
+        "Most inside ground rock",
+        "where little deal",
+        "current type. Hair",
+        "none good. Develop",
+        "chance car visit.",
+    ]
+
+
+def test_given_labels_and_values_far_apart_then_each_row_stays_one_line() -> None:
+    rows = [("Due date:", "Ms Jane Roe"), ("Customer number:", "Hall Ltd"), ("Subtotal", "$49,074.02")]
+    assert [ln.text for ln in reading_order(columns_page(rows)).lines] == [
+        "Due date: Ms Jane Roe",
+        "Customer number: Hall Ltd",
+        "Subtotal $49,074.02",
+    ]
