@@ -52,7 +52,11 @@ L_TOTAL = [
 L_SUBTOTAL = [
     r"sub-?\s?total|sous-total|total ht|montant ht|total hors taxes|net amount|total excl\.?|exclusief btw"
 ]
-L_TAX = [r"(?<![a-z])(?:vat|tva|tax|gst|sales tax|btw)(?![a-z])(?!\s*invoice)"]
+# not the VAT registration ("TVA intracom. FR12...", "VAT No.", "GST Reg", "N° TVA")
+L_TAX = [
+    r"(?<!n° )(?<!no\. )(?<![a-z])(?:vat|tva|tax|gst|sales tax|btw)(?![a-z])"
+    r"(?![\s.:]*(?:invoice|intra|no\b|n°|num|number|reg|id\b|#))"
+]
 # Words that make the "No." after them someone's registration or line number, not the document's.
 REGISTRATION = re.compile(
     r"(?<![a-z])(?:reg(?:n|istration)?|vat|gst|tva|tax|siret|siren|company|co|tel|phone|fax|account|acct|customer"

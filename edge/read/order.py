@@ -51,6 +51,9 @@ GUTTER_LINE_HEIGHTS = 1.5
 # a new paragraph after the columns is further down).
 RUN_GAP_LINE_HEIGHTS = 1.0
 
+# A line taller than this many median line heights is not a printed row.
+TALL_LINE_HEIGHTS = 2.5
+
 Box = tuple[float, float, float, float]
 
 
@@ -99,8 +102,11 @@ class _Layout:
     def _bands(self) -> list[_Band]:
         """Lines grouped into printed rows: a line joins the row it overlaps by half its height."""
         lines = self.page.lines
+        # A "line" several lines tall is a column Tesseract read downwards (a stamp, a
+        # signature, a column of digits read as one word): it belongs to no printed row.
+        tall = TALL_LINE_HEIGHTS * self.line_h
         order = sorted(
-            (i for i, ln in enumerate(lines) if ln.box[3] > ln.box[1]),
+            (i for i, ln in enumerate(lines) if 0 < ln.box[3] - ln.box[1] <= tall),
             key=lambda i: (lines[i].box[1] + lines[i].box[3]) / 2,
         )
         bands: list[_Band] = []

@@ -47,8 +47,14 @@ _MONTH_DAY_RE = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,
 
 # The same shapes with any word where the month goes: OCR misreads a letter of a month's name
 # ("Augusl 11, 2022", "12 janvler 2021"); the word is taken when it is one edit from one month.
-_DAY_WORD_RE = re.compile(r"(?<!\d)(\d{1,2})(?:er|st|nd|rd|th)?\.?\s+([^\W\d_]{5,10})\.?,?\s+(\d{4})(?!\d)")
-_WORD_DAY_RE = re.compile(r"(?<![^\W\d_])([^\W\d_]{5,10})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?!\d)")
+# Thermal receipts also come back with dots or commas for the spaces ("20 janvier.2020").
+_SEP = r"[\s.,;:'_-]"
+_DAY_WORD_RE = re.compile(
+    rf"(?<!\d)(\d{{1,2}})(?:er|st|nd|rd|th)?{_SEP}*?\s*([^\W\d_]{{3,10}}){_SEP}*(\d{{4}})(?!\d)"
+)
+_WORD_DAY_RE = re.compile(
+    rf"(?<![^\W\d_])([^\W\d_]{{3,10}}){_SEP}+(\d{{1,2}})(?:st|nd|rd|th)?{_SEP}+(\d{{4}})(?!\d)"
+)
 _FULL_MONTHS = {m: n for m, n in MONTHS.items() if len(m) >= 5}
 
 DATE_PATTERNS = (_ISO_RE, _DAY_MONTH_RE, _MONTH_DAY_RE, _DMY_RE, _DAY_WORD_RE, _WORD_DAY_RE)
@@ -65,9 +71,14 @@ def _one_edit(a: str, b: str) -> bool:
 
 
 def fuzzy_month(word: str) -> int | None:
-    """The month a misread name stands for, when it is one edit from one month only."""
+    """The month a name stands for, or a misread one that is one edit from one month only."""
     w = word.lower()
-    hits = {n for m, n in _FULL_MONTHS.items() if _one_edit(w, m)}
+    if w in MONTHS:
+        return MONTHS[w]
+    # A short word is held against every name and abbreviation ("mei": mai and may, both 5);
+    # a long one against the full names only, so "Marche" is not taken for "march".
+    names = MONTHS if len(w) <= 4 else _FULL_MONTHS
+    hits = {n for m, n in names.items() if len(m) >= 3 and _one_edit(w, m)}
     return hits.pop() if len(hits) == 1 else None
 
 

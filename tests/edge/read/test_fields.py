@@ -394,6 +394,17 @@ def test_given_shop_registration_number_above_receipt_number_when_extracted_then
     assert _values(extract(page_from_text(text), "receipt"))["number"] == "0042-118230"
 
 
+@pytest.mark.parametrize(
+    "registration",
+    ["TVA intracom. 564767628311", "VAT No. 123456789", "N° TVA FR40303265045", "GST Reg 001234567890"],
+)
+def test_given_a_vat_registration_number_when_extracted_then_it_is_not_the_tax(registration: str) -> None:
+    text = f"Shop\n{registration}\nTicket\nTotal HT 10,00\nTVA 20% 2,00\nNet à payer 12,00 €\n"
+    values = _values(extract(page_from_text(text), "receipt"))
+    assert values["tax"] == "2.00"
+    assert values["total"] == "12.00"
+
+
 def test_given_french_receipt_a_payer_label_when_extracted_then_it_is_the_total() -> None:
     text = "Ticket\nTotal HT 10,00\nTVA 20% 2,00\nÀ PAYER 12,00 €\nEspèces 20,00\nRendu 8,00\n"
     assert _values(extract(page_from_text(text), "receipt"))["total"] == "12.00"

@@ -280,3 +280,20 @@ def test_given_labels_and_values_far_apart_then_each_row_stays_one_line() -> Non
         "Customer number: Hall Ltd",
         "Subtotal $49,074.02",
     ]
+
+
+def test_given_a_column_read_downwards_as_one_tall_line_then_it_joins_no_row() -> None:
+    # Tesseract read the quantity column as one "line" (x 0.73-0.75, six rows tall): the rows
+    # beside it keep their own amounts instead of becoming one line.
+    page = build(
+        [
+            [("Catering", 0.09, 0.21, 0.465), ("Consulting hours", 0.09, 0.32, 0.505)],
+            [("D Wr FN", 0.73, 0.745, 0.465)],
+            [("72.80", 0.83, 0.91, 0.465), ("124.84", 0.82, 0.91, 0.505)],
+        ]
+    )
+    page.lines[2].box = (0.73, 0.465, 0.745, 0.643)
+    for i in page.lines[2].words:
+        page.words[i].box = page.lines[2].box
+    lines = [ln.text for ln in reading_order(page).lines]
+    assert "Catering 72.80" in lines and "Consulting hours 124.84" in lines, lines

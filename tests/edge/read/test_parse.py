@@ -32,6 +32,10 @@ from edge.read.tables import parse_row, to_decimal
         ("le 12 janvler 2021", "2021-01-12"),
         ("3 Octobcr 2020", "2020-10-03"),
         ("Septembr 9, 2019", "2019-09-09"),
+        ("Date: 31 mei 2020 i", "2020-05-31"),  # a short name: mai and may are both May
+        # thermal receipt print, its spaces read as dots
+        ("Date: 20 Jjanvier.2020.-15313", "2020-01-20"),
+        ("Date: 14,novembre,2025 10:22", "2025-11-14"),
     ],
 )
 def test_given_a_printed_date_when_parsed_then_iso(text: str, iso: str) -> None:
@@ -56,6 +60,8 @@ def test_given_ambiguous_numeric_date_when_month_first_then_us_order() -> None:
         "Order 12 items 2024",  # a word in the month's place that is no month
         "Maria 12, 2020",  # two letters from March
         "31 juine 2021",  # read as June, which has no 31st
+        "12 jon 2020",  # as far from jan as from jun
+        "The 12 men 2020",
     ],
 )
 def test_given_no_valid_date_when_parsed_then_none(text: str) -> None:
