@@ -79,7 +79,21 @@ def fuzzy_month(word: str) -> int | None:
     # a long one against the full names only, so "Marche" is not taken for "march".
     names = MONTHS if len(w) <= 4 else _FULL_MONTHS
     hits = {n for m, n in names.items() if len(m) >= 3 and _one_edit(w, m)}
+    if not hits and len(w) >= 7:
+        # A long name survives two misread letters ("Julliet"): still one month only.
+        hits = {n for m, n in _FULL_MONTHS.items() if len(m) >= 7 and _edits(w, m) <= 2}
     return hits.pop() if len(hits) == 1 else None
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions)."""
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        cur = [i]
+        for j, y in enumerate(b, start=1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
 
 
 def _mk(y: int, m: int, d: int) -> str | None:

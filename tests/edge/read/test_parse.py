@@ -36,6 +36,7 @@ from edge.read.tables import parse_row, to_decimal
         # thermal receipt print, its spaces read as dots
         ("Date: 20 Jjanvier.2020.-15313", "2020-01-20"),
         ("Date: 14,novembre,2025 10:22", "2025-11-14"),
+        ("Date: 8 Julliet 2022", "2022-07-08"),  # two letters off a long name
     ],
 )
 def test_given_a_printed_date_when_parsed_then_iso(text: str, iso: str) -> None:
