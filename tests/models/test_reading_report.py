@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
-from models.reading_report import _field_lines
+from models.reading_report import _field_lines, _webcam_split
 
 
 def test_given_no_money_page_when_field_lines_then_each_field_says_so_not_pass() -> None:
     lines = _field_lines([], 0)
     assert len(lines) == 3
     assert all("no scan money document" in ln and "PASS" not in ln for ln in lines)
+
+
+def test_given_webcam_frames_when_split_then_frames_flagged_too_small_are_counted_apart() -> None:
+    from edge.contract import Fields, ModelRef
+    from edge.read.reader import Reading, review_doc_type
+
+    ref = ModelRef(name="tesseract", version="5")
+
+    def run(truth: str, read: str, errors: list[str]) -> dict[str, object]:
+        reading = Reading(
+            text=read,
+            fields=Fields(),
+            doc_type=review_doc_type(),
+            ocr=ref,
+            classifier=ref,
+            timings_ms={},
+            errors=errors,
+        )
+        return {"meta": {"text": truth}, "reading": reading}
+
+    small = "the page is only 600 px long in the camera frame: its text is about 4 px high, too small to read"
+    lines = _webcam_split([run("Invoice 42", "Invoice 42", []), run("Total 10.00", "", [small])])
+    assert lines[0].split()[:4] == ["legible", "frames", ":", "1"]
+    assert "order-free   0.00%" in lines[0]
+    assert "frames flagged too small" in lines[1] and "order-free 100.00%" in lines[1]
