@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -43,6 +43,16 @@ class Word:
         d["box"] = [round(v, 5) for v in self.box]
         d["conf"] = round(self.conf, 3)
         return d
+
+
+def union_box(boxes: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
+    """The smallest box (x1, y1, x2, y2) holding all of ``boxes`` (at least one)."""
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
 
 
 @dataclass
@@ -255,7 +265,7 @@ def drop_words(page: OcrPage, drop: Any) -> OcrPage:
     for w in page.words:
         if not drop(w):
             remap[w.index] = len(out.words)
-            out.words.append(Word(w.text, w.conf, w.box, w.block, w.par, w.line, index=len(out.words)))
+            out.words.append(replace(w, index=len(out.words)))
     for block in page.blocks:
         new_block = []
         for li in block:
@@ -263,13 +273,7 @@ def drop_words(page: OcrPage, drop: Any) -> OcrPage:
             kept = [remap[i] for i in ln.words if i in remap]
             if not kept:
                 continue
-            boxes = [out.words[i].box for i in kept]
-            box = (
-                min(b[0] for b in boxes),
-                min(b[1] for b in boxes),
-                max(b[2] for b in boxes),
-                max(b[3] for b in boxes),
-            )
+            box = union_box([out.words[i].box for i in kept])
             new_block.append(len(out.lines))
             out.lines.append(
                 Line(words=kept, text=" ".join(out.words[i].text for i in kept), block=ln.block, box=box)

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from edge.read.ocr import Line, OcrPage, Word
+from edge.read.ocr import Line, OcrPage, union_box
 
 # A cell of numbers: amounts, quantities, percentages, dates, with currency signs or codes and
 # the stray grid marks Tesseract reads at cell borders.
@@ -55,15 +55,6 @@ RUN_GAP_LINE_HEIGHTS = 1.0
 TALL_LINE_HEIGHTS = 2.5
 
 Box = tuple[float, float, float, float]
-
-
-def _union(boxes: list[Box]) -> Box:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
 
 
 def numeric_text(text: str) -> bool:
@@ -124,7 +115,7 @@ class _Layout:
                 bands.append(_Band([i], b))
             else:
                 target.lines.append(i)
-                target.box = _union([target.box, b])
+                target.box = union_box([target.box, b])
         for band in bands:
             band.lines.sort(key=lambda i: lines[i].box[0])
         return bands
@@ -193,7 +184,7 @@ class _Layout:
         for table in tables:
             rows = [[w for i in band.lines for w in self._words(i)] for band in table]
             self.taken.update(i for band in table for i in band.lines)
-            units.append(_Unit(rows, _union([band.box for band in table])))
+            units.append(_Unit(rows, union_box([band.box for band in table])))
         return units
 
     # -- columns read across -------------------------------------------------------------
@@ -221,7 +212,7 @@ class _Layout:
         return left, right
 
     def _box(self, words: list[int]) -> Box:
-        return _union([self.page.words[i].box for i in words])
+        return union_box([self.page.words[i].box for i in words])
 
     def columns(self) -> list[_Unit]:
         units: list[_Unit] = []
@@ -239,16 +230,15 @@ class _Layout:
             # it and a few words on its left (a lone "Supplier   Client" is a row of labels).
             if split_rows >= 2 or (split_rows and len(members) >= 2 and not short):
                 rows = left + right
-                units.append(_Unit(rows, _union([self._box(r) for r in rows])))
+                units.append(_Unit(rows, union_box([self._box(r) for r in rows])))
                 self.taken.update(members)
             left, right, split_rows, last, members, short = [], [], 0, None, [], False
 
         for band in self.bands:
-            lines = [i for i in band.lines if i not in self.taken]
-            if len(lines) != 1 or len(band.lines) != 1:
+            if len(band.lines) != 1 or band.lines[0] in self.taken:
                 close()
                 continue
-            li = lines[0]
+            li = band.lines[0]
             box = self.page.lines[li].box
             near = last is not None and box[1] - last[3] <= RUN_GAP_LINE_HEIGHTS * min(
                 box[3] - box[1], last[3] - last[1]
@@ -290,7 +280,7 @@ class _Layout:
                     continue
                 if run:  # a block a table or a column run took lines from splits there
                     rows = [self._words(j) for j in run]
-                    units.append(_Unit(rows, _union([self.page.lines[j].box for j in run])))
+                    units.append(_Unit(rows, union_box([self.page.lines[j].box for j in run])))
                     run = []
         return units
 
@@ -357,7 +347,7 @@ def reading_order(page: OcrPage) -> OcrPage:
             for wi in row:
                 w = page.words[wi]
                 ids.append(len(out.words))
-                out.words.append(Word(w.text, w.conf, w.box, w.block, w.par, w.line, index=len(out.words)))
+                out.words.append(replace(w, index=len(out.words)))
             if not ids:
                 continue
             block.append(len(out.lines))
@@ -366,7 +356,7 @@ def reading_order(page: OcrPage) -> OcrPage:
                     words=ids,
                     text=" ".join(out.words[i].text for i in ids),
                     block=len(out.blocks) + 1,
-                    box=_union([out.words[i].box for i in ids]),
+                    box=union_box([out.words[i].box for i in ids]),
                 )
             )
         if block:

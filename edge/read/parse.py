@@ -60,16 +60,6 @@ _FULL_MONTHS = {m: n for m, n in MONTHS.items() if len(m) >= 5}
 DATE_PATTERNS = (_ISO_RE, _DAY_MONTH_RE, _MONTH_DAY_RE, _DMY_RE, _DAY_WORD_RE, _WORD_DAY_RE)
 
 
-def _one_edit(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` differ by exactly one substituted, inserted or deleted letter."""
-    if abs(len(a) - len(b)) > 1 or a == b:
-        return False
-    if len(a) == len(b):
-        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
-
-
 def fuzzy_month(word: str) -> int | None:
     """The month a name stands for, or a misread one that is one edit from one month only."""
     w = word.lower()
@@ -78,7 +68,7 @@ def fuzzy_month(word: str) -> int | None:
     # A short word is held against every name and abbreviation ("mei": mai and may, both 5);
     # a long one against the full names only, so "Marche" is not taken for "march".
     names = MONTHS if len(w) <= 4 else _FULL_MONTHS
-    hits = {n for m, n in names.items() if len(m) >= 3 and _one_edit(w, m)}
+    hits = {n for m, n in names.items() if len(m) >= 3 and _edits(w, m) == 1}
     if not hits and len(w) >= 7:
         # A long name survives two misread letters ("Julliet"): still one month only.
         hits = {n for m, n in _FULL_MONTHS.items() if len(m) >= 7 and _edits(w, m) <= 2}
