@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
@@ -148,6 +149,8 @@ SIGNED_TYPES = {"contract", "mandate", "kyc_form"}
 RATE = re.compile(r"(?<![\d.,])\d{1,2}(?:[.,]\d{1,3})?\s?%")
 MASKED = re.compile(r"[*xX•]{3,}\s*\d")  # a masked card or account number
 VOTE_CONF = 0.6  # words under this OCR confidence do not vote on the page's date order
+# Payment terms run from the issue date: due on receipt up to about four months (net 120).
+DUE_WITHIN_DAYS = 120
 
 
 @dataclass
@@ -457,6 +460,7 @@ class Extractor:
             self.first_date("date")
         if doc_type == "invoice":
             self.labelled_date("due_date", L_DUE)
+            self.due_after_issue()
         total = self.labelled_amount("total", L_TOTAL)
         sub = self.labelled_amount("subtotal", L_SUBTOTAL)
         tax = self.labelled_amount("tax", L_TAX, prior=0.8)
@@ -475,6 +479,48 @@ class Extractor:
         items = self.line_items(with_unit=doc_type != "receipt")
         self.total_checks(items, sub, tax, total)
         return items
+
+    def due_after_issue(self) -> None:
+        """Read an issue date and a due date so the due date falls within the usual payment
+        terms after the issue date, where one of them could be read day or month first.
+
+        The page-wide order (``_month_first``) is a guess when every date is ambiguous, and one
+        handwritten date beside a signature ("27.01.00") can tip it; an unambiguous due date
+        (``2019-12-06``) settles its issue date (``11/06/2019`` is 6 November, not 11 June).
+        A due date before the issue date that no reading mends is reported as a failed check.
+        """
+        issue, due = self.values.get("date"), self.values.get("due_date")
+        if issue is None or due is None:
+            return
+
+        def gap(i: object, d: object) -> int:
+            return (date.fromisoformat(str(d)) - date.fromisoformat(str(i))).days
+
+        if 0 <= gap(issue.value, due.value) <= DUE_WITHIN_DAYS:
+            return
+        for name, fv in (("date", issue), ("due_date", due)):
+            alt = next((d for d in parse.date_readings(fv.raw or "") if d != fv.value), None)
+            if alt is None:
+                continue
+            i, d = (alt, due.value) if name == "date" else (issue.value, alt)
+            if 0 <= gap(i, d) <= DUE_WITHIN_DAYS:
+                self.values[name] = fv.model_copy(update={"value": alt})
+                self.checks.append(
+                    Check(
+                        name="due_after_issue",
+                        ok=True,
+                        detail=f"{name} {fv.raw!r} read as {alt}, so the due date {d} falls {gap(i, d)} days after the issue date {i}",
+                    )
+                )
+                return
+        if gap(issue.value, due.value) < 0:
+            self.checks.append(
+                Check(
+                    name="due_after_issue",
+                    ok=False,
+                    detail=f"due date {due.value} is before the issue date {issue.value}",
+                )
+            )
 
     def line_items(self, with_unit: bool) -> list[LineItem]:
         items: list[LineItem] = []

@@ -135,6 +135,20 @@ def find_dates(text: str, month_first: bool = False) -> list[tuple[str, int, int
     return found
 
 
+def date_readings(raw: str) -> tuple[str, ...]:
+    """Both readings of a numeric date whose day and month could be either way round
+    (``11/06/2019``: 11 June or 6 November), month first then day first; one reading when
+    ``raw`` has only one (a day over 12, ``2019-12-06``, ``5 March``); none when it holds no date."""
+    m = _DMY_RE.search(raw)
+    if m and _ISO_RE.search(raw) is None:
+        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        both = tuple(dict.fromkeys(iso for iso in (_mk(y, a, b), _mk(y, b, a)) if iso))
+        if both:
+            return both
+    iso = parse_date(raw)
+    return (iso,) if iso else ()
+
+
 def parse_date(text: str, month_first: bool = False) -> str | None:
     """The first date in ``text`` as ``YYYY-MM-DD``, or None."""
     dates = find_dates(text, month_first=month_first)

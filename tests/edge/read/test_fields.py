@@ -453,3 +453,38 @@ def test_given_a_column_of_labels_after_its_amounts_without_boxes_when_extracted
     text = "Bon de commande\nN°: BC-1\n\n100,00 €\n20,00 €\n120,00 €\n\nTotal HT\nTVA 20%\nTotal TTC\n"
     v = _values(extract(page_from_text(text), "purchase_order"))
     assert (v["subtotal"], v["tax"], v["total"]) == ("100.00", "20.00", "120.00")
+
+
+def _checks(fields, name: str):  # type: ignore[no-untyped-def]
+    return [c for c in fields.checks if c.name == name]
+
+
+@pytest.mark.parametrize(
+    ("dates", "issue", "due"),
+    [
+        # A confident handwritten "27.01.00" beside the signature makes the page day first;
+        # the ISO due date says the issue date is 6 November (net 30), not 11 June.
+        ("Date: 11/06/2019\nDue date: 2019-12-06\nSigned 27.01.00", "2019-11-06", "2019-12-06"),
+        # The other way round: an unambiguous issue date settles an ambiguous due date that
+        # the dollar page's US order would put in June, before it.
+        ("Date: 2019-11-06\nDue date: 06/12/2019", "2019-11-06", "2019-12-06"),
+    ],
+)
+def test_given_ambiguous_issue_or_due_date_when_extracted_then_the_due_date_follows_the_issue_date(
+    dates: str, issue: str, due: str
+) -> None:
+    f = extract(page_from_text(f"INVOICE\nNo.: INV-1\n{dates}\nTotal $10.00\n"), "invoice")
+    v = _values(f)
+    assert (v["date"], v["due_date"]) == (issue, due)
+    assert [c.ok for c in _checks(f, "due_after_issue")] == [True]
+
+
+def test_given_dates_already_in_order_when_extracted_then_no_date_order_check() -> None:
+    f = extract(page_from_text("INVOICE\nDate: 04/08/2021\nDue date: May 8, 2021\nTotal $1.00\n"), "invoice")
+    assert (_values(f)["date"], _checks(f, "due_after_issue")) == ("2021-04-08", [])
+
+
+def test_given_due_date_before_an_unambiguous_issue_date_when_extracted_then_a_failed_check() -> None:
+    f = extract(page_from_text("INVOICE\nDate: 2021-08-20\nDue date: 2021-07-01\nTotal $1.00\n"), "invoice")
+    assert (_values(f)["date"], _values(f)["due_date"]) == ("2021-08-20", "2021-07-01")
+    assert [c.ok for c in _checks(f, "due_after_issue")] == [False]

@@ -156,3 +156,20 @@ def test_given_row_whose_product_is_wrong_when_parsed_then_inconsistent() -> Non
 
 def test_given_a_sentence_when_parsed_as_row_then_none() -> None:
     assert parse_row("Thank you for your business!") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "readings"),
+    [
+        ("11/06/2019", ("2019-11-06", "2019-06-11")),
+        ("Date: 01/28/2022 13:32", ("2022-01-28",)),  # a day over 12: one reading
+        ("05.05.21", ("2021-05-05",)),
+        ("2019-12-06", ("2019-12-06",)),  # ISO is never turned round
+        ("5 mars 2024", ("2024-03-05",)),
+        ("no date here", ()),
+    ],
+)
+def test_given_numeric_date_when_both_readings_asked_then_each_valid_order_once(
+    raw: str, readings: tuple[str, ...]
+) -> None:
+    assert parse.date_readings(raw) == readings
