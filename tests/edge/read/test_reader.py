@@ -12,6 +12,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from edge.config import ReaderConfig
 from edge.read import PageReader, Reading
+from edge.read.ocr import page_from_text
+from edge.read.reader import TEXT_MIN_CONF, text_words
 from edge.read.preprocess import (
     SPECK_SHARE,
     SPECKLED,
@@ -347,3 +349,43 @@ def test_given_printed_page_beside_squared_blank_sheet_when_page_found_then_the_
     found = find_page(cv2.cvtColor(_paste(desk, page, quad), cv2.COLOR_BGR2GRAY))
     assert found is not None
     assert np.abs(found - quad).max() < 0.02 * np.hypot(1280, 720), found
+
+
+HANDWRITING_FONT = Path("/usr/share/fonts/truetype/kristi/Kristi.ttf")
+
+
+def test_given_scan_with_handwritten_notes_when_read_then_unsure_words_leave_the_text_not_the_words(
+    reader: PageReader,
+) -> None:
+    if not HANDWRITING_FONT.is_file():
+        pytest.skip(f"font {HANDWRITING_FONT} not installed (fonts-kristi, scripts/setup)")
+    img = Image.fromarray(render(LINES)[:, :, ::-1].copy())
+    draw = ImageDraw.Draw(img)
+    hand = ImageFont.truetype(str(HANDWRITING_FONT), 44)
+    draw.text((600, 560), "lu et approuvé, Marcel", font=hand, fill=(30, 40, 120))
+    draw.text((560, 660), "bon pour accord 12/3", font=hand, fill=(30, 40, 120))
+    r = reader.read(np.ascontiguousarray(np.asarray(img)[:, :, ::-1]), [], "scan")
+    assert all(line in r.text for line in LINES)  # every printed line kept, in full
+    unsure = [w["text"] for w in r.words if w["conf"] < TEXT_MIN_CONF]
+    assert unsure  # Tesseract's guesses at the handwriting are still in the words...
+    tokens = r.text.split()
+    assert not [t for t in unsure if t in tokens]  # ...and not in the text
+    assert r.lines == [ln for ln in r.text.split("\n") if ln]
+
+
+def test_given_mostly_confident_scan_when_text_words_then_unsure_words_dropped_and_indices_renumbered() -> None:
+    page = page_from_text("Invoice No 12\nTotal 30.00\nscrawl")
+    for w in page.words:
+        w.conf = 0.2 if w.text == "scrawl" else 0.9
+    kept = text_words(page, "scan")
+    assert kept.text == "Invoice No 12\nTotal 30.00"
+    assert [w.index for w in kept.words] == list(range(len(kept.words)))
+    assert text_words(page, "webcam") is page  # frames keep every word
+
+
+def test_given_page_read_poorly_throughout_when_text_words_then_everything_kept() -> None:
+    page = page_from_text("Facture 12\nTotal 30,00 EUR")
+    for w in page.words:
+        w.conf = 0.3
+    page.words[0].conf = 0.9
+    assert text_words(page, "scan") is page
