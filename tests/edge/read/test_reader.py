@@ -13,7 +13,6 @@ from PIL import Image, ImageDraw, ImageFont
 from edge.config import ReaderConfig
 from edge.read import PageReader, Reading
 from edge.read.ocr import page_from_text
-from edge.read.reader import TEXT_MIN_CONF, text_words
 from edge.read.preprocess import (
     SPECK_SHARE,
     SPECKLED,
@@ -25,6 +24,7 @@ from edge.read.preprocess import (
     speck_density,
     speckle,
 )
+from edge.read.reader import TEXT_MIN_CONF, text_words
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 ARTIFACT = Path(__file__).resolve().parents[3] / "models" / "artifacts" / "classifier.int8.onnx"
@@ -373,7 +373,9 @@ def test_given_scan_with_handwritten_notes_when_read_then_unsure_words_leave_the
     assert r.lines == [ln for ln in r.text.split("\n") if ln]
 
 
-def test_given_mostly_confident_scan_when_text_words_then_unsure_words_dropped_and_indices_renumbered() -> None:
+def test_given_mostly_confident_scan_when_text_words_then_unsure_words_dropped_and_indices_renumbered() -> (
+    None
+):
     page = page_from_text("Invoice No 12\nTotal 30.00\nscrawl")
     for w in page.words:
         w.conf = 0.2 if w.text == "scrawl" else 0.9
