@@ -192,7 +192,7 @@ def synthetic_part(model: Path, fp32: Path | None, pages: int = 80, field_pages:
         if profile == "webcam":
             out.extend(_webcam_split(sel))
     out.extend(_field_lines(runs, field_pages))
-    texts = [r["reading"].text for r in runs]
+    texts = [r["reading"].ocr_text for r in runs]  # what the reader gives its classifier
     results = {}
     for name, path in (("INT8", model), ("FP32", fp32)):
         if path is None or not Path(path).is_file():

@@ -370,6 +370,7 @@ def test_given_scan_with_handwritten_notes_when_read_then_unsure_words_leave_the
     assert unsure  # Tesseract's guesses at the handwriting are still in the words...
     tokens = r.text.split()
     assert not [t for t in unsure if t in tokens]  # ...and not in the text
+    assert set(unsure) <= set(r.ocr_text.split())  # the classifier still reads every word
     assert r.lines == [ln for ln in r.text.split("\n") if ln]
 
 
