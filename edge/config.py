@@ -84,6 +84,11 @@ class DetectorConfig(StrictModel):
 class ReaderConfig(StrictModel):
     languages: list[str] = Field(default_factory=lambda: ["eng", "fra"], description="Tesseract languages.")
     ocr_timeout_s: float = Field(20.0, gt=0, description="Each Tesseract call is killed after this long.")
+    ocr_engine: Literal["libtesseract", "command"] = Field(
+        "libtesseract",
+        description="libtesseract: one Tesseract engine kept loaded per worker (C API); "
+        "command: the tesseract command through pytesseract, a process per page.",
+    )
     classifier: Path = Field(
         Path("models/artifacts/classifier.int8.onnx"), description="Document-type classifier (ONNX)."
     )

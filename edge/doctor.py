@@ -256,6 +256,22 @@ def check_reader(cfg: Any) -> list[Check]:
                     f"{version[0] if version else 'tesseract'}, languages {'+'.join(cfg.reader.languages)}",
                 )
             )
+    if cfg.reader.ocr_engine == "libtesseract":
+        from edge.read import tessapi
+
+        try:
+            out.append(
+                Check("libtesseract", "ok", f"{tessapi.library_version()}, kept loaded in each reader")
+            )
+        except tessapi.TessApiUnavailable as exc:
+            out.append(
+                Check(
+                    "libtesseract",
+                    "fail",
+                    str(exc),
+                    "apt-get install tesseract-ocr, or set reader.ocr_engine: command",
+                )
+            )
     clf = Path(cfg.reader.classifier)
     if clf.is_file():
         out.append(Check("classifier model", "ok", f"{clf} ({clf.stat().st_size // 1024} KB)"))

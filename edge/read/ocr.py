@@ -9,7 +9,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -109,24 +109,53 @@ def _call(fn: Any, *args: Any, timeout: float, **kwargs: Any) -> Any:
         raise OcrError(f"tesseract failed: {exc.message or exc}") from exc
 
 
+OcrEngine = Literal["libtesseract", "command"]
+# What BASE_CONFIG's "-c" settings ask of the command, for the library engine.
+BASE_VARIABLES = {"tessedit_do_invert": "0"}
+
+
+def _data(binary: np.ndarray, lang: str, psm: int, timeout: float, engine: OcrEngine) -> dict[str, list[Any]]:
+    """Tesseract's words on the page (pytesseract's ``image_to_data`` columns), by either engine."""
+    if engine == "command":
+        return _call(  # type: ignore[no-any-return]
+            pytesseract.image_to_data,
+            binary,
+            lang=lang,
+            config=f"{BASE_CONFIG} --psm {psm}",
+            output_type=pytesseract.Output.DICT,
+            timeout=timeout,
+        )
+    from edge.read import tessapi
+
+    gray = binary if binary.ndim == 2 else cv2.cvtColor(binary, cv2.COLOR_BGR2GRAY)
+    try:
+        return tessapi.engine(lang, psm, BASE_VARIABLES).tsv(gray, timeout)
+    except tessapi.TessApiTimeout as exc:
+        raise OcrError(str(exc)) from exc
+    except tessapi.TessApiUnavailable as exc:
+        raise OcrError(f"OCR engine libtesseract unavailable: {exc} (or set ocr_engine: command)") from exc
+    except (RuntimeError, ValueError) as exc:
+        raise OcrError(f"tesseract failed: {exc}") from exc
+
+
 def read_words(
-    binary: np.ndarray, languages: list[str], timeout: float, psm: int = 3, order: bool = True
+    binary: np.ndarray,
+    languages: list[str],
+    timeout: float,
+    psm: int = 3,
+    order: bool = True,
+    engine: OcrEngine = "libtesseract",
 ) -> OcrPage:
-    """Run Tesseract on a prepared (binarised) page and group its words into lines and blocks.
+    """Run Tesseract on a prepared page and group its words into lines and blocks.
 
     With ``order`` (the default) tables are read row by row and side-by-side blocks left to
     right (``edge.read.order``); without it the page keeps Tesseract's own block order.
+    ``engine`` ``libtesseract`` keeps one engine loaded in this process (``edge.read.tessapi``);
+    ``command`` runs the ``tesseract`` command through pytesseract, a process per page.
     """
     h, w = binary.shape[:2]
     lang = "+".join(languages) or "eng"
-    data = _call(
-        pytesseract.image_to_data,
-        binary,
-        lang=lang,
-        config=f"{BASE_CONFIG} --psm {psm}",
-        output_type=pytesseract.Output.DICT,
-        timeout=timeout,
-    )
+    data = _data(binary, lang, psm, timeout, engine)
     page = OcrPage(size=(w, h))
     line_of: dict[tuple[int, int, int], int] = {}
     block_of: dict[int, int] = {}

@@ -133,7 +133,9 @@ class PageReader:
         )
 
     def _ocr(self, prep: Prepared) -> OcrPage:
-        return read_words(prep.ocr_image, self.cfg.languages, self.cfg.ocr_timeout_s)
+        return read_words(
+            prep.ocr_image, self.cfg.languages, self.cfg.ocr_timeout_s, engine=self.cfg.ocr_engine
+        )
 
     def read(self, image: np.ndarray, signatures: list[Any], profile: Literal["scan", "webcam"]) -> Reading:
         """Read one page. ``signatures`` are detector ``Detection``s (boxes normalised to ``image``)."""

@@ -51,6 +51,7 @@ sync: {{broker: {{host: 127.0.0.1, port: {broker.port}}}}}
         "ONNX Runtime",
         "detector: signet-detector",
         "Tesseract",
+        "libtesseract",
         "MQTT broker",
         "disk",
     ):

@@ -1,0 +1,201 @@
+"""Tesseract in the worker process, through libtesseract's C API (ctypes).
+
+pytesseract runs the ``tesseract`` command for every page: it writes the page to a PNG file,
+starts a process that loads the language models (about 0.2 s for eng+fra on a 2-core machine)
+and parses a TSV file back. A reader that keeps one initialised engine per process skips all of
+that and gets the same TSV from the same library: the words, boxes and confidences are those
+the command gives for the same pixels (tests/edge/read/test_tessapi.py compares both).
+
+Recognition runs under Tesseract's own deadline (its progress monitor), so a page that takes too
+long is cancelled and reported as a timeout. Layout analysis, which comes before recognition, is
+not covered by that deadline; the pipeline's worker watchdog covers a reader that hangs there.
+
+One engine per (languages, page segmentation mode) per process, made on first use and never
+shared between processes or threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import logging
+import os
+import threading
+import time
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+OEM_LSTM_ONLY = 1  # what ``--oem 1`` asks of the command
+_LIB_NAMES = ("libtesseract.so.5", "libtesseract.so", "libtesseract.5.dylib", "libtesseract.dylib")
+TSV_KEYS = (
+    "level",
+    "page_num",
+    "block_num",
+    "par_num",
+    "line_num",
+    "word_num",
+    "left",
+    "top",
+    "width",
+    "height",
+    "conf",
+    "text",
+)
+
+
+class TessApiUnavailable(RuntimeError):
+    """libtesseract could not be loaded or initialised (the message says why)."""
+
+
+class TessApiTimeout(RuntimeError):
+    """Recognition ran past its deadline and was cancelled."""
+
+
+@lru_cache(maxsize=1)
+def _lib() -> ctypes.CDLL:
+    # Tesseract's OpenMP threads would fight the other reading worker for the same cores, and an
+    # OpenMP pool does not survive a fork (a forked child that reads hangs). One thread, unless
+    # the operator said otherwise; read by OpenMP when the library loads, so set it first.
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    errors = []
+    found = ctypes.util.find_library("tesseract")
+    for name in ((found,) if found else ()) + _LIB_NAMES:
+        try:
+            lib = ctypes.CDLL(name)
+            break
+        except OSError as exc:
+            errors.append(f"{name}: {exc}")
+    else:
+        raise TessApiUnavailable(
+            "libtesseract not found (" + "; ".join(errors) + "); install tesseract-ocr (scripts/setup)"
+        )
+    vp, cp, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
+    for fn, res, args in (
+        ("TessVersion", cp, []),
+        ("TessBaseAPICreate", vp, []),
+        ("TessBaseAPIDelete", None, [vp]),
+        ("TessBaseAPIInit2", i, [vp, cp, cp, i]),
+        ("TessBaseAPISetVariable", i, [vp, cp, cp]),
+        ("TessBaseAPISetPageSegMode", None, [vp, i]),
+        ("TessBaseAPISetImage", None, [vp, vp, i, i, i, i]),
+        ("TessBaseAPIRecognize", i, [vp, vp]),
+        ("TessBaseAPIGetTsvText", vp, [vp, i]),
+        ("TessBaseAPIClear", None, [vp]),
+        ("TessBaseAPIEnd", None, [vp]),
+        ("TessDeleteText", None, [vp]),
+        ("TessMonitorCreate", vp, []),
+        ("TessMonitorDelete", None, [vp]),
+        ("TessMonitorSetDeadlineMSecs", None, [vp, i]),
+    ):
+        f = getattr(lib, fn)
+        f.restype, f.argtypes = res, args
+    return lib
+
+
+def library_version() -> str:
+    """The loaded libtesseract's version (``5.3.0``); raises ``TessApiUnavailable``."""
+    return str(_lib().TessVersion().decode())
+
+
+class Engine:
+    """One initialised Tesseract: languages and models loaded once, pages read one at a time."""
+
+    def __init__(self, lang: str, psm: int, variables: dict[str, str]) -> None:
+        lib = _lib()
+        self._lib = lib
+        self._api = lib.TessBaseAPICreate()
+        if not self._api:
+            raise TessApiUnavailable("TessBaseAPICreate returned nothing")
+        # NULL datapath: the library's own tessdata folder (or TESSDATA_PREFIX), as the command.
+        if lib.TessBaseAPIInit2(self._api, None, lang.encode(), OEM_LSTM_ONLY) != 0:
+            lib.TessBaseAPIDelete(self._api)
+            self._api = None
+            raise TessApiUnavailable(f"libtesseract could not load languages {lang!r} (traineddata missing?)")
+        # Tesseract's diagnostics ("Estimating resolution as 281") go to stderr unless sent
+        # elsewhere; the command's stderr is swallowed by pytesseract, so do the same here.
+        for k, v in {"debug_file": os.devnull, **variables}.items():
+            if not lib.TessBaseAPISetVariable(self._api, k.encode(), v.encode()):
+                log.warning("libtesseract: unknown variable %s", k)
+        lib.TessBaseAPISetPageSegMode(self._api, psm)
+        self._lock = threading.Lock()
+
+    def tsv(self, gray: np.ndarray, timeout: float) -> dict[str, list[Any]]:
+        """Recognise a grey page; the words as pytesseract's ``image_to_data`` dict gives them."""
+        img = np.ascontiguousarray(gray, dtype=np.uint8)
+        if img.ndim != 2:
+            raise ValueError(f"expected a grey image, got shape {img.shape}")
+        h, w = img.shape
+        lib, api = self._lib, self._api
+        with self._lock:
+            monitor = lib.TessMonitorCreate()
+            try:
+                lib.TessBaseAPISetImage(api, img.ctypes.data, w, h, 1, w)
+                lib.TessMonitorSetDeadlineMSecs(monitor, max(1, int(timeout * 1000)))
+                t0 = time.monotonic()
+                rc = lib.TessBaseAPIRecognize(api, monitor)
+                if rc != 0:
+                    if time.monotonic() - t0 >= timeout * 0.9:
+                        raise TessApiTimeout(f"tesseract timed out after {timeout:.0f} s")
+                    raise RuntimeError(f"tesseract recognition failed (code {rc})")
+                ptr = lib.TessBaseAPIGetTsvText(api, 0)
+                try:
+                    raw = ctypes.string_at(ptr).decode("utf-8", errors="replace") if ptr else ""
+                finally:
+                    if ptr:
+                        lib.TessDeleteText(ptr)
+            finally:
+                lib.TessBaseAPIClear(api)
+                lib.TessMonitorDelete(monitor)
+        return parse_tsv(raw)
+
+    def close(self) -> None:
+        if self._api:
+            self._lib.TessBaseAPIEnd(self._api)
+            self._lib.TessBaseAPIDelete(self._api)
+            self._api = None
+
+    def __del__(self) -> None:  # engines live as long as their process; be tidy when dropped
+        # At interpreter shutdown the library may already be gone.
+        with contextlib.suppress(Exception):
+            self.close()
+
+
+def parse_tsv(raw: str) -> dict[str, list[Any]]:
+    """Tesseract's TSV (no header line) as columns; numbers as ints, conf as float."""
+    out: dict[str, list[Any]] = {k: [] for k in TSV_KEYS}
+    for line in raw.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 11:
+            continue
+        if len(parts) == 11:
+            parts.append("")
+        try:
+            nums = [int(p) for p in parts[:10]]
+            conf = float(int(float(parts[10])))  # whole percent, as pytesseract's dict gives it
+        except ValueError:
+            continue  # a header line, where present
+        for k, v in zip(TSV_KEYS[:10], nums, strict=True):
+            out[k].append(v)
+        out["conf"].append(conf)
+        out["text"].append("\t".join(parts[11:]))
+    return out
+
+
+_ENGINES: dict[tuple[int, str, int, tuple[tuple[str, str], ...]], Engine] = {}
+
+
+def engine(lang: str, psm: int, variables: dict[str, str]) -> Engine:
+    """This process's engine for these settings (made on first use)."""
+    key = (os.getpid(), lang, psm, tuple(sorted(variables.items())))
+    eng = _ENGINES.get(key)
+    if eng is None:
+        # An engine inherited through fork belongs to the parent: start afresh in a child.
+        for k in [k for k in _ENGINES if k[0] != key[0]]:
+            _ENGINES.pop(k)._api = None  # the parent's to free, not ours
+        eng = _ENGINES[key] = Engine(lang, psm, variables)
+    return eng

@@ -1,0 +1,95 @@
+"""The in-process Tesseract engine (libtesseract's C API) against the tesseract command."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from edge.config import ReaderConfig
+from edge.read import PageReader
+from edge.read.ocr import OcrError, read_words
+from edge.read.tessapi import parse_tsv
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+LINES = ["ACME Supplies Ltd", "Facture N° FA-2024-0042", "Date : 15 mars 2024", "Total TTC 360,00 €"]
+
+
+def _page() -> np.ndarray:
+    if not FONT.is_file():
+        pytest.skip(f"font {FONT} not installed (fonts-dejavu-core)")
+    img = Image.new("L", (1100, 500), 255)
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(str(FONT), 30)
+    for i, line in enumerate(LINES):
+        draw.text((60, 40 + 60 * i), line, fill=20, font=font)
+    return np.asarray(img).copy()
+
+
+def _words(page: np.ndarray, engine: str) -> list[tuple[str, float, tuple[float, ...]]]:
+    ocr = read_words(page, ["eng", "fra"], 30, engine=engine)  # type: ignore[arg-type]
+    return [(w.text, w.conf, w.box) for w in ocr.words]
+
+
+def test_given_same_page_when_read_by_library_and_command_then_same_words_confidences_and_boxes() -> None:
+    page = _page()
+    library = _words(page, "libtesseract")
+    assert library == _words(page, "command")
+    assert " ".join(t for t, _, _ in library).startswith("ACME Supplies Ltd Facture")
+
+
+def test_given_colour_page_when_read_by_library_then_read_as_grey() -> None:
+    page = _page()
+    colour = np.dstack([page, page, page])
+    assert _words(colour, "libtesseract") == _words(page, "libtesseract")
+
+
+def test_given_language_without_traineddata_when_read_by_library_then_clear_error() -> None:
+    with pytest.raises(OcrError, match="could not load languages 'xxx'"):
+        read_words(_page(), ["xxx"], 30)
+
+
+def test_given_tiny_deadline_when_read_by_library_then_timeout_error() -> None:
+    page = np.tile(_page(), (6, 1))  # six times the text: recognition outlasts 1 ms
+    with pytest.raises(OcrError, match="timed out"):
+        read_words(page, ["eng", "fra"], 0.001)
+
+
+def _child_reads(q: mp.Queue) -> None:  # type: ignore[type-arg]
+    q.put(_words(_page(), "libtesseract"))
+
+
+def test_given_engine_made_before_fork_when_child_reads_then_it_gets_its_own_engine() -> None:
+    page = _page()
+    parent = _words(page, "libtesseract")
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child_reads, args=(q,))
+    p.start()
+    got = q.get(timeout=60)
+    p.join(30)
+    assert p.exitcode == 0 and got == parent
+
+
+def test_given_reader_set_to_the_command_when_read_then_same_text_as_library() -> None:
+    page = np.dstack([_page()] * 3)
+    cmd = PageReader(ReaderConfig(ocr_engine="command")).read(page, [], "scan")
+    lib = PageReader(ReaderConfig()).read(page, [], "scan")
+    assert cmd.text == lib.text and "FA-2024-0042" in lib.text
+
+
+def test_given_tsv_with_header_short_and_tabbed_lines_when_parsed_then_words_kept_whole() -> None:
+    raw = (
+        "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n"
+        "1\t1\t0\t0\t0\t0\t0\t0\t100\t50\t-1\n"
+        "5\t1\t1\t1\t1\t1\t10\t12\t30\t14\t96.808075\tTotal\n"
+        "5\t1\t1\t1\t1\t2\t45\t12\t30\t14\t41.2\ta\tb\n"
+        "garbage\n"
+    )
+    d = parse_tsv(raw)
+    assert d["text"] == ["", "Total", "a\tb"]
+    assert d["conf"] == [-1.0, 96.0, 41.0]
+    assert d["left"] == [0, 10, 45] and d["word_num"] == [0, 1, 2]
