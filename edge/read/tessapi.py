@@ -74,6 +74,7 @@ def _lib() -> ctypes.CDLL:
         raise TessApiUnavailable(
             "libtesseract not found (" + "; ".join(errors) + "); install tesseract-ocr (scripts/setup)"
         )
+    _quiet_leptonica()
     vp, cp, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int
     for fn, res, args in (
         ("TessVersion", cp, []),
@@ -95,6 +96,28 @@ def _lib() -> ctypes.CDLL:
         f = getattr(lib, fn)
         f.restype, f.argtypes = res, args
     return lib
+
+
+# Leptonica, Tesseract's image library, prints its own complaints ("Error in
+# boxClipToRectangle: box outside rectangle") on stderr; the command's stderr is swallowed by
+# pytesseract. In-process they go to this module's debug log instead of the service's output.
+_LEPT_HANDLER = ctypes.CFUNCTYPE(None, ctypes.c_char_p)(
+    lambda msg: log.debug("leptonica: %s", (msg or b"").decode(errors="replace").rstrip())
+)
+
+
+def _quiet_leptonica() -> None:
+    for name in (ctypes.util.find_library("lept"), "liblept.so.5", "libleptonica.so.6"):
+        if not name:
+            continue
+        try:
+            lept = ctypes.CDLL(name)
+            lept.leptSetStderrHandler.argtypes = [ctypes.c_void_p]
+            lept.leptSetStderrHandler(ctypes.cast(_LEPT_HANDLER, ctypes.c_void_p))
+            return
+        except (OSError, AttributeError):
+            continue
+    log.debug("leptonica's message handler not set: its messages go to stderr")
 
 
 def library_version() -> str:

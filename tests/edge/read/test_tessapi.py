@@ -93,3 +93,19 @@ def test_given_tsv_with_header_short_and_tabbed_lines_when_parsed_then_words_kep
     assert d["text"] == ["", "Total", "a\tb"]
     assert d["conf"] == [-1.0, 96.0, 41.0]
     assert d["left"] == [0, 10, 45] and d["word_num"] == [0, 1, 2]
+
+
+def test_given_leptonica_complains_when_library_loaded_then_message_goes_to_debug_log_not_stderr(
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import ctypes.util
+
+    from edge.read import tessapi
+
+    tessapi.library_version()  # loads libtesseract, and with it leptonica's handler
+    lept = ctypes.CDLL(ctypes.util.find_library("lept") or "liblept.so.5")
+    lept.boxClipToRectangle.restype = ctypes.c_void_p
+    with caplog.at_level("DEBUG", logger="edge.read.tessapi"):
+        lept.boxClipToRectangle(None, 10, 10)  # leptonica: "Error in boxClipToRectangle: ..."
+    assert "boxClipToRectangle" not in capfd.readouterr().err
+    assert any("leptonica: Error in boxClipToRectangle" in r.getMessage() for r in caplog.records)
