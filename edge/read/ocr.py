@@ -125,16 +125,18 @@ def _data(binary: np.ndarray, lang: str, psm: int, timeout: float, engine: OcrEn
             output_type=pytesseract.Output.DICT,
             timeout=timeout,
         )
-    from edge.read import tessapi
+    from edge.read import tessapi, tessd
 
     gray = binary if binary.ndim == 2 else cv2.cvtColor(binary, cv2.COLOR_BGR2GRAY)
     try:
-        return tessapi.engine(lang, psm, BASE_VARIABLES).tsv(gray, timeout)
-    except tessapi.TessApiTimeout as exc:
-        raise OcrError(str(exc)) from exc
-    except tessapi.TessApiUnavailable as exc:
-        raise OcrError(f"OCR engine libtesseract unavailable: {exc} (or set ocr_engine: command)") from exc
-    except (RuntimeError, ValueError) as exc:
+        return tessapi.parse_tsv(tessd.read_tsv(gray, lang, psm, timeout))
+    except tessd.TessdError as exc:
+        if exc.kind == "timeout":
+            raise OcrError(f"tesseract timed out after {timeout:.0f} s") from exc
+        if exc.kind == "unavailable":
+            raise OcrError(
+                f"OCR engine libtesseract unavailable: {exc} (or set ocr_engine: command)"
+            ) from exc
         raise OcrError(f"tesseract failed: {exc}") from exc
 
 
@@ -150,8 +152,9 @@ def read_words(
 
     With ``order`` (the default) tables are read row by row and side-by-side blocks left to
     right (``edge.read.order``); without it the page keeps Tesseract's own block order.
-    ``engine`` ``libtesseract`` keeps one engine loaded in this process (``edge.read.tessapi``);
-    ``command`` runs the ``tesseract`` command through pytesseract, a process per page.
+    ``engine`` ``libtesseract`` keeps one engine loaded in a helper process beside this one
+    (``edge.read.tessd``); ``command`` runs the ``tesseract`` command through pytesseract, a
+    process per page. Both are killed when a page outlasts ``timeout``.
     """
     h, w = binary.shape[:2]
     lang = "+".join(languages) or "eng"

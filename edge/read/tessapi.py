@@ -8,7 +8,8 @@ the command gives for the same pixels (tests/edge/read/test_tessapi.py compares 
 
 Recognition runs under Tesseract's own deadline (its progress monitor), so a page that takes too
 long is cancelled and reported as a timeout. Layout analysis, which comes before recognition, is
-not covered by that deadline; the pipeline's worker watchdog covers a reader that hangs there.
+not covered by that deadline, so readers do not call this module directly: the engine runs in
+a helper process (``edge.read.tessd``) that is killed when a page outlasts its deadline.
 
 One engine per (languages, page segmentation mode) per process, made on first use and never
 shared between processes or threads.
@@ -149,6 +150,10 @@ class Engine:
 
     def tsv(self, gray: np.ndarray, timeout: float) -> dict[str, list[Any]]:
         """Recognise a grey page; the words as pytesseract's ``image_to_data`` dict gives them."""
+        return parse_tsv(self.tsv_text(gray, timeout))
+
+    def tsv_text(self, gray: np.ndarray, timeout: float) -> str:
+        """Recognise a grey page; Tesseract's TSV text (no header line)."""
         img = np.ascontiguousarray(gray, dtype=np.uint8)
         if img.ndim != 2:
             raise ValueError(f"expected a grey image, got shape {img.shape}")
@@ -174,7 +179,7 @@ class Engine:
             finally:
                 lib.TessBaseAPIClear(api)
                 lib.TessMonitorDelete(monitor)
-        return parse_tsv(raw)
+        return raw
 
     def close(self) -> None:
         if self._api:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,23 @@ def test_given_leptonica_complains_when_library_loaded_then_message_goes_to_debu
         lept.boxClipToRectangle(None, 10, 10)  # leptonica: "Error in boxClipToRectangle: ..."
     assert "boxClipToRectangle" not in capfd.readouterr().err
     assert any("leptonica: Error in boxClipToRectangle" in r.getMessage() for r in caplog.records)
+
+
+def test_given_page_whose_layout_analysis_outlasts_the_deadline_when_read_then_timeout_and_next_page_read() -> (
+    None
+):
+    """libtesseract's own deadline covers recognition only; a tall page of noise keeps its layout
+    analysis busy for minutes. The helper holding the engine is killed at the deadline."""
+    import time
+
+    from edge.read import tessd
+
+    _words(_page(), "libtesseract")  # the helper is up and its models loaded
+    before = tessd._HELPERS[os.getpid()].proc.pid
+    noise = ((np.random.default_rng(0).random((12000, 1700)) > 0.9) * 255).astype(np.uint8)
+    t0 = time.monotonic()
+    with pytest.raises(OcrError, match="timed out after 3 s"):
+        read_words(noise, ["eng", "fra"], 3.0)
+    assert time.monotonic() - t0 < 3.0 + tessd.GRACE_S + 2.0
+    assert _words(_page(), "libtesseract")[0][0] == "ACME"  # a fresh helper reads the next page
+    assert tessd._HELPERS[os.getpid()].proc.pid != before
