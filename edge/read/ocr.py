@@ -110,8 +110,6 @@ def _call(fn: Any, *args: Any, timeout: float, **kwargs: Any) -> Any:
 
 
 OcrEngine = Literal["libtesseract", "command"]
-# What BASE_CONFIG's "-c" settings ask of the command, for the library engine.
-BASE_VARIABLES = {"tessedit_do_invert": "0"}
 
 
 def _data(binary: np.ndarray, lang: str, psm: int, timeout: float, engine: OcrEngine) -> dict[str, list[Any]]:

@@ -32,6 +32,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 OEM_LSTM_ONLY = 1  # what ``--oem 1`` asks of the command
+# What edge.read.ocr.BASE_CONFIG's "-c" settings ask of the command: documents are dark on light,
+# so Tesseract's second pass over low-confidence words as white-on-black text only costs time.
+BASE_VARIABLES = {"tessedit_do_invert": "0"}
 _LIB_NAMES = ("libtesseract.so.5", "libtesseract.so", "libtesseract.5.dylib", "libtesseract.dylib")
 TSV_KEYS = (
     "level",

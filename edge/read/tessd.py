@@ -168,7 +168,6 @@ def _stop_helpers() -> None:
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The helper's loop: pages in, TSV out, until its reader closes the pipe."""
     from edge.read import tessapi
-    from edge.read.ocr import BASE_VARIABLES
 
     while True:
         head = stdin.readline()
@@ -185,7 +184,7 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
         if len(data) < w * h:
             return
         try:
-            eng = tessapi.engine(lang.strip(), psm, BASE_VARIABLES)
+            eng = tessapi.engine(lang.strip(), psm, tessapi.BASE_VARIABLES)
             if w * h == 0:  # a load request: the models for this page's settings, no pixels
                 stdout.write(b"OK 0\n")
                 stdout.flush()
