@@ -11,8 +11,8 @@ long is cancelled and reported as a timeout. Layout analysis, which comes before
 not covered by that deadline, so readers do not call this module directly: the engine runs in
 a helper process (``edge.read.tessd``) that is killed when a page outlasts its deadline.
 
-One engine per (languages, page segmentation mode) per process, made on first use and never
-shared between processes or threads.
+One engine per (languages, page segmentation mode), made on first use, reading one page at a
+time.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import ctypes
 import ctypes.util
 import logging
 import os
-import threading
 import time
 from functools import lru_cache
 from typing import Any
@@ -62,10 +61,6 @@ class TessApiTimeout(RuntimeError):
 
 @lru_cache(maxsize=1)
 def _lib() -> ctypes.CDLL:
-    # Tesseract's OpenMP threads would fight the other reading worker for the same cores, and an
-    # OpenMP pool does not survive a fork (a forked child that reads hangs). One thread, unless
-    # the operator said otherwise; read by OpenMP when the library loads, so set it first.
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     errors = []
     found = ctypes.util.find_library("tesseract")
     for name in ((found,) if found else ()) + _LIB_NAMES:
@@ -149,11 +144,6 @@ class Engine:
             if not lib.TessBaseAPISetVariable(self._api, k.encode(), v.encode()):
                 log.warning("libtesseract: unknown variable %s", k)
         lib.TessBaseAPISetPageSegMode(self._api, psm)
-        self._lock = threading.Lock()
-
-    def tsv(self, gray: np.ndarray, timeout: float) -> dict[str, list[Any]]:
-        """Recognise a grey page; the words as pytesseract's ``image_to_data`` dict gives them."""
-        return parse_tsv(self.tsv_text(gray, timeout))
 
     def tsv_text(self, gray: np.ndarray, timeout: float) -> str:
         """Recognise a grey page; Tesseract's TSV text (no header line)."""
@@ -162,26 +152,25 @@ class Engine:
             raise ValueError(f"expected a grey image, got shape {img.shape}")
         h, w = img.shape
         lib, api = self._lib, self._api
-        with self._lock:
-            monitor = lib.TessMonitorCreate()
+        monitor = lib.TessMonitorCreate()
+        try:
+            lib.TessBaseAPISetImage(api, img.ctypes.data, w, h, 1, w)
+            lib.TessMonitorSetDeadlineMSecs(monitor, max(1, int(timeout * 1000)))
+            t0 = time.monotonic()
+            rc = lib.TessBaseAPIRecognize(api, monitor)
+            if rc != 0:
+                if time.monotonic() - t0 >= timeout * 0.9:
+                    raise TessApiTimeout(f"tesseract timed out after {timeout:.0f} s")
+                raise RuntimeError(f"tesseract recognition failed (code {rc})")
+            ptr = lib.TessBaseAPIGetTsvText(api, 0)
             try:
-                lib.TessBaseAPISetImage(api, img.ctypes.data, w, h, 1, w)
-                lib.TessMonitorSetDeadlineMSecs(monitor, max(1, int(timeout * 1000)))
-                t0 = time.monotonic()
-                rc = lib.TessBaseAPIRecognize(api, monitor)
-                if rc != 0:
-                    if time.monotonic() - t0 >= timeout * 0.9:
-                        raise TessApiTimeout(f"tesseract timed out after {timeout:.0f} s")
-                    raise RuntimeError(f"tesseract recognition failed (code {rc})")
-                ptr = lib.TessBaseAPIGetTsvText(api, 0)
-                try:
-                    raw = ctypes.string_at(ptr).decode("utf-8", errors="replace") if ptr else ""
-                finally:
-                    if ptr:
-                        lib.TessDeleteText(ptr)
+                raw = ctypes.string_at(ptr).decode("utf-8", errors="replace") if ptr else ""
             finally:
-                lib.TessBaseAPIClear(api)
-                lib.TessMonitorDelete(monitor)
+                if ptr:
+                    lib.TessDeleteText(ptr)
+        finally:
+            lib.TessBaseAPIClear(api)
+            lib.TessMonitorDelete(monitor)
         return raw
 
     def close(self) -> None:
@@ -217,16 +206,14 @@ def parse_tsv(raw: str) -> dict[str, list[Any]]:
     return out
 
 
-_ENGINES: dict[tuple[int, str, int, tuple[tuple[str, str], ...]], Engine] = {}
+_ENGINES: dict[tuple[str, int, tuple[tuple[str, str], ...]], Engine] = {}
 
 
 def engine(lang: str, psm: int, variables: dict[str, str]) -> Engine:
-    """This process's engine for these settings (made on first use)."""
-    key = (os.getpid(), lang, psm, tuple(sorted(variables.items())))
+    """This process's engine for these settings (made on first use; the helper process in
+    ``edge.read.tessd`` is its only user, one page at a time)."""
+    key = (lang, psm, tuple(sorted(variables.items())))
     eng = _ENGINES.get(key)
     if eng is None:
-        # An engine inherited through fork belongs to the parent: start afresh in a child.
-        for k in [k for k in _ENGINES if k[0] != key[0]]:
-            _ENGINES.pop(k)._api = None  # the parent's to free, not ours
         eng = _ENGINES[key] = Engine(lang, psm, variables)
     return eng

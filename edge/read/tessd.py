@@ -77,6 +77,8 @@ class Helper:
 
     def __init__(self) -> None:
         env = dict(os.environ)
+        # Tesseract's OpenMP threads would fight the other reading worker for the same cores:
+        # one thread, unless the operator said otherwise (OpenMP reads it when the library loads).
         env.setdefault("OMP_THREAD_LIMIT", "1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "edge.read.tessd"],
