@@ -130,3 +130,16 @@ def test_given_page_whose_layout_analysis_outlasts_the_deadline_when_read_then_t
     assert time.monotonic() - t0 < 3.0 + tessd.GRACE_S + 2.0
     assert _words(_page(), "libtesseract")[0][0] == "ACME"  # a fresh helper reads the next page
     assert tessd._HELPERS[os.getpid()].proc.pid != before
+
+
+def test_given_helper_process_killed_between_pages_when_next_page_read_then_a_new_helper_reads_it() -> None:
+    import signal
+
+    from edge.read import tessd
+
+    first = _words(_page(), "libtesseract")
+    helper = tessd._HELPERS[os.getpid()]
+    os.kill(helper.proc.pid, signal.SIGKILL)
+    helper.proc.wait(10)
+    assert _words(_page(), "libtesseract") == first
+    assert tessd._HELPERS[os.getpid()].proc.pid != helper.proc.pid
