@@ -33,3 +33,27 @@ def test_given_pages_without_a_code_when_decoded_then_nothing_and_no_error() -> 
     assert decode_codes(np.zeros((1, 1), np.uint8)) == []
     noise = np.random.default_rng(0).integers(0, 256, (900, 700), dtype=np.uint8)
     assert decode_codes(noise) == []
+
+
+@pytest.mark.parametrize("turned", [False, True])
+def test_given_invoice_with_a_code_when_read_end_to_end_then_the_code_is_on_the_page_as_read(
+    turned: bool,
+) -> None:
+    """The reader decodes codes while Tesseract reads; a page turned to be read gets its codes
+    placed on the turned page, where the words are."""
+    from edge.config import ReaderConfig
+    from edge.read import PageReader
+
+    page = generate_page(1, "scan", "en", "invoice")
+    (want,) = page.meta["codes"]
+    image = cv2.rotate(page.image, cv2.ROTATE_180) if turned else page.image
+    r = PageReader(ReaderConfig()).read(image, [], "scan")
+    assert r.rotation == (180 if turned else 0)
+    assert [c.payload for c in r.fields.codes] == [want["payload"]]
+    assert r.timings_ms["codes"] > 0
+    b = r.fields.codes[0].box
+    assert b is not None
+    h, w = page.image.shape[:2]
+    cx, cy = (b.x1 + b.x2) / 2 * w, (b.y1 + b.y2) / 2 * h  # the upright page's frame either way
+    x1, y1, x2, y2 = want["box"]
+    assert x1 <= cx <= x2 and y1 <= cy <= y2
