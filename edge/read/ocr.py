@@ -210,12 +210,12 @@ _SCRIPT_RE = re.compile(r"Script:\s*(\w+)")
 
 
 def detect_orientation(
-    binary: np.ndarray, timeout: float, min_conf: float = 1.5
+    binary: np.ndarray, timeout: float, min_conf: float = 1.5, engine: OcrEngine = "libtesseract"
 ) -> tuple[int, float, str | None]:
     """(clockwise rotation 0/90/180/270 that makes the page upright, confidence, script name).
 
-    Tesseract's orientation and script detection. Pages with too little text return
-    (0, 0.0, None): nothing to turn. A timeout raises ``OcrError``.
+    Tesseract's orientation and script detection, by the reader's engine. Pages with too little
+    text return (0, 0.0, None): nothing to turn. A timeout raises ``OcrError``.
     """
     h, w = binary.shape[:2]
     f = min(1.0, 2400.0 / max(h, w))
@@ -224,15 +224,25 @@ def detect_orientation(
         if f < 1
         else binary
     )
+    from edge.read import tessapi, tessd
+
     try:
-        out = _call(
-            pytesseract.image_to_osd, small, config="--psm 0 -c min_characters_to_try=20", timeout=timeout
-        )
-    except OcrError as exc:
-        if "timed out" in str(exc):
-            raise
+        if engine == "command":
+            text = str(
+                _call(
+                    pytesseract.image_to_osd,
+                    small,
+                    config="--psm 0 -c min_characters_to_try=20",
+                    timeout=timeout,
+                )
+            )
+        else:
+            gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+            text = tessd.read_tsv(gray, "osd", tessapi.OSD_PSM, timeout)
+    except (OcrError, tessd.TessdError) as exc:
+        if "timed out" in str(exc) or getattr(exc, "kind", "") == "timeout":
+            raise OcrError(f"tesseract timed out after {timeout:.0f} s") from exc
         return 0, 0.0, None  # "Too few characters": blank or picture page
-    text = str(out)
     m, c, s = _ROTATE_RE.search(text), _CONF_RE.search(text), _SCRIPT_RE.search(text)
     script = s.group(1) if s else None
     if not m:

@@ -196,7 +196,9 @@ class PageReader:
                 # Few confident words: maybe turned or upside down, or another script. Ask
                 # Tesseract's orientation and script detection, try the turn it suggests (or 180°
                 # when it has no opinion) and keep the better reading.
-                rot, _conf, script = detect_orientation(prep.ocr_image, self.cfg.ocr_timeout_s)
+                rot, _conf, script = detect_orientation(
+                    prep.ocr_image, self.cfg.ocr_timeout_s, engine=self.cfg.ocr_engine
+                )
                 poor = quality < 0.25 and script in (None, "Latin")
                 candidates = [rot] if rot else ([180] if poor else [])
                 for r in candidates:

@@ -31,6 +31,13 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 OEM_LSTM_ONLY = 1  # what ``--oem 1`` asks of the command
+OEM_DEFAULT = 3  # whatever the traineddata holds: osd.traineddata is a legacy model
+OSD_PSM = 0  # page segmentation mode 0: orientation and script detection only
+# What edge.read.ocr.detect_orientation asks of the command ("--psm 0 -c min_characters_to_try=20")
+OSD_VARIABLES = {"min_characters_to_try": "20"}
+# Clockwise turn that makes the page upright, from the orientation Tesseract detects (as the
+# command's OSD text prints "Rotate:")
+_ROTATE_FOR = {0: 0, 90: 270, 180: 180, 270: 90}
 # What edge.read.ocr.BASE_CONFIG's "-c" settings ask of the command: documents are dark on light,
 # so Tesseract's second pass over low-confidence words as white-on-black text only costs time.
 BASE_VARIABLES = {"tessedit_do_invert": "0"}
@@ -85,6 +92,17 @@ def _lib() -> ctypes.CDLL:
         ("TessBaseAPISetImage", None, [vp, vp, i, i, i, i]),
         ("TessBaseAPIRecognize", i, [vp, vp]),
         ("TessBaseAPIGetTsvText", vp, [vp, i]),
+        (
+            "TessBaseAPIDetectOrientationScript",
+            i,
+            [
+                vp,
+                ctypes.POINTER(ctypes.c_int),
+                ctypes.POINTER(ctypes.c_float),
+                ctypes.POINTER(ctypes.c_char_p),
+                ctypes.POINTER(ctypes.c_float),
+            ],
+        ),
         ("TessBaseAPIClear", None, [vp]),
         ("TessBaseAPIEnd", None, [vp]),
         ("TessDeleteText", None, [vp]),
@@ -134,7 +152,8 @@ class Engine:
         if not self._api:
             raise TessApiUnavailable("TessBaseAPICreate returned nothing")
         # NULL datapath: the library's own tessdata folder (or TESSDATA_PREFIX), as the command.
-        if lib.TessBaseAPIInit2(self._api, None, lang.encode(), OEM_LSTM_ONLY) != 0:
+        oem = OEM_DEFAULT if psm == OSD_PSM else OEM_LSTM_ONLY
+        if lib.TessBaseAPIInit2(self._api, None, lang.encode(), oem) != 0:
             lib.TessBaseAPIDelete(self._api)
             self._api = None
             raise TessApiUnavailable(f"libtesseract could not load languages {lang!r} (traineddata missing?)")
@@ -172,6 +191,28 @@ class Engine:
             lib.TessBaseAPIClear(api)
             lib.TessMonitorDelete(monitor)
         return raw
+
+    def osd_text(self, gray: np.ndarray) -> str:
+        """Orientation and script detection (an engine made with psm 0, language "osd"), in the
+        text the command prints for ``--psm 0``; "" when the page has too few characters."""
+        img = np.ascontiguousarray(gray, dtype=np.uint8)
+        h, w = img.shape
+        lib, api = self._lib, self._api
+        deg, oconf, sconf, name = ctypes.c_int(), ctypes.c_float(), ctypes.c_float(), ctypes.c_char_p()
+        try:
+            lib.TessBaseAPISetImage(api, img.ctypes.data, w, h, 1, w)
+            ok = lib.TessBaseAPIDetectOrientationScript(
+                api, ctypes.byref(deg), ctypes.byref(oconf), ctypes.byref(name), ctypes.byref(sconf)
+            )
+        finally:
+            lib.TessBaseAPIClear(api)
+        if not ok:
+            return ""
+        script = (name.value or b"").decode(errors="replace")
+        return (
+            f"Orientation in degrees: {deg.value}\nRotate: {_ROTATE_FOR.get(deg.value % 360, 0)}\n"
+            f"Orientation confidence: {oconf.value:.2f}\nScript: {script}\nScript confidence: {sconf.value:.2f}\n"
+        )
 
     def close(self) -> None:
         if self._api:

@@ -10,7 +10,8 @@ it over a pipe, and one that is not read within the deadline gets the helper kil
 
 Protocol, one page at a time: the reader writes ``"<w> <h> <psm> <timeout ms> <lang>\\n"`` and
 ``w*h`` bytes of grey pixels; the helper answers ``"OK <n>\\n"`` and ``n`` bytes of Tesseract's
-TSV, or ``"ERR <kind> <message>\\n"`` (kind: timeout, unavailable, failed).
+TSV (psm 0: its orientation and script text, as the command prints it), or
+``"ERR <kind> <message>\\n"`` (kind: timeout, unavailable, failed).
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ _LOCK = threading.Lock()
 
 
 def read_tsv(gray: np.ndarray, lang: str, psm: int, timeout: float) -> str:
-    """Tesseract's TSV for a grey page, read by this process's helper within ``timeout``.
+    """Tesseract's TSV for a grey page, read by this process's helper within ``timeout``
+    (psm 0 with lang "osd": the orientation and script text instead).
 
     Raises ``TessdError`` (kind ``timeout``: the helper was killed; ``unavailable``: libtesseract
     or a language is missing; ``died`` or ``failed``)."""
@@ -186,14 +188,15 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
         if len(data) < w * h:
             return
         try:
-            eng = tessapi.engine(lang.strip(), psm, tessapi.BASE_VARIABLES)
+            osd = psm == tessapi.OSD_PSM
+            eng = tessapi.engine(lang.strip(), psm, tessapi.OSD_VARIABLES if osd else tessapi.BASE_VARIABLES)
             if w * h == 0:  # a load request: the models for this page's settings, no pixels
                 stdout.write(b"OK 0\n")
                 stdout.flush()
                 continue
             gray = np.frombuffer(data, dtype=np.uint8).reshape(h, w)
-            tsv = eng.tsv_text(gray, ms / 1000.0)
-            body = tsv.encode("utf-8")
+            text = eng.osd_text(gray) if osd else eng.tsv_text(gray, ms / 1000.0)
+            body = text.encode("utf-8")
             stdout.write(f"OK {len(body)}\n".encode() + body)
         except tessapi.TessApiTimeout as exc:
             stdout.write(f"ERR timeout {exc}\n".encode())

@@ -6,13 +6,14 @@ import multiprocessing as mp
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from edge.config import ReaderConfig
 from edge.read import PageReader
-from edge.read.ocr import OcrError, read_words
+from edge.read.ocr import OcrError, detect_orientation, read_words
 from edge.read.tessapi import parse_tsv
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
@@ -143,3 +144,21 @@ def test_given_helper_process_killed_between_pages_when_next_page_read_then_a_ne
     helper.proc.wait(10)
     assert _words(_page(), "libtesseract") == first
     assert tessd._HELPERS[os.getpid()].proc.pid != helper.proc.pid
+
+
+@pytest.mark.parametrize(
+    ("turn", "rotate"), [(None, 0), (cv2.ROTATE_180, 180), (cv2.ROTATE_90_CLOCKWISE, 270)]
+)
+def test_given_turned_page_when_orientation_detected_by_library_then_same_answer_as_the_command(
+    turn: int | None, rotate: int
+) -> None:
+    page = np.vstack([_page(), _page(), _page()])  # enough characters for Tesseract's OSD
+    if turn is not None:
+        page = cv2.rotate(page, turn)
+    lib = detect_orientation(page, 20)
+    assert lib == detect_orientation(page, 20, engine="command")
+    assert lib[0] == rotate and lib[2] == "Latin"
+
+
+def test_given_blank_page_when_orientation_detected_by_library_then_nothing_to_turn() -> None:
+    assert detect_orientation(np.full((800, 600), 255, np.uint8), 20) == (0, 0.0, None)
