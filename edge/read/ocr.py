@@ -123,11 +123,19 @@ def _data(binary: np.ndarray, lang: str, psm: int, timeout: float, engine: OcrEn
             output_type=pytesseract.Output.DICT,
             timeout=timeout,
         )
-    from edge.read import tessapi, tessd
+    from edge.read import tessapi
 
-    gray = binary if binary.ndim == 2 else cv2.cvtColor(binary, cv2.COLOR_BGR2GRAY)
+    return tessapi.parse_tsv(_helper_text(binary, lang, psm, timeout))
+
+
+def _helper_text(image: np.ndarray, lang: str, psm: int, timeout: float) -> str:
+    """What the Tesseract helper process (``edge.read.tessd``) answers for a page: TSV, or for
+    psm 0 the orientation text; its failures as ``OcrError``, worded as the command's."""
+    from edge.read import tessd
+
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     try:
-        return tessapi.parse_tsv(tessd.read_tsv(gray, lang, psm, timeout))
+        return tessd.read_tsv(gray, lang, psm, timeout)
     except tessd.TessdError as exc:
         if exc.kind == "timeout":
             raise OcrError(f"tesseract timed out after {timeout:.0f} s") from exc
@@ -224,7 +232,7 @@ def detect_orientation(
         if f < 1
         else binary
     )
-    from edge.read import tessapi, tessd
+    from edge.read import tessapi
 
     try:
         if engine == "command":
@@ -237,11 +245,10 @@ def detect_orientation(
                 )
             )
         else:
-            gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-            text = tessd.read_tsv(gray, "osd", tessapi.OSD_PSM, timeout)
-    except (OcrError, tessd.TessdError) as exc:
-        if "timed out" in str(exc) or getattr(exc, "kind", "") == "timeout":
-            raise OcrError(f"tesseract timed out after {timeout:.0f} s") from exc
+            text = _helper_text(small, "osd", tessapi.OSD_PSM, timeout)
+    except OcrError as exc:
+        if "timed out" in str(exc):
+            raise
         return 0, 0.0, None  # "Too few characters": blank or picture page
     m, c, s = _ROTATE_RE.search(text), _CONF_RE.search(text), _SCRIPT_RE.search(text)
     script = s.group(1) if s else None

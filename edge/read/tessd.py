@@ -91,7 +91,7 @@ class Helper:
         self._buf = bytearray()
         self._loaded: set[tuple[str, int]] = set()
 
-    def _send(self, head: str, body: bytes | memoryview = b"") -> None:
+    def _send(self, head: str, body: bytes = b"") -> None:
         stdin: IO[bytes] = self.proc.stdin  # type: ignore[assignment]
         try:
             stdin.write(head.encode())
