@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 _STATE: dict[str, Any] = {}
 
 
-def _init(classifier: str, mask: bool) -> None:
+def _init(classifier: str, mask: bool, languages: list[str]) -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"  # one Tesseract thread per worker, for both pipelines
     from edge.config import DetectorConfig, ReaderConfig
     from edge.read import PageReader
 
-    _STATE["reader"] = PageReader(ReaderConfig(classifier=Path(classifier), mask_signatures=mask))
+    _STATE["reader"] = PageReader(ReaderConfig(classifier=Path(classifier), mask_signatures=mask, languages=languages))
     try:
         from edge.detect import load_detector
 
@@ -73,6 +73,7 @@ def main() -> int:
     ap.add_argument("--pages", type=int, default=12)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--classifier", default="models/artifacts/classifier.int8.onnx")
+    ap.add_argument("--languages", default="eng+fra", help="Tesseract languages of our reader (the naive one reads eng).")
     ap.add_argument("--no-mask", action="store_true", help="Do not blank detected signatures before OCR.")
     args = ap.parse_args()
 
@@ -105,7 +106,7 @@ def main() -> int:
         f"load average {os.getloadavg()[0]:.1f} (machine shared with other work)"
     )
     ctx = mp.get_context("spawn")
-    with ctx.Pool(args.workers, initializer=_init, initargs=(args.classifier, not args.no_mask)) as pool:
+    with ctx.Pool(args.workers, initializer=_init, initargs=(args.classifier, not args.no_mask, args.languages.split("+"))) as pool:
         pool.map(
             _run_both, list(enumerate(paths[: args.workers]))
         )  # warm-up: model loading is not per-page cost

@@ -31,6 +31,8 @@ CENT = Decimal("0.011")
 L_NUMBER = [
     r"(?:invoice|inv|facture|receipt|re[çc]u|ticket|order|commande|delivery note|bon de livraison|payslip)\s*(?:no\.?|n[°º*o]\.?|number|num[ée]ro|#)",
     r"(?:num[ée]ro de (?:facture|commande)|factuurnummer|invoice number|booking id|mandate reference|r[ée]f[ée]rence unique du mandat|document number)",
+    # a payment receipt's or a card slip's own reference
+    r"(?<![a-z] )(?<![a-z])(?:reference|r[ée]f[ée]rence|transaction id|n° de (?:r[ée]servation|transaction))(?=\s*:)",
     r"(?<![A-Za-z])(?:no\.|n°|nº|n\*|number|num[ée]ro|#)",
     # "No:" without its dot, and "N°:" whose degree sign OCR read as a letter ("Ne:", "Nc:").
     r"(?<![A-Za-z])n[oec](?=\s*:)",
@@ -44,11 +46,15 @@ L_DUE = [
 ]
 L_TOTAL = [
     r"total due|amount due|balance due|grand total|net [àa] payer|total ttc|montant ttc|total (?:inc\.?|incl\.?|including|inclusive)"
-    r"|total amount|totaal|(?:total|amount) payable|total to pay|(?:montant |reste )?(?<![a-z])[àa] payer(?!\s*avant)",
+    r"|total amount|totaal|(?:total|amount) payable|total to pay|(?:montant |reste )?(?<![a-z])[àa] payer(?!\s*avant)"
+    # what a card slip or a payment receipt says was paid
+    r"|(?:amount|total) (?:paid|received)|(?:sale|purchase) amount|montant (?:r[ée]gl[ée]|pay[ée]|re[çc]u)|total pay[ée]",
     # a bare "Total" that is not a count, a discount, the tax or a figure before tax
     # ("Total Qty 3", "Total GST 1.69", "Total 6% supplies (excl. GST): 28.32")
     r"net pay|(?<![a-z-])total(?!\s*(?:ht|hors|excl|before|net\b|qty|quantity|items?\b|units?\b|pcs|articles?\b"
-    r"|discounts?\b|savings|gst|vat|tax|tva))(?![^:\n]{0,30}excl)",
+    r"|discounts?\b|savings|gst|vat|tax|tva))(?![^:\n]{0,30}excl)"
+    # a card slip's bare "AMOUNT 23.90" / "MONTANT 48,97 €": the sum on the same line
+    r"|(?<![a-z])(?:amount|montant)(?=\s*:?\s*(?:[A-Z]{3}\s*)?[$€£]?\s*\d)",
 ]
 L_SUBTOTAL = [
     r"sub-?\s?total|sous-total|total ht|montant ht|total hors taxes|net amount|total excl\.?|exclusief btw"

@@ -249,6 +249,93 @@ def _tendered(total: Decimal, r: random.Random) -> Decimal:
 
 
 def build_receipt(c: Ctx) -> Doc:
+    """A receipt: most are a shop's till roll (``_till_receipt``); some are the slip a card
+    terminal prints (no items, the card and the approval), and some acknowledge a payment for a
+    service (a stay, rent, fees) on a full page, in prose."""
+    style = c.r.random()
+    if style < 0.2:
+        return _card_slip(c)
+    if style < 0.35:
+        return _payment_receipt(c)
+    return _till_receipt(c)
+
+
+def _card_slip(c: Ctx) -> Doc:
+    """A card terminal's slip: the merchant, the terminal's and the card's ids, the amount and the
+    approval; printed by a payment terminal beside or instead of the till roll."""
+    t, w = c.t, RECEIPT[c.lang]
+    cur = c.currency()
+    shop = c.company()
+    d = c.day()
+    total = q(Decimal(c.r.randrange(150, 40000)) / 100)
+    ref = f"{c.r.randrange(1000, 999999)}"
+    hhmm = f"{c.r.randrange(7, 22):02d}:{c.r.randrange(60):02d}"
+    card = c.pick(w["slip_cards"])
+    ending = c.pick(w["card_ending"]).format(card=card, n=c.r.randrange(1000, 9999))
+    label = c.pick(w["slip_ref"])
+    kv = [(t["date"], f"{c.date_str(d)} {hhmm}")]
+    ids = [("MID", str(c.r.randrange(10**10, 10**12))), ("TID", str(c.r.randrange(10**7, 10**8))),
+           ("AUTH", f"{c.r.randrange(10**5, 10**6)}"), ("AID", f"A0000000{c.r.choice(['031010', '041010', '042203'])}")]  # fmt: skip
+    c.r.shuffle(ids)
+    kv += ids[: c.r.randrange(2, 5)]
+    blocks = [
+        _b("letterhead", name=shop["name"], lines=shop["lines"][:2], logo=False, center=True),
+        _b("title", text=c.pick(w["slip_titles"])),
+        _b("para", text=f"{label}{ref}" if label.endswith("#") else f"{label} {ref}"),
+        _b("kv", items=kv),
+        _b("para", text=ending, small=True),
+        _b("totals", items=[(c.pick(w["slip_total"]), c.money(total, cur), True)]),
+        _b("para", text=c.pick(w["approved"]), center=True, bold=True),
+        _b("para", text=c.pick(w["verified"]), center=True, small=True),
+    ]
+    if c.r.random() < 0.5:
+        blocks.append(_b("para", text=c.pick(w["slip_notes"]), center=True, small=True))
+    if c.r.random() < 0.25:  # the merchant copy asks for a signature
+        blocks.append(_signing(c, [t["customer"]]))
+    fields: dict[str, Any] = {"number": ref, "date": d.isoformat(), "currency": cur, "total": norm(total),
+                              "line_items": [], "parties": [{"role": "issuer", "name": shop["name"]}]}  # fmt: skip
+    return Doc("receipt", c.lang, blocks, fields, size="receipt")
+
+
+def _payment_receipt(c: Ctx) -> Doc:
+    """A payment received for a service, on a full page: who paid, for what, how, and the sum,
+    often in a sentence as well as in figures."""
+    t, w = c.t, RECEIPT[c.lang]
+    cur = c.currency()
+    firm = c.company()
+    who = c.f.name()
+    d = c.day()
+    what = c.pick(w["services"])
+    total = q(Decimal(c.r.randrange(2000, 300000)) / 100)
+    ref = c.number("R" if c.r.random() < 0.5 else "RC")
+    kv = [(c.pick(w["paid_ref"]), ref), (t["date"], c.date_str(d)), (c.pick(w["received_from"]), who),
+          (c.pick(w["mode"]), c.pick(w["modes"]))]  # fmt: skip
+    if c.r.random() < 0.5:
+        kv.insert(3, (c.pick(w["towards"]), what))
+    item = {"description": what, "quantity": "1", "unit_price": norm(total), "amount": norm(total)}
+    rows = [[what, "1", c.money(total, None)]]
+    printed = [(c.pick(w["paid_total"]), c.money(total, cur), True)]
+    if c.r.random() < 0.5:
+        printed.append((w["balance"], c.money(Decimal(0), cur), False))
+    blocks = [
+        _b("letterhead", name=firm["name"], lines=firm["lines"][:3], logo=c.r.random() < 0.5),
+        _b("title", text=c.pick(w["paid_titles"])),
+        _b("kv", items=kv),
+    ]
+    if c.r.random() < 0.6:
+        blocks.append(_b("table", headers=[t["desc"], t["qty"], t["amount"]], rows=rows, align="lrr"))
+    blocks.append(_b("totals", items=printed))
+    if c.r.random() < 0.7:
+        prose = w["paid_prose"].format(who=who, amount=c.money(total, cur), what=what.lower())
+        blocks.append(_b("para", text=prose))
+    blocks.append(_signing(c, [t["authorized"]]) if c.r.random() < 0.5 else _b("para", text=t["thanks"]))
+    fields: dict[str, Any] = {"number": ref, "date": d.isoformat(), "currency": cur, "total": norm(total),
+                              "subtotal": norm(total), "tax": "0.00", "line_items": [item],
+                              "parties": [{"role": "issuer", "name": firm["name"]}, {"role": "payer", "name": who}]}  # fmt: skip
+    return Doc("receipt", c.lang, blocks, fields)
+
+
+def _till_receipt(c: Ctx) -> Doc:
     """A till receipt. Shops print them many ways: titled "Receipt" or, where the law asks for it,
     "Tax invoice" (GST and VAT countries), or not titled at all; tax on top of the prices or
     included in them; paid by card or in cash with the change; item counts and tax ids."""

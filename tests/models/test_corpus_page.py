@@ -96,6 +96,9 @@ def test_given_documents_with_line_items_when_summed_then_amounts_add_up_to_the_
                 "fields"
             ]
             items = f["line_items"]
+            if doc_type == "receipt" and not items:  # a card terminal's slip prints the sum alone
+                assert Decimal(f["total"]) > 0 and "subtotal" not in f
+                continue
             assert items
             for it in items:
                 line = (Decimal(it["quantity"]) * Decimal(it["unit_price"])).quantize(
@@ -106,7 +109,7 @@ def test_given_documents_with_line_items_when_summed_then_amounts_add_up_to_the_
             assert Decimal(f["subtotal"]) + Decimal(f["tax"]) == Decimal(f["total"])
             assert len(f["currency"]) == 3 and f["date"][4] == "-"
             seen += 1
-    assert seen == 24
+    assert 20 <= seen <= 24
 
 
 def test_given_a_page_with_a_qr_code_when_decoded_then_payload_matches_meta() -> None:
@@ -186,7 +189,35 @@ def test_given_receipts_when_generated_then_their_wording_varies_and_cash_lines_
             given, change = Decimal(items["Cash"].replace(",", "")), Decimal(items["Change"].replace(",", ""))
             assert given - change == Decimal(doc.fields["total"]) and change >= 0
     assert {"RECEIPT", "TAX INVOICE"} <= titles and len(titles) >= 6
-    assert 40 <= cash <= 120
+    assert 25 <= cash <= 90
+    # Not every receipt is a till roll: card terminal slips and receipts for a paid service too.
+    assert {"CUSTOMER COPY", "PAYMENT RECEIPT"} & titles and titles & {"SALE", "CARD RECEIPT", "MERCHANT COPY"}
+
+
+def test_given_card_slips_and_payment_receipts_when_their_text_is_read_then_number_date_and_total_found() -> (
+    None
+):
+    """The receipt styles besides the till roll carry their figures under other labels ("SALE
+    AMOUNT", "MONTANT", "Amount received", "Reference:"): the field reader must find them."""
+    import random
+
+    from faker import Faker
+
+    from edge.read.fields import extract
+    from edge.read.ocr import page_from_text
+    from models.corpus.content import Ctx, _card_slip, _payment_receipt
+    from models.corpus.layout import layout
+
+    for build in (_card_slip, _payment_receipt):
+        for seed in range(16):
+            lang = ("en", "fr")[seed % 2]
+            fake = Faker({"en": "en_US", "fr": "fr_FR"}[lang])
+            fake.seed_instance(seed)
+            doc = build(Ctx(fake, random.Random(seed), lang))
+            text = "\n".join(layout(doc, 100, random.Random(seed)).text)
+            values = {k: v.value for k, v in extract(page_from_text(text), "receipt").values.items()}
+            for key in ("number", "date", "total"):
+                assert str(values.get(key)) == str(doc.fields[key]), (build.__name__, key, text)
 
 
 def test_given_name_below_slots_when_signed_then_some_signatures_run_across_the_typed_name() -> None:
