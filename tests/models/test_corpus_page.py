@@ -191,7 +191,11 @@ def test_given_receipts_when_generated_then_their_wording_varies_and_cash_lines_
     assert {"RECEIPT", "TAX INVOICE"} <= titles and len(titles) >= 6
     assert 25 <= cash <= 90
     # Not every receipt is a till roll: card terminal slips and receipts for a paid service too.
-    assert {"CUSTOMER COPY", "PAYMENT RECEIPT"} & titles and titles & {"SALE", "CARD RECEIPT", "MERCHANT COPY"}
+    assert {"CUSTOMER COPY", "PAYMENT RECEIPT"} & titles and titles & {
+        "SALE",
+        "CARD RECEIPT",
+        "MERCHANT COPY",
+    }
 
 
 def test_given_card_slips_and_payment_receipts_when_their_text_is_read_then_number_date_and_total_found() -> (
