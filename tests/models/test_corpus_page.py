@@ -89,7 +89,7 @@ def test_given_many_small_pages_when_counted_then_a_fifth_are_unsigned_and_signe
 def test_given_documents_with_line_items_when_summed_then_amounts_add_up_to_the_total() -> None:
     from decimal import ROUND_HALF_UP, Decimal
 
-    seen = 0
+    seen = slips = 0
     for seed in range(8):
         for doc_type in ("invoice", "receipt", "purchase_order"):
             f = generate_page(seed, "scan", "fr" if seed % 2 else "en", doc_type, dpi=40, degrade=False).meta[
@@ -98,6 +98,7 @@ def test_given_documents_with_line_items_when_summed_then_amounts_add_up_to_the_
             items = f["line_items"]
             if doc_type == "receipt" and not items:  # a card terminal's slip prints the sum alone
                 assert Decimal(f["total"]) > 0 and "subtotal" not in f
+                slips += 1
                 continue
             assert items
             for it in items:
@@ -109,7 +110,7 @@ def test_given_documents_with_line_items_when_summed_then_amounts_add_up_to_the_
             assert Decimal(f["subtotal"]) + Decimal(f["tax"]) == Decimal(f["total"])
             assert len(f["currency"]) == 3 and f["date"][4] == "-"
             seen += 1
-    assert 20 <= seen <= 24
+    assert seen + slips == 24 and seen >= 20 and slips >= 1
 
 
 def test_given_a_page_with_a_qr_code_when_decoded_then_payload_matches_meta() -> None:
