@@ -121,12 +121,15 @@ def generate_page(
     doc_type: str | None = None,
     dpi: int | None = None,
     degrade: bool = True,
+    frame: tuple[int, int] | None = None,
 ) -> Page:
     """Generate one page deterministically from ``seed``.
 
     ``profile`` is "scan", "webcam" or "mixed"; ``lang`` "en", "fr" or "mixed" (mixed picks from
     the seed); ``doc_type`` one of :data:`DOC_TYPES` or None to pick; ``dpi`` overrides the render
-    resolution (tests use a low one for speed); ``degrade=False`` returns the page as drawn, before
+    resolution (tests use a low one for speed); ``frame`` fixes a webcam page's frame size (the
+    committed sample set keeps its stills at 1080p; the seed still draws one, so the rest of the
+    page is the same as without it); ``degrade=False`` returns the page as drawn, before
     the scanner or camera (same content and labels, no geometric or photometric change).
     """
     r = random.Random(seed)
@@ -148,7 +151,8 @@ def generate_page(
     ctx = Ctx(fake, r, lang)
     ctx.want = wanted
     doc = BUILDERS[doc_type](ctx)
-    frame = r.choice(FRAMES) if profile == "webcam" else None
+    drawn = r.choice(FRAMES) if profile == "webcam" else None
+    frame = (frame or drawn) if profile == "webcam" else None
     if dpi is None:
         dpi = r.choice(SCAN_DPIS) if frame is None else webcam_dpi(frame)
     laid = layout(doc, dpi, r)

@@ -28,8 +28,13 @@ from models.corpus.writer import coco, write_page
 log = logging.getLogger(__name__)
 
 SAMPLE_DPI = 150  # keeps 30 pages, two PDFs and a video well under 15 MB
+WEBCAM_FRAME = (1920, 1080)  # the sample stills: a 4K still alone is 3 MB of JPEG
 VIDEO_SIZE = (640, 480)
 VIDEO_FPS = 15
+
+
+def _size(profile: str) -> dict[str, Any]:
+    return {"dpi": SAMPLE_DPI} if profile == "scan" else {"frame": WEBCAM_FRAME}
 
 
 def _pages(out: Path, seed: int) -> list[dict[str, Any]]:
@@ -42,13 +47,11 @@ def _pages(out: Path, seed: int) -> list[dict[str, Any]]:
             profile = "webcam" if j == 2 else "scan"
             lang = "fr" if (t + j) % 2 else "en"
             s = page_seed(seed, k)
-            page = generate_page(s, profile, lang, doc_type, dpi=SAMPLE_DPI if profile == "scan" else None)
+            page = generate_page(s, profile, lang, doc_type, **_size(profile))
             # a sample set should show signatures: re-draw the odd unsigned page once, except one
             if not page.meta["signatures"] and k % 7:
                 s = page_seed(seed, 1000 + k)
-                page = generate_page(
-                    s, profile, lang, doc_type, dpi=SAMPLE_DPI if profile == "scan" else None
-                )
+                page = generate_page(s, profile, lang, doc_type, **_size(profile))
             rows.append(write_page(out, f"{doc_type}-{j + 1}", page))
             k += 1
     (out / "coco.json").write_text(json.dumps(coco(rows)), encoding="utf-8")
