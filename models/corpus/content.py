@@ -434,7 +434,8 @@ def build_payslip(c: Ctx) -> Doc:
     c.day_first = c.lang == "fr" or cur != "USD"
     emp, who = c.company(), c.person()
     d = c.day().replace(day=28)
-    hours = Decimal(c.pick([151.67, 140, 160, 120, 35 * 4]))
+    # from strings: Decimal(151.67) is 151.66999999999998749..., which the page then printed
+    hours = Decimal(c.pick(["151.67", "140", "160", "120", "140"]))
     rate = q(Decimal(c.r.randrange(1200, 6000)) / 100)
     base = q(hours * rate)
     extra = q(Decimal(c.r.randrange(0, 40000)) / 100) if c.r.random() < 0.5 else Decimal("0")

@@ -251,3 +251,17 @@ def test_given_name_below_slots_when_signed_then_some_signatures_run_across_the_
         (box,) = pen.boxes("signature")
         low += box[3] - rect[3] >= 0.2 * (box[3] - box[1])
     assert 10 <= low <= 35
+
+
+def test_given_payslips_when_their_text_is_read_then_no_number_carries_float_noise() -> None:
+    """Hours once came from Decimal(151.67), and the page printed 151.6699999999999874944478506."""
+    import re
+
+    hours = set()
+    for seed in range(30):
+        text = generate_page(seed, "scan", "fr" if seed % 2 else "en", "payslip", dpi=40, degrade=False).meta[
+            "text"
+        ]
+        assert not re.search(r"\d[.,]\d{6,}", text), text  # (phones and dates have 4)
+        hours.update(re.findall(r"\b151[.,]67\b", text))
+    assert hours  # the monthly 151.67 hours is among them, printed as such
