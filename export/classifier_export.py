@@ -139,7 +139,9 @@ def refit_temperatures(checkpoint: Path) -> dict[str, Any]:
     logits = predict_logits(model, tokenizer, [r["text"] for r in val], meta["max_length"])
     y = np.array([LABELS.index(r["doc_type"]) for r in val])
     meta["temperature"] = cal.fit_temperature(logits, y)
-    meta["temperatures"] = fit_profile_temperatures(logits, y, [r.get("profile", "") for r in val])
+    meta["temperatures"] = fit_profile_temperatures(
+        logits, y, [r.get("profile", "") for r in val], pooled=meta["temperature"]
+    )
     (checkpoint / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return meta
 

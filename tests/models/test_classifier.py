@@ -66,6 +66,25 @@ def test_given_two_profiles_with_different_noise_when_calibrated_per_profile_the
     assert fit_profile_temperatures(z[:10], y[:10], profiles[:10]) == {}  # too few pages: none
 
 
+def test_given_a_profile_with_no_validation_error_when_calibrated_then_it_takes_the_softer_pooled_t() -> None:
+    pytest.importorskip("torch")
+    from models.classifier.train import fit_profile_temperatures
+
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 4, 200)
+    z = rng.normal(0, 1, (200, 4))
+    z[np.arange(200), y] += 6.0  # scans: every page right
+    w = rng.normal(0, 3, (200, 4))  # webcam: many wrong
+    logits, labels = np.concatenate([z, w]), np.concatenate([y, rng.integers(0, 4, 200)])
+    profiles = ["scan"] * 200 + ["webcam"] * 200
+    pooled = cal.fit_temperature(logits, labels)
+    alone = fit_profile_temperatures(logits, labels, profiles)
+    temps = fit_profile_temperatures(logits, labels, profiles, pooled=pooled)
+    assert alone["scan"] < pooled  # its own fit cannot soften past what no error asks for
+    assert temps["scan"] == pytest.approx(pooled) and temps["webcam"] == pytest.approx(alone["webcam"])
+    assert fit_profile_temperatures(logits, labels, profiles, pooled=0.5)["scan"] == alone["scan"]
+
+
 def test_given_predictions_when_scored_then_accuracy_macro_f1_and_confusion() -> None:
     y = np.array([0, 0, 1, 1, 2, 2])
     pred = np.array([0, 0, 1, 2, 2, 2])
