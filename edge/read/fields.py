@@ -483,8 +483,44 @@ class Extractor:
         else:
             self.after_label("buyer", L_BUYER)
         items = self.line_items(with_unit=doc_type != "receipt")
+        total, tax = self.mend_misread_sum(items, sub, tax, total)
         self.total_checks(items, sub, tax, total)
         return items
+
+    def mend_misread_sum(
+        self, items: list[LineItem], sub: Decimal | None, tax: Decimal | None, total: Decimal | None
+    ) -> tuple[Decimal | None, Decimal | None]:
+        """Mend a total or a tax that OCR misread by one digit, when the page's own arithmetic
+        says which it was: net + tax differs from the total, the line items add up to the net
+        (so the net is read right), and exactly one of the two others is one digit away from
+        what the other two make (``1157.53`` read as ``157.53``). The mended value is kept
+        with a lower confidence and a failed ``*_mended`` check says what was read, so the page
+        still goes to review; anything less clear-cut is left as read for the checks to report."""
+        if sub is None or tax is None or total is None or abs(sub + tax - total) <= CENT:
+            return total, tax
+        amounts = [Decimal(str(it.amount)) for it in items if it.amount is not None]
+        if not amounts or abs(sum(amounts, Decimal("0")) - sub) > CENT:
+            return total, tax
+        want_total, want_tax = sub + tax, total - sub
+        total_off = _one_digit_off(total, want_total)
+        tax_off = want_tax >= 0 and _one_digit_off(tax, want_tax)
+        if total_off == tax_off:
+            return total, tax  # neither, or both could be: the page cannot tell
+        name, read, want = ("total", total, want_total) if total_off else ("tax", tax, want_tax)
+        old = self.values[name]
+        self.values[name] = old.model_copy(
+            update={"value": parse.format_amount(want), "confidence": round(min(old.confidence, MENDED), 3)}
+        )
+        self.checks.append(
+            Check(
+                name=f"{name}_mended",
+                ok=False,
+                detail=f"{name} read as {read:.2f}; net {sub:.2f} (= the {len(amounts)} line items) "
+                f"{'+ tax' if name == 'total' else 'and total'} {(tax if name == 'total' else total):.2f} "
+                f"give {want:.2f}, one digit away: {want:.2f} kept",
+            )
+        )
+        return (want, tax) if name == "total" else (total, want)
 
     def due_after_issue(self) -> None:
         """Read an issue date and a due date so the due date falls within the usual payment
@@ -685,6 +721,23 @@ class Extractor:
                         detail="; ".join(diffs) or f"{code.kind} agrees on {', '.join(compared)}",
                     )
                 )
+
+
+# A total or tax mended from the page's arithmetic (``mend_misread_sum``): never above this.
+MENDED = 0.6
+
+
+def _one_digit_off(read: Decimal, want: Decimal) -> bool:
+    """Whether two amounts differ by one digit dropped, added or changed (an OCR misread)."""
+    a, b = f"{abs(read):.2f}".replace(".", ""), f"{abs(want):.2f}".replace(".", "")
+    if a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return len(long_) - len(short) == 1 and any(
+        long_[:i] + long_[i + 1 :] == short for i in range(len(long_))
+    )
 
 
 # A field taken from a decoded QR code where the text had none, and one where text and code

@@ -102,6 +102,32 @@ def test_given_totals_that_do_not_add_up_when_extracted_then_checks_fail_not_hid
     assert f.values["total"].value == "500.00"  # the value stays as read
 
 
+def test_given_a_total_or_tax_misread_by_one_digit_when_the_items_confirm_the_net_then_mended_and_flagged() -> (
+    None
+):
+    f = extract(page_from_text(INVOICE_EN.replace("Total $471.42", "Total $71.42")), "invoice")
+    checks = {c.name: c for c in f.checks}
+    assert f.values["total"].value == "471.42" and f.values["total"].confidence <= 0.6
+    assert not checks["total_mended"].ok and "71.42" in checks["total_mended"].detail
+    assert checks["net_plus_tax_equals_total"].ok and checks["line_items_sum"].ok
+
+    f = extract(page_from_text(INVOICE_EN.replace("Tax 8% $34.92", "Tax 8% $84.92")), "invoice")
+    assert (f.values["tax"].value, f.values["total"].value) == ("34.92", "471.42")
+    assert not {c.name: c for c in f.checks}["tax_mended"].ok
+
+
+def test_given_sums_that_do_not_point_to_one_misread_when_extracted_then_nothing_is_mended() -> None:
+    # the total is far from net + tax: a different sum, not a misread digit
+    f = extract(page_from_text(INVOICE_EN.replace("Total $471.42", "Total $571.99")), "invoice")
+    assert f.values["total"].value == "571.99"
+    assert not any(c.name.endswith("_mended") for c in f.checks)
+    # one digit off, but the line items do not confirm the net: it could be the net that is wrong
+    text = INVOICE_EN.replace("Total $471.42", "Total $71.42").replace("3 45.50 136.50", "3 45.50 186.50")
+    f = extract(page_from_text(text), "invoice")
+    assert f.values["total"].value == "71.42"
+    assert not {c.name: c for c in f.checks}["net_plus_tax_equals_total"].ok
+
+
 def test_given_bad_iban_when_extracted_then_checksum_fails() -> None:
     f = extract(page_from_text(INVOICE_EN.replace("7654 32", "7654 33")), "invoice")
     assert {c.name: c.ok for c in f.checks}["iban_checksum"] is False
