@@ -706,15 +706,17 @@ def prepare(
     profile: Profile,
     mask_boxes: Sequence[tuple[float, float, float, float]] = (),
     rotation: int = 0,
+    outline: bool = True,
 ) -> Prepared:
-    """Run the preprocessing chain. ``rotation`` (clockwise degrees) is applied when already known."""
+    """Run the preprocessing chain. ``rotation`` (clockwise degrees) is applied when already known;
+    ``outline=False`` reads a webcam frame as it is, without looking for the page's outline."""
     gray = to_gray(image)
     gray, f0 = limit_size(gray)
     notes: list[str] = []
     page_found = False
     # The page outline is found on the frame as it is: painted-over signature boxes would cut
     # into the edges it looks for. The boxes are painted afterwards, on the flattened page.
-    quad = find_page(gray) if profile == "webcam" else None
+    quad = find_page(gray) if profile == "webcam" and outline else None
     if quad is None:
         # Only scans get their leftover scribble dropped after OCR (reader.py), so a webcam
         # frame read as is keeps whole boxes painted.
@@ -727,8 +729,10 @@ def prepare(
             page_found = True
             # After warping, coordinates no longer scale uniformly from the input.
             f0 = 1.0
-        else:
+        elif outline:
             notes.append("no page outline found; frame read as is")
+        else:
+            notes.append("the page outline found gave no readable text; frame read as is")
     source_px = max(gray.shape[:2])
     if profile == "scan":
         gray, passes = despeckle(gray)

@@ -13,7 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -43,6 +43,9 @@ SUSPICIOUS_QUALITY = 0.4  # under this share of confident words a page gets the 
 # x-height of at least ~6 px. A webcam page shorter than this in the frame cannot be read.
 XHEIGHT_PER_PAGE = 0.0064
 LEGIBLE_PAGE_PX = 950
+# A webcam page flattened from its outline with fewer confident words than this is read again
+# as the whole frame (the outline may be the wrong sheet); a page of text has hundreds.
+OUTLINE_MIN_WORDS = 25
 _GOOD_WORD = re.compile(r"[A-Za-zÀ-ÿ]{3,}[.,:;)]?|\d[\d.,/:-]*")
 
 
@@ -73,8 +76,12 @@ def _quality(page: OcrPage) -> float:
     """Share of confident, word-shaped tokens: high for upright Latin text, low otherwise."""
     if not page.words:
         return 0.0
-    good = sum(1 for w in page.words if w.conf >= 0.75 and _GOOD_WORD.fullmatch(w.text))
-    return good / len(page.words)
+    return _good_words(page) / len(page.words)
+
+
+def _good_words(page: OcrPage) -> int:
+    """How many confident, word-shaped tokens a reading has (see ``_quality``)."""
+    return sum(1 for w in page.words if w.conf >= 0.75 and _GOOD_WORD.fullmatch(w.text))
 
 
 def _inside(box: tuple[float, float, float, float], regions: list[tuple[float, ...]]) -> bool:
@@ -147,6 +154,31 @@ class PageReader:
             prep.ocr_image, self.cfg.languages, self.cfg.ocr_timeout_s, engine=self.cfg.ocr_engine
         )
 
+    def _read_frame_again(
+        self, image: np.ndarray, prep: Prepared, page: OcrPage, sig_boxes: list[tuple[float, ...]]
+    ) -> tuple[Prepared, OcrPage]:
+        """A webcam frame that gave few confident words, read again as the whole frame.
+
+        The outline found may be the wrong sheet (a blank one under a receipt) or a
+        quadrilateral spanning several; the flattened page then holds little text, or turned
+        text. The frame is read as it is (with the wide skew search), first with its light
+        flattened, then as plain grey: where no page is cut out, flattening turns a striped or
+        grained desk into bands that Tesseract takes for one picture and reads nothing in. A
+        reading is kept when it gives clearly more confident words."""
+        best, best_page = prep, page
+        if prep.page_found:
+            frame = prepare(image, "webcam", sig_boxes, outline=False)  # type: ignore[arg-type]
+            tries = [frame, replace(frame, flat=None)]
+        else:  # already read as the whole frame, flattened
+            tries = [replace(prep, flat=None)] if prep.flat is not None else []
+        for alt in tries:
+            alt_page = self._ocr(alt)
+            if _good_words(alt_page) > 1.2 * _good_words(best_page) + 3:
+                best, best_page = alt, alt_page
+            if _good_words(best_page) >= OUTLINE_MIN_WORDS:
+                break
+        return best, best_page
+
     def read(self, image: np.ndarray, signatures: list[Any], profile: Literal["scan", "webcam"]) -> Reading:
         """Read one page. ``signatures`` are detector ``Detection``s (boxes normalised to ``image``)."""
         t_start = time.perf_counter()
@@ -186,11 +218,18 @@ class PageReader:
         read_prep = prep
         codes_job = self._side.submit(_timed, decode_codes, prep.gray)
 
-        too_small = profile == "webcam" and prep.source_px < LEGIBLE_PAGE_PX
         try:
             page = self._ocr(prep)
             quality = _quality(page)
             t = lap("ocr", t)
+            if profile == "webcam" and _good_words(page) < OUTLINE_MIN_WORDS:
+                alt_prep, alt_page = self._read_frame_again(image, prep, page, sig_boxes)
+                if alt_prep is not prep:
+                    prep, page, quality = alt_prep, alt_page, _quality(alt_page)
+                    read_prep = prep
+                    codes_job = self._side.submit(_timed, decode_codes, prep.gray)
+                t = lap("frame_check", t)
+            too_small = profile == "webcam" and prep.source_px < LEGIBLE_PAGE_PX
             script = None
             if quality < SUSPICIOUS_QUALITY and len(page.words) >= 5 and not too_small:
                 # Few confident words: maybe turned or upside down, or another script. Ask
