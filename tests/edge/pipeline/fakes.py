@@ -48,9 +48,9 @@ class FakeReader:
             os._exit(3)
         if self.mode.startswith("slow"):
             time.sleep(float(self.mode[4:] or 0.5))
-        marker = Path(os.environ.get("FAKE_READER_LOG", "/nonexistent"))
-        if marker.parent.exists():
-            with marker.open("a") as fh:
+        log = os.environ.get("FAKE_READER_LOG")  # unset: no log (it once wrote /nonexistent as root)
+        if log:
+            with Path(log).open("a") as fh:
                 fh.write(f"{int(image.mean())}\n")
         return Reading(
             text=f"mean {int(image.mean())} {profile} sigs {len(signatures)}",
