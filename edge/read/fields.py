@@ -502,8 +502,10 @@ class Extractor:
         if not amounts or abs(sum(amounts, Decimal("0")) - sub) > CENT:
             return total, tax
         want_total, want_tax = sub + tax, total - sub
-        total_off = _one_digit_off(total, want_total)
-        tax_off = want_tax >= 0 and _one_digit_off(tax, want_tax)
+        # A tax above the net is itself a misread (a lost decimal comma: 756,81 read as 75681),
+        # so it cannot vouch for a total.
+        total_off = 0 <= tax <= sub and _one_digit_off(total, want_total)
+        tax_off = 0 <= want_tax <= sub and _one_digit_off(tax, want_tax)
         if total_off == tax_off:
             return total, tax  # neither, or both could be: the page cannot tell
         name, read, want = ("total", total, want_total) if total_off else ("tax", tax, want_tax)
@@ -728,8 +730,9 @@ MENDED = 0.6
 
 
 def _one_digit_off(read: Decimal, want: Decimal) -> bool:
-    """Whether two amounts differ by one digit dropped, added or changed (an OCR misread)."""
-    a, b = f"{abs(read):.2f}".replace(".", ""), f"{abs(want):.2f}".replace(".", "")
+    """Whether two amounts differ by one digit dropped, added or changed (an OCR misread). The
+    decimal point is compared too: 8324.91 and 83249.10 are a shifted point, not one digit."""
+    a, b = f"{abs(read):.2f}", f"{abs(want):.2f}"
     if a == b:
         return False
     if len(a) == len(b):

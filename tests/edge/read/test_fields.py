@@ -126,6 +126,14 @@ def test_given_sums_that_do_not_point_to_one_misread_when_extracted_then_nothing
     f = extract(page_from_text(text), "invoice")
     assert f.values["total"].value == "71.42"
     assert not {c.name: c for c in f.checks}["net_plus_tax_equals_total"].ok
+    # the tax lost its decimal comma (a test-split page: 756,81 read as 75681): the total stays
+    lines = FACTURE_FR.split("Désignation")[0] + (
+        "Désignation Qté Prix unitaire Montant\nTraiteur 1 7 568,10 7 568,10\n"
+        "Total HT 7 568,10 €\nTVA 10% 75681 €\nTotal TTC 8 324,91 €\n"
+    )
+    f = extract(page_from_text(lines), "invoice")  # 7568.10 + 75681 = 83249.10, the total shifted
+    assert (f.values["total"].value, f.values["tax"].value) == ("8324.91", "75681.00")
+    assert not any(c.name.endswith("_mended") for c in f.checks)
 
 
 def test_given_bad_iban_when_extracted_then_checksum_fails() -> None:
