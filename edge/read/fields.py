@@ -499,7 +499,9 @@ class Extractor:
         if sub is None or tax is None or total is None or abs(sub + tax - total) <= CENT:
             return total, tax
         amounts = [Decimal(str(it.amount)) for it in items if it.amount is not None]
-        if not amounts or abs(sum(amounts, Decimal("0")) - sub) > CENT:
+        by_items = bool(amounts) and abs(sum(amounts, Decimal("0")) - sub) <= CENT
+        by_rate = self._printed_rate_fits(sub, tax)
+        if not (by_items or by_rate):
             return total, tax
         want_total, want_tax = sub + tax, total - sub
         # A tax above the net is itself a misread (a lost decimal comma: 756,81 read as 75681),
@@ -517,7 +519,8 @@ class Extractor:
             Check(
                 name=f"{name}_mended",
                 ok=False,
-                detail=f"{name} read as {read:.2f}; net {sub:.2f} (= the {len(amounts)} line items) "
+                detail=f"{name} read as {read:.2f}; net {sub:.2f} "
+                f"({f'= the {len(amounts)} line items' if by_items else 'x the printed tax rate = the tax'}) "
                 f"{'+ tax' if name == 'total' else 'and total'} {(tax if name == 'total' else total):.2f} "
                 f"give {want:.2f}, one digit away: {want:.2f} kept",
             )
@@ -607,6 +610,19 @@ class Extractor:
                     )
                 )
         return items
+
+    def _printed_rate_fits(self, sub: Decimal, tax: Decimal) -> bool:
+        """Whether a rate printed on a tax line ("TVA 20%") times the net gives the tax, to the
+        cent: the net and the tax then confirm each other."""
+        rx = re.compile(L_TAX[0], re.I)
+        for line in self.p.lines:
+            if not rx.search(line):
+                continue
+            for m in RATE.finditer(line):
+                rate = Decimal(m.group(0).rstrip("% ").replace(",", "."))
+                if rate > 0 and abs(sub * rate / 100 - tax) <= CENT:
+                    return True
+        return False
 
     def total_checks(
         self, items: list[LineItem], sub: Decimal | None, tax: Decimal | None, total: Decimal | None

@@ -121,11 +121,26 @@ def test_given_sums_that_do_not_point_to_one_misread_when_extracted_then_nothing
     f = extract(page_from_text(INVOICE_EN.replace("Total $471.42", "Total $571.99")), "invoice")
     assert f.values["total"].value == "571.99"
     assert not any(c.name.endswith("_mended") for c in f.checks)
-    # one digit off, but the line items do not confirm the net: it could be the net that is wrong
-    text = INVOICE_EN.replace("Total $471.42", "Total $71.42").replace("3 45.50 136.50", "3 45.50 186.50")
+    # one digit off, but neither the line items nor a printed rate confirm the net: it could be
+    # the net that is wrong
+    text = (
+        INVOICE_EN.replace("Total $471.42", "Total $71.42")
+        .replace("3 45.50 136.50", "3 45.50 186.50")
+        .replace("Tax 8%", "Tax")
+    )
     f = extract(page_from_text(text), "invoice")
     assert f.values["total"].value == "71.42"
     assert not {c.name: c for c in f.checks}["net_plus_tax_equals_total"].ok
+    # no line items to confirm the net, but the printed rate does: 20% of 964.61 is 192.92
+    text = (
+        "Hubert\nNOTE\nN° de ticket: 4789-516318\nDate: 1 avril 2024\n"
+        "Total HT 964,61 €\nTVA 20% 192,92 €\nTotal TTC 157,53 €\n"
+    )
+    f = extract(page_from_text(text), "receipt")
+    assert f.values["total"].value == "1157.53"
+    assert "printed tax rate" in {c.name: c for c in f.checks}["total_mended"].detail
+    f = extract(page_from_text(text.replace("TVA 20%", "TVA 10%")), "receipt")
+    assert f.values["total"].value == "157.53"  # the rate does not fit: nothing confirms the net
     # the tax lost its decimal comma (a test-split page: 756,81 read as 75681): the total stays
     lines = FACTURE_FR.split("Désignation")[0] + (
         "Désignation Qté Prix unitaire Montant\nTraiteur 1 7 568,10 7 568,10\n"
