@@ -510,7 +510,11 @@ class Extractor:
         tax_off = 0 <= want_tax <= sub and _one_digit_off(tax, want_tax)
         if total_off == tax_off:
             return total, tax  # neither, or both could be: the page cannot tell
-        name, read, want = ("total", total, want_total) if total_off else ("tax", tax, want_tax)
+        if total_off:
+            name, read, want, given = "total", total, want_total, f"+ tax {tax:.2f}"
+        else:
+            name, read, want, given = "tax", tax, want_tax, f"and total {total:.2f}"
+        how = f"= the {len(amounts)} line items" if by_items else "x the printed tax rate = the tax"
         old = self.values[name]
         self.values[name] = old.model_copy(
             update={"value": parse.format_amount(want), "confidence": round(min(old.confidence, MENDED), 3)}
@@ -519,13 +523,11 @@ class Extractor:
             Check(
                 name=f"{name}_mended",
                 ok=False,
-                detail=f"{name} read as {read:.2f}; net {sub:.2f} "
-                f"({f'= the {len(amounts)} line items' if by_items else 'x the printed tax rate = the tax'}) "
-                f"{'+ tax' if name == 'total' else 'and total'} {(tax if name == 'total' else total):.2f} "
-                f"give {want:.2f}, one digit away: {want:.2f} kept",
+                detail=f"{name} read as {read:.2f}; net {sub:.2f} ({how}) {given} give {want:.2f}, "
+                f"one digit away: {want:.2f} kept",
             )
         )
-        return (want, tax) if name == "total" else (total, want)
+        return (want, tax) if total_off else (total, want)
 
     def due_after_issue(self) -> None:
         """Read an issue date and a due date so the due date falls within the usual payment
@@ -614,11 +616,8 @@ class Extractor:
     def _printed_rate_fits(self, sub: Decimal, tax: Decimal) -> bool:
         """Whether a rate printed on a tax line ("TVA 20%") times the net gives the tax, to the
         cent: the net and the tax then confirm each other."""
-        rx = re.compile(L_TAX[0], re.I)
-        for line in self.p.lines:
-            if not rx.search(line):
-                continue
-            for m in RATE.finditer(line):
+        for i, _label in self.p.find(L_TAX):
+            for m in RATE.finditer(self.p.lines[i]):
                 rate = Decimal(m.group(0).rstrip("% ").replace(",", "."))
                 if rate > 0 and abs(sub * rate / 100 - tax) <= CENT:
                     return True

@@ -18,6 +18,11 @@ def nll(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
     return float(-np.mean(np.log(np.clip(p[np.arange(len(labels)), labels], 1e-12, 1.0))))
 
 
+def no_errors(logits: np.ndarray, labels: np.ndarray) -> bool:
+    """Whether every row's top logit is its true label (the split is separable)."""
+    return bool(np.all(np.asarray(logits).argmax(1) == np.asarray(labels)))
+
+
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The temperature minimising validation NLL (searched on log scale, 0.05 to 20).
 
@@ -27,7 +32,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     search starts at 1 (the trained softmax, or softer)."""
     if len(labels) == 0:
         return 1.0
-    separable = bool(np.all(np.asarray(logits).argmax(1) == np.asarray(labels)))
+    separable = no_errors(logits, labels)
     res = minimize_scalar(
         lambda lt: nll(logits, labels, float(np.exp(lt))),
         bounds=(0.0 if separable else np.log(0.05), np.log(20.0)),

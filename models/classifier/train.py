@@ -167,8 +167,7 @@ def fit_profile_temperatures(
         sel = prof == p
         if int(sel.sum()) >= min_pages:
             t = cal.fit_temperature(logits[sel], labels[sel])
-            no_errors = bool(np.all(np.asarray(logits[sel]).argmax(1) == np.asarray(labels[sel])))
-            if no_errors and pooled is not None:
+            if pooled is not None and cal.no_errors(logits[sel], labels[sel]):
                 t = max(t, pooled)
             out[str(p)] = t
     return out
