@@ -34,3 +34,12 @@ def test_given_webcam_frames_when_split_then_frames_flagged_too_small_are_counte
     assert lines[0].split()[:4] == ["legible", "frames", ":", "1"]
     assert "order-free   0.00%" in lines[0]
     assert "frames flagged too small" in lines[1] and "order-free 100.00%" in lines[1]
+
+
+def test_given_a_truth_in_capitals_when_casefolded_then_case_is_no_error_but_letters_still_are() -> None:
+    from models.reading_report import cer_counts, order_free_counts
+
+    truth, read = "DOC NO CS00031663\nCASHIER USER", "Doc No CS00031668 Cashier USER"
+    assert cer_counts(truth, read)[0] > 5  # case counts unless folded
+    assert cer_counts(truth, read, casefold=True) == (1, len("DOC NO CS00031663 CASHIER USER"))
+    assert order_free_counts(truth, read, casefold=True)[0] == 1
