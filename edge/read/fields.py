@@ -45,7 +45,8 @@ L_DUE = [
     r"due date|date d'[ée]ch[ée]ance|[ée]ch[ée]ance|payment due|[àa] payer avant le|date limite(?: de (?:paiement|r[èe]glement))?|vervaldatum"
 ]
 L_TOTAL = [
-    r"total due|amount due|balance due|grand total|net [àa] payer|total ttc|montant ttc|total (?:inc\.?|incl\.?|including|inclusive)"
+    r"total due|amount due|balance due|grand total|net [àa] payer|total ttc|montant ttc"
+    r"|total(?: sales| amount)?\s*\(?(?:inc\.?|incl\.?|including|inclusive)"
     r"|total amount|totaal|(?:total|amount) payable|total to pay|(?:montant |reste )?(?<![a-z])[àa] payer(?!\s*avant)"
     # what a card slip or a payment receipt says was paid
     r"|(?:amount|total) (?:paid|received)|(?:sale|purchase) amount|montant (?:r[ée]gl[ée]|pay[ée]|re[çc]u)|total pay[ée]",
@@ -56,6 +57,21 @@ L_TOTAL = [
     # a card slip's bare "AMOUNT 23.90" / "MONTANT 48,97 €": the sum on the same line
     r"|(?<![a-z])(?:amount|montant)(?=\s*:?\s*(?:[A-Z]{3}\s*)?[$€£]?\s*\d)",
 ]
+# What a till receipt prints under its total when paid in cash: the money handed over, the change
+# given back, and the adjustment of a total rounded to the smallest coin.
+L_CASH = [
+    r"(?<![a-z])(?:cash(?:\s*tendered)?|(?:amount\s*)?tendered|esp[èe]ces|paid in cash)(?![a-z])"
+    r"(?!\s*(?:back|sale|register|bill|receipt|memo|discount))"
+]
+L_CHANGE = [
+    r"(?<![a-z])(?:change(?:\s*due)?|rendu(?:\s*monnaie)?|monnaie(?:\s*rendue)?|[àa] rendre)(?![a-z])"
+]
+L_ROUNDING = [r"(?<![a-z])(?:rounding(?:\s*adj(?:ustment)?)?|round(?:ing)?[\s-]*off|arrondi)(?![a-z])"]
+RE_TAX_SUMMARY = (
+    r"(?<![a-z])(?:gst|vat|tax|tva)\s*(?:summary|analysis|breakdown|details)|r[ée]capitulatif\s*(?:de\s*la\s*|des\s*)?tva"
+    r"|d[ée]tail\s*(?:de\s*la\s*)?tva"
+)
+TAX_SUMMARY_ROWS = 7  # the heading, the column titles, a few tax codes and the table's total
 L_SUBTOTAL = [
     r"sub-?\s?total|sous-total|total ht|montant ht|total hors taxes|net amount|total excl\.?|exclusief btw"
 ]
@@ -74,6 +90,7 @@ OTHER_NUMBER = re.compile(r"\s*(?:d[eu]\s+)?(?:client|compte|ligne|tva|siret|t[�
 # Canada writes dates both ways: its dollar settles nothing.
 AMBIGUOUS_ORDER_CURRENCIES = frozenset({"CAD"})
 RE_NON_US_TAX = re.compile(r"\b(?:VAT|GST)\b", re.I)
+RE_US_DOLLAR = re.compile(r"\bUSD\b|US\$|U\.S\.|\bdollars?\b", re.I)
 L_GROSS = [r"gross pay|salaire brut|gross"]
 L_BUYER = [r"bill to|billed to|factur(?:er|é) [àa]|client\s*:|customer\s*:|sold to|ship to|livrer [àa]"]
 L_SIGN = r"signature|sign here|signez ici|sign[ée] par|lu et approuv[ée]|signed by"
@@ -234,9 +251,14 @@ class Extractor:
         if self.lang != "en":
             return False
         cur = parse.find_currency(self.p.text)
+        taxed = RE_NON_US_TAX.search(self.p.text)
+        if cur == "USD" and taxed and not RE_US_DOLLAR.search(self.p.text):
+            # A bare "$" beside VAT or GST is Australia's, Singapore's or New Zealand's dollar
+            # (or an S that OCR read as "$": "Lot $319"), all of them day first.
+            return False
         if cur is not None and cur not in AMBIGUOUS_ORDER_CURRENCIES:
             return cur == "USD"
-        return cur is not None or not RE_NON_US_TAX.search(self.p.text)
+        return cur is not None or not taxed
 
     def put(self, name: str, value: object, span: Span | None, prior: float, raw: str | None = None) -> None:
         words = self.p.words(span) if span else []
@@ -256,8 +278,12 @@ class Extractor:
         row = self._same_row(i, accept) if accept is not None and not rest.strip(" :.#°-") else None
         return (i, row, i + 1) if row is not None and row != i + 1 else (i, i + 1)
 
-    def labelled_amount(self, name: str, patterns: list[str], prior: float = 0.9) -> Decimal | None:
+    def labelled_amount(
+        self, name: str, patterns: list[str], prior: float = 0.9, skip: frozenset[int] = frozenset()
+    ) -> Decimal | None:
         for i, m in self.p.find(patterns):
+            if i in skip:
+                continue
             rows = self._rows(i, m)
             for j in rows:
                 if j != i:
@@ -467,7 +493,7 @@ class Extractor:
         if doc_type == "invoice":
             self.labelled_date("due_date", L_DUE)
             self.due_after_issue()
-        total = self.labelled_amount("total", L_TOTAL)
+        total = self.labelled_amount("total", L_TOTAL, skip=self.tax_summary())
         sub = self.labelled_amount("subtotal", L_SUBTOTAL)
         tax = self.labelled_amount("tax", L_TAX, prior=0.8)
         self.currency()
@@ -484,8 +510,82 @@ class Extractor:
             self.after_label("buyer", L_BUYER)
         items = self.line_items(with_unit=doc_type != "receipt")
         total, tax = self.mend_misread_sum(items, sub, tax, total)
+        total = self.settle_with_cash(total)
         self.total_checks(items, sub, tax, total)
         return items
+
+    def tax_summary(self) -> frozenset[int]:
+        """Lines of a tax summary table ("GST SUMMARY / Tax Code  Amt  Tax / SR 6 28.00 1.68 /
+        Total : 28.00 1.68"): its "Total" row adds up the taxed amounts and the tax, and its last
+        figure is the tax, not what the document comes to."""
+        lines: set[int] = set()
+        for i, _m in self.p.find([RE_TAX_SUMMARY]):
+            lines.update(range(i, min(i + TAX_SUMMARY_ROWS, len(self.p.lines))))
+        return frozenset(lines)
+
+    def _inline_amount(self, patterns: list[str]) -> tuple[Decimal, int] | None:
+        """The last amount printed after the first of these labels that has one on its line."""
+        for i, m in self.p.find(patterns):
+            amounts = parse.find_amounts(self.p.lines[i][m.end() :])
+            if amounts:
+                return amounts[-1][0], i
+        return None
+
+    def settle_with_cash(self, total: Decimal | None) -> Decimal | None:
+        """Check the total against what a cash payment says was paid: cash handed over minus
+        the change given back. They agree: a passed ``total_paid_in_cash`` check. The total
+        plus a printed rounding gives it (``31.47``, rounding ``-0.02``, paid ``31.45``): the
+        customer paid the rounded total, so that is the total. They disagree and the paid sum is
+        printed elsewhere on the page too (a line item, a garbled "Total incl. GST" line): the
+        total read was the wrong line (a tax summary's "Total : 28.00 1.68"), so the paid sum
+        is kept, with a lower confidence and a failed ``total_from_cash`` check for review.
+        Anything else is left as read, with that check failed."""
+        cash, change = self._inline_amount(L_CASH), self._inline_amount(L_CHANGE)
+        if cash is None or change is None or not 0 <= change[0] < cash[0] or change[1] == cash[1]:
+            return total
+        paid = cash[0] - change[0]
+        sums = f"cash {cash[0]:.2f} - change {change[0]:.2f} = {paid:.2f}"
+        if total is not None and abs(total - paid) <= CENT:
+            self.checks.append(Check(name="total_paid_in_cash", ok=True, detail=f"total {total:.2f}; {sums}"))
+            return total
+        rounding = self._inline_amount(L_ROUNDING)
+        if total is not None and rounding is not None and abs(total + rounding[0] - paid) <= CENT:
+            old = self.values["total"]
+            self.values["total"] = old.model_copy(update={"value": parse.format_amount(paid)})
+            self.checks.append(
+                Check(
+                    name="total_paid_in_cash",
+                    ok=True,
+                    detail=f"total {total:.2f} rounded by {rounding[0]:.2f} to {paid:.2f}; {sums}",
+                )
+            )
+            return paid
+        elsewhere = [
+            i
+            for i, line in enumerate(self.p.lines)
+            if i not in (cash[1], change[1])
+            and any(abs(v - paid) <= CENT for v, _a, _b in parse.find_amounts(line))
+        ]
+        read = "no total" if total is None else f"total {total:.2f}"
+        if paid <= 0 or not elsewhere:
+            self.checks.append(
+                Check(
+                    name="total_from_cash",
+                    ok=False,
+                    detail=f"{read} read; {sums}, printed nowhere else: left as read",
+                )
+            )
+            return total
+        line = self.p.lines[cash[1]]
+        self.put("total", parse.format_amount(paid), Span(cash[1], 0, len(line)), MENDED)
+        self.checks.append(
+            Check(
+                name="total_from_cash",
+                ok=False,
+                detail=f"{read} read; {sums}, also printed on line {elsewhere[0] + 1}: {paid:.2f} kept",
+            )
+        )
+        return paid
 
     def mend_misread_sum(
         self, items: list[LineItem], sub: Decimal | None, tax: Decimal | None, total: Decimal | None

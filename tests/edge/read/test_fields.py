@@ -537,3 +537,74 @@ def test_given_due_date_before_an_unambiguous_issue_date_when_extracted_then_a_f
     f = extract(page_from_text("INVOICE\nDate: 2021-08-20\nDue date: 2021-07-01\nTotal $1.00\n"), "invoice")
     assert (_values(f)["date"], _values(f)["due_date"]) == ("2021-08-20", "2021-07-01")
     assert [c.ok for c in _checks(f, "due_after_issue")] == [False]
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Receipt\nGST No: 0012\nLot $319, 2nd Floor\nDate: 11/12/2017\nTotal 31.45\n", "2017-12-11"),
+        ("Tax invoice\nABN 12 004\nGST included\nDate: 04/08/2021\nTotal $12.40\n", "2021-08-04"),
+        ("Invoice\nVAT exempt\nDate: 04/08/2021\nTotal 12.40 USD\n", "2021-04-08"),  # written out: US
+    ],
+)
+def test_given_a_bare_dollar_beside_vat_or_gst_when_extracted_then_the_date_is_day_first(
+    text: str, date: str
+) -> None:
+    assert _values(extract(page_from_text(text), "receipt"))["date"] == date
+
+
+GST_RECEIPT = """SYARIKAT PERNIAGAAN GIN KEE
+SIMPLIFIED TAX INVOICE
+Doc No : CS00011926 Date: 02/12/2017
+3122 1 29.68 29.68 SR
+(W833) 105MM/4' CUTTING DISC
+Total Qty: 1
+Total Sales (Excluding GST) : 28.00
+Total GST : 1.68
+Total Sales (Inclusive of GST) : {gross}
+CASH : 29.68
+Change : 0.00
+GST SUMMARY
+Tax Code % Amt (RM) Tax (RM)
+SR 6 28.00 1.68
+Total : 28.00 1.68
+"""
+
+
+def test_given_a_gst_summary_below_the_total_when_extracted_then_its_total_row_is_not_the_total() -> None:
+    f = extract(page_from_text(GST_RECEIPT.format(gross="29.68")), "receipt")
+    assert _values(f)["total"] == "29.68"
+    assert {c.name: c.ok for c in f.checks}["total_paid_in_cash"] is True
+
+
+def test_given_an_unreadable_total_when_cash_less_change_is_printed_elsewhere_then_it_is_the_total_for_review() -> (
+    None
+):
+    f = extract(page_from_text(GST_RECEIPT.format(gross="CSN")), "receipt")
+    assert _values(f)["total"] == "29.68"  # not the summary's tax 1.68
+    assert f.values["total"].confidence <= 0.6
+    check = {c.name: c for c in f.checks}["total_from_cash"]
+    assert not check.ok and "cash 29.68 - change 0.00 = 29.68" in check.detail
+
+
+def test_given_a_rounded_cash_payment_when_extracted_then_the_total_is_what_was_paid() -> None:
+    text = "MPH BOOKSTORES\nDate: 11/12/2017\nTotal Amount(incl. GST) 31.47\nRounding -0.02\nCASH 50.00\nCHANGE 18.55\n"
+    f = extract(page_from_text(text), "receipt")
+    assert _values(f)["total"] == "31.45"
+    assert "rounded by -0.02" in {c.name: c for c in f.checks}["total_paid_in_cash"].detail
+
+
+def test_given_cash_and_change_that_fit_no_amount_when_extracted_then_the_total_stays_and_a_check_fails() -> (
+    None
+):
+    text = "Shop\nTotal 80.90\nCASH : 100.00\nChange : 18.10\n"  # 19.10 misread
+    f = extract(page_from_text(text), "receipt")
+    assert _values(f)["total"] == "80.90"
+    check = {c.name: c for c in f.checks}["total_from_cash"]
+    assert not check.ok and "left as read" in check.detail
+
+
+def test_given_a_cash_heading_without_an_amount_when_extracted_then_it_is_not_the_money_handed_over() -> None:
+    text = "Shop\nCASH\nDoc No CS0001 Date 25/12/2018\nTotal 12.00\nCash 20.00\nChange 8.00\n"
+    f = extract(page_from_text(text), "receipt")
+    assert {c.name: c.ok for c in f.checks}["total_paid_in_cash"] is True
