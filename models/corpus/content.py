@@ -359,8 +359,9 @@ def _till_receipt(c: Ctx) -> Doc:
     tot, printed = _totals(c, items, cur)
     lines = shop["lines"][:3]
     if c.r.random() < 0.4:  # a tax registration number under the shop's address
-        reg = c.pick(RECEIPT[c.lang]["tax_id"])
-        lines = [*lines, f"{reg} {c.r.randrange(10**8, 10**12)}"]
+        reg = f"{c.pick(RECEIPT[c.lang]['tax_id'])} {c.r.randrange(10**8, 10**12)}"
+        if cur != "USD":  # the US levies no VAT or GST, so its shops print no such number
+            lines = [*lines, reg]
     title = c.pick(t["receipt"]) if c.r.random() < 0.7 else c.pick(RECEIPT[c.lang]["titles"])
     num = f"{c.r.randrange(1, 9999):04d}-{c.r.randrange(100000, 999999)}"
     hhmm = f"{c.r.randrange(8, 21):02d}:{c.r.randrange(60):02d}"

@@ -199,6 +199,19 @@ def test_given_receipts_when_generated_then_their_wording_varies_and_cash_lines_
     }
 
 
+def test_given_shop_receipts_when_generated_then_only_shops_outside_the_us_print_a_vat_or_gst_number() -> (
+    None
+):
+    from edge.read.fields import RE_NON_US_TAX
+
+    registered = {"USD": 0, "other": 0}
+    for doc in _docs("receipt", 300):
+        head = next((b.data for b in doc.blocks if b.kind == "letterhead"), None)
+        if head and any(RE_NON_US_TAX.search(line) for line in head.get("lines", [])):
+            registered["USD" if doc.fields.get("currency") == "USD" else "other"] += 1
+    assert registered["USD"] == 0 and registered["other"] > 10
+
+
 def test_given_card_slips_and_payment_receipts_when_their_text_is_read_then_number_date_and_total_found() -> (
     None
 ):
