@@ -71,6 +71,7 @@ RE_TAX_SUMMARY = (
     r"(?<![a-z])(?:gst|vat|tax|tva)\s*(?:summary|analysis|breakdown|details)|r[ée]capitulatif\s*(?:de\s*la\s*|des\s*)?tva"
     r"|d[ée]tail\s*(?:de\s*la\s*)?tva"
 )
+ROUNDED_ROWS = 3  # how far below its rounding line a till prints the rounded total
 TAX_SUMMARY_ROWS = 7  # the heading, the column titles, a few tax codes and the table's total
 L_SUBTOTAL = [
     r"sub-?\s?total|sous-total|total ht|montant ht|total hors taxes|net amount|total excl\.?|exclusief btw"
@@ -510,7 +511,7 @@ class Extractor:
             self.after_label("buyer", L_BUYER)
         items = self.line_items(with_unit=doc_type != "receipt")
         total, tax = self.mend_misread_sum(items, sub, tax, total)
-        total = self.settle_with_cash(total)
+        total = self.settle_with_cash(self.after_rounding(total))
         self.total_checks(items, sub, tax, total)
         return items
 
@@ -530,6 +531,28 @@ class Extractor:
             if amounts:
                 return amounts[-1][0], i
         return None
+
+    def after_rounding(self, total: Decimal | None) -> Decimal | None:
+        """A till that rounds to the smallest coin prints the total, the rounding and then what
+        is paid ("Total 473.51 / Round off -0.01 / Net total 473.50"): the sum printed within a
+        few lines below the rounding that equals total + rounding is the total."""
+        rounding = self._inline_amount(L_ROUNDING)
+        if total is None or rounding is None or not 0 < abs(rounding[0]) < 1:
+            return total
+        paid, line = total + rounding[0], rounding[1]
+        for j in range(line + 1, min(line + ROUNDED_ROWS + 1, len(self.p.lines))):
+            for v, a, b in parse.find_amounts(self.p.lines[j]):
+                if abs(v - paid) <= CENT:
+                    self.put("total", parse.format_amount(v), Span(j, a, b), 0.9)
+                    self.checks.append(
+                        Check(
+                            name="total_rounded",
+                            ok=True,
+                            detail=f"total {total:.2f} rounded by {rounding[0]:.2f} to {v:.2f} (line {j + 1})",
+                        )
+                    )
+                    return v
+        return total
 
     def settle_with_cash(self, total: Decimal | None) -> Decimal | None:
         """Check the total against what a cash payment says was paid: cash handed over minus

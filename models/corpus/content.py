@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from faker import Faker
@@ -248,6 +248,35 @@ def _tendered(total: Decimal, r: random.Random) -> Decimal:
     return max(step, (total / step).to_integral_value(rounding=ROUND_CEILING) * step)
 
 
+def _rounding_and_summary(
+    c: Ctx, tot: dict[str, str], printed: list[tuple[str, str, bool]]
+) -> tuple[list[tuple[str, str, bool]], Decimal, list[Block]]:
+    """A till that rounds cash sums to 5 cents and prints a tax summary under the totals. The
+    total is then what is paid after the rounding line ("Total 31.47 / Rounding -0.02 / Total
+    after rounding 31.45"), and the summary's own "Total" row adds up the net and the tax."""
+    w = RECEIPT[c.lang]
+    total = Decimal(tot["total"])
+    rounded = (total / Decimal("0.05")).to_integral_value(rounding=ROUND_HALF_UP) * Decimal("0.05")
+    if rounded != total and rounded > 0:
+        printed = [*printed, (c.pick(w["rounding"]), c.money(rounded - total, None), False),
+                   (c.pick(w["rounded"]), c.money(rounded, None), True)]  # fmt: skip
+        total = rounded
+    code = c.pick(["SR", "S", "A", "T1"])
+    rate = f"{(Decimal(tot['tax_rate']) * 100).normalize():f}".replace(".", "," if c.lang == "fr" else ".")
+    net, tax = c.money(Decimal(tot["subtotal"]), None), c.money(Decimal(tot["tax"]), None)
+    summary = [
+        _b("para", text=c.pick(w["summary"]), small=True),
+        _b(
+            "table",
+            headers=w["summary_head"],
+            rows=[[code, rate, net, tax], ["Total", "", net, tax]],
+            align="lrrr",
+            rules=False,
+        ),
+    ]
+    return printed, total, summary
+
+
 def build_receipt(c: Ctx) -> Doc:
     """A receipt: most are a shop's till roll (``_till_receipt``); some are the slip a card
     terminal prints (no items, the card and the approval), and some acknowledge a payment for a
@@ -380,6 +409,10 @@ def _till_receipt(c: Ctx) -> Doc:
             printed[1],
             (c.pick(w["to_pay"]), printed[2][1], True),
         ]
+    summary = None
+    if cur != "USD" and c.r.random() < 0.3:  # a VAT/GST till: cash rounding and a tax summary
+        printed, total, summary = _rounding_and_summary(c, tot, printed)
+        tot = {**tot, "total": norm(total)}
     if c.r.random() < 0.4:  # cash, and the change given back
         given = _tendered(total, c.r)
         printed = [*printed, (RECEIPT[c.lang]["cash"], c.money(given, None), False),
@@ -394,6 +427,7 @@ def _till_receipt(c: Ctx) -> Doc:
         _b("table", headers=[t["item"], t["qty"], t["amount"]], rows=rows, align="lrr", rules=False),
         _b("totals", items=printed),
         *([paid] if paid else []),
+        *(summary or []),
         _b("para", text=c.pick([t["thanks"], *RECEIPT[c.lang]["footer"]]), center=True),
     ]
     fields: dict[str, Any] = {"number": num, "date": d.isoformat(), "currency": cur, **tot, "line_items": items,

@@ -79,6 +79,12 @@ RECEIPT = {
         "before_tax": ["Total excl. tax", "Subtotal", "Net amount"],
         "to_pay": ["TOTAL", "Total payable", "Amount payable", "Total to pay", "Total incl. tax"],
         "cash": "Cash", "change": "Change",
+        # A till in a cash-rounding country (the smallest coin is 5 cents) and the tax summary
+        # a VAT or GST till prints under the totals.
+        "rounding": ["Rounding", "Rounding adj.", "Round off"],
+        "rounded": ["Total after rounding", "TOTAL (ROUNDED)", "Net total", "AMOUNT DUE"],
+        "summary": ["GST SUMMARY", "VAT SUMMARY", "VAT ANALYSIS", "Tax summary"],
+        "summary_head": ["Code", "%", "Net", "Tax"],
         "footer": ["Thank you, please come again", "Goods sold are not returnable", "Keep your receipt",
                    "Thank you for shopping with us"],
         # A card terminal's slip: no items, the card, the terminal's ids and the approval.
@@ -117,6 +123,10 @@ RECEIPT = {
         "before_tax": ["Total HT", "Montant HT"],
         "to_pay": ["TOTAL TTC", "Net à payer", "À PAYER", "Total TTC"],
         "cash": "Espèces", "change": "Rendu",
+        "rounding": ["Arrondi", "Arrondi caisse"],
+        "rounded": ["Total arrondi", "NET A PAYER", "Montant dû"],
+        "summary": ["Récapitulatif TVA", "Détail TVA", "RECAPITULATIF TVA"],
+        "summary_head": ["Code", "Taux", "HT", "TVA"],
         "footer": ["Merci et à bientôt", "Conservez votre ticket", "Ni repris ni échangé"],
         "slip_titles": ["TICKET CLIENT", "CARTE BANCAIRE", "DEBIT", "PAIEMENT CB", "TICKET COMMERCANT"],
         "slip_ref": ["N° transaction", "Ticket n°", "N° commande", "Ticket n°"],

@@ -212,6 +212,30 @@ def test_given_shop_receipts_when_generated_then_only_shops_outside_the_us_print
     assert registered["USD"] == 0 and registered["other"] > 10
 
 
+def test_given_tills_that_round_cash_when_generated_then_the_total_is_the_rounded_sum_and_a_tax_summary_follows() -> (
+    None
+):
+    from decimal import Decimal
+
+    rounded = 0
+    for doc in _docs("receipt", 300):
+        printed = next((b.data["items"] for b in doc.blocks if b.kind == "totals"), [])
+        labels = [k for k, _v, _bold in printed]
+        if "Rounding" not in labels and "Rounding adj." not in labels and "Round off" not in labels:
+            continue
+        rounded += 1
+        total = Decimal(doc.fields["total"])
+        assert total % Decimal("0.05") == 0 and total != Decimal(doc.fields["subtotal"]) + Decimal(
+            doc.fields["tax"]
+        )
+        summary = [b for b in doc.blocks if b.kind == "table"][-1].data
+        assert (
+            summary["rows"][-1][0] == "Total"
+            and summary["rows"][-1][-1].replace(",", "") == doc.fields["tax"]
+        )
+    assert rounded >= 5
+
+
 def test_given_card_slips_and_payment_receipts_when_their_text_is_read_then_number_date_and_total_found() -> (
     None
 ):

@@ -608,3 +608,10 @@ def test_given_a_cash_heading_without_an_amount_when_extracted_then_it_is_not_th
     text = "Shop\nCASH\nDoc No CS0001 Date 25/12/2018\nTotal 12.00\nCash 20.00\nChange 8.00\n"
     f = extract(page_from_text(text), "receipt")
     assert {c.name: c.ok for c in f.checks}["total_paid_in_cash"] is True
+
+
+def test_given_a_rounded_total_printed_below_its_rounding_when_paid_by_card_then_it_is_the_total() -> None:
+    text = "Shop\nTotal incl. tax 473.51\nRound off -0.01\nNet total 473.50\nPaid by card **** 4167\n"
+    f = extract(page_from_text(text), "receipt")
+    assert _values(f)["total"] == "473.50"
+    assert {c.name: c.ok for c in f.checks}["total_rounded"] is True
