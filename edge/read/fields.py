@@ -74,11 +74,16 @@ RE_TAX_SUMMARY = (
 ROUNDED_ROWS = 3  # how far below its rounding line a till prints the rounded total
 TAX_SUMMARY_ROWS = 7  # the heading, the column titles, a few tax codes and the table's total
 L_SUBTOTAL = [
-    r"sub-?\s?total|sous-total|total ht|montant ht|total hors taxes|net amount|total excl\.?|exclusief btw"
+    r"sub-?\s?total|sous-total|total ht|montant ht|total hors (?:taxes|tva)|net amount|exclusief btw"
+    r"|total(?: sales| amount)?\s*\(?(?:excl\.?|excluding|exclusive of|before tax)"
 ]
 # not the VAT registration ("TVA intracom. FR12...", "VAT No.", "GST Reg", "N° TVA")
+# not a total named by the tax it includes or leaves out ("Total excl. tax", "Total Sales
+# (Excluding GST)", "Total incl. VAT")
 L_TAX = [
-    r"(?<!n° )(?<!no\. )(?<![a-z])(?:vat|tva|tax|gst|sales tax|btw)(?![a-z])"
+    r"(?<!n° )(?<!no\. )(?<![a-z])(?<!excl\. )(?<!incl\. )(?<!excl )(?<!incl )(?<!excluding )(?<!including )"
+    r"(?<!before )(?<!exclusive of )(?<!inclusive of )(?<!hors )"
+    r"(?:vat|tva|tax|gst|sales tax|btw)(?![a-z])"
     r"(?![\s.:]*(?:invoice|intra|no\b|n°|num|number|reg|id\b|#))"
 ]
 # Words that make the "No." after them someone's registration or line number, not the document's.
@@ -222,6 +227,7 @@ class Extractor:
         self.p = Page(ocr)
         self.values: dict[str, FieldValue] = {}
         self.checks: list[Check] = []
+        self.rounding = Decimal("0")  # the cash rounding taken into the total, if any
         self.lang = self._language()
         self.month_first = self._month_first()
 
@@ -512,8 +518,21 @@ class Extractor:
         items = self.line_items(with_unit=doc_type != "receipt")
         total, tax = self.mend_misread_sum(items, sub, tax, total)
         total = self.settle_with_cash(self.after_rounding(total))
+        tax = self.drop_tax_above(total if total is not None else sub, tax)
         self.total_checks(items, sub, tax, total)
         return items
+
+    def drop_tax_above(self, bound: Decimal | None, tax: Decimal | None) -> Decimal | None:
+        """A tax above the total (or, with no total, the net) is a registration number or a
+        line's amount read beside a tax label ("GST 10: 600381399040" for "GST ID:"), not the
+        tax: it is dropped, and a failed ``tax_read`` check says what was read."""
+        if tax is None or bound is None or tax <= bound:
+            return tax
+        raw = self.values.pop("tax").raw
+        self.checks.append(
+            Check(name="tax_read", ok=False, detail=f"tax read as {raw!r} exceeds {bound:.2f}: dropped")
+        )
+        return None
 
     def tax_summary(self) -> frozenset[int]:
         """Lines of a tax summary table ("GST SUMMARY / Tax Code  Amt  Tax / SR 6 28.00 1.68 /
@@ -543,6 +562,7 @@ class Extractor:
         for j in range(line + 1, min(line + ROUNDED_ROWS + 1, len(self.p.lines))):
             for v, a, b in parse.find_amounts(self.p.lines[j]):
                 if abs(v - paid) <= CENT:
+                    self.rounding = rounding[0]
                     self.put("total", parse.format_amount(v), Span(j, a, b), 0.9)
                     self.checks.append(
                         Check(
@@ -573,7 +593,7 @@ class Extractor:
             return total
         rounding = self._inline_amount(L_ROUNDING)
         if total is not None and rounding is not None and abs(total + rounding[0] - paid) <= CENT:
-            old = self.values["total"]
+            old, self.rounding = self.values["total"], rounding[0]
             self.values["total"] = old.model_copy(update={"value": parse.format_amount(paid)})
             self.checks.append(
                 Check(
@@ -590,7 +610,7 @@ class Extractor:
             and any(abs(v - paid) <= CENT for v, _a, _b in parse.find_amounts(line))
         ]
         read = "no total" if total is None else f"total {total:.2f}"
-        if paid <= 0 or not elsewhere:
+        if not elsewhere:
             self.checks.append(
                 Check(
                     name="total_from_cash",
@@ -750,9 +770,10 @@ class Extractor:
         self, items: list[LineItem], sub: Decimal | None, tax: Decimal | None, total: Decimal | None
     ) -> None:
         if sub is not None and tax is not None and total is not None:
-            ok = abs(sub + tax - total) <= CENT
+            ok = abs(sub + tax + self.rounding - total) <= CENT
+            rounded = f" {self.rounding:+.2f} rounding" if self.rounding else ""
             self.checks.append(
-                Check(name="net_plus_tax_equals_total", ok=ok, detail=f"{sub} + {tax} vs {total}")
+                Check(name="net_plus_tax_equals_total", ok=ok, detail=f"{sub} + {tax}{rounded} vs {total}")
             )
         target = sub if sub is not None else total
         if items and target is not None:

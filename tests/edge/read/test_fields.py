@@ -147,7 +147,9 @@ def test_given_sums_that_do_not_point_to_one_misread_when_extracted_then_nothing
         "Total HT 7 568,10 €\nTVA 10% 75681 €\nTotal TTC 8 324,91 €\n"
     )
     f = extract(page_from_text(lines), "invoice")  # 7568.10 + 75681 = 83249.10, the total shifted
-    assert (f.values["total"].value, f.values["tax"].value) == ("8324.91", "75681.00")
+    assert f.values["total"].value == "8324.91"
+    # and a tax above the total is no tax: dropped, with what was read in a failed check
+    assert "tax" not in f.values and "75681" in {c.name: c for c in f.checks}["tax_read"].detail
     assert not any(c.name.endswith("_mended") for c in f.checks)
 
 
@@ -615,3 +617,31 @@ def test_given_a_rounded_total_printed_below_its_rounding_when_paid_by_card_then
     f = extract(page_from_text(text), "receipt")
     assert _values(f)["total"] == "473.50"
     assert {c.name: c.ok for c in f.checks}["total_rounded"] is True
+
+
+@pytest.mark.parametrize(
+    "net_label", ["Total excl. tax", "Total Sales (Excluding GST) :", "Total before tax", "Total hors TVA"]
+)
+def test_given_a_net_total_named_after_the_tax_when_extracted_then_it_is_not_the_tax(net_label: str) -> None:
+    text = f"Shop\n{net_label} 708.90\nTax 5% 35.45\nTotal payable 744.35\n"
+    f = extract(page_from_text(text), "receipt")
+    assert _values(f)["tax"] == "35.45"
+    assert {c.name: c.ok for c in f.checks}["net_plus_tax_equals_total"] is True
+
+
+def test_given_a_rounded_total_when_net_and_tax_are_checked_then_the_rounding_is_counted() -> None:
+    text = "Shop\nSubtotal 21.64\nTVA 20% 4.33\nTotal TTC 25.97\nArrondi -0.02\nTotal arrondi 25.95\n"
+    f = extract(page_from_text(text), "receipt")
+    assert _values(f)["total"] == "25.95"
+    check = {c.name: c for c in f.checks}["net_plus_tax_equals_total"]
+    assert check.ok and "-0.02 rounding" in check.detail
+
+
+def test_given_a_registration_number_read_beside_a_tax_label_when_extracted_then_no_tax_and_a_failed_check() -> (
+    None
+):
+    text = "GARDEN BAKERIES\nGST 10: 600381399040\nTAX INVOICE\nBread 2.78\nTotal 22.58\n"
+    f = extract(page_from_text(text), "receipt")
+    assert "tax" not in f.values and _values(f)["total"] == "22.58"
+    check = {c.name: c for c in f.checks}["tax_read"]
+    assert not check.ok and "600381399040" in check.detail
