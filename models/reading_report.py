@@ -224,10 +224,30 @@ def synthetic_part(model: Path, fp32: Path | None, pages: int = 80, field_pages:
                     f"    {profile:6s}: accuracy {cal.accuracy(pred[sel], y[sel]):.1%}  macro-F1 {cal.macro_f1(pred[sel], y[sel], len(labels)):.3f}"
                     f"  ECE {cal.ece(probs[sel], y[sel]):.3f}  ({int(sel.sum())} pages)"
                 )
+        out.extend(_textless_split(texts, probs, pred, y))
     if "INT8" in results and "FP32" in results:
         d = (results["FP32"] - results["INT8"]) * 100
         out.append(f"  INT8 vs FP32: {d:+.2f} accuracy points lost  target <= 1  {_mark(d <= 1.0)}")
     return out
+
+
+def _textless_split(texts: list[str], probs: np.ndarray, pred: np.ndarray, y: np.ndarray) -> list[str]:
+    """Accuracy on the pages OCR gave text for, apart from those it gave none (frames whose
+    page is too small to read): no classifier can type an empty page, so those show whether
+    they at least went to review. The target above is judged on all pages."""
+    from edge.config import ReaderConfig
+    from models.classifier import calibration as cal
+
+    empty = np.array([not t.strip() for t in texts])
+    if not empty.any():
+        return []
+    threshold = ReaderConfig().review_threshold
+    reviewed = int((probs[empty].max(1) < threshold).sum())
+    return [
+        f"    pages with text: accuracy {cal.accuracy(pred[~empty], y[~empty]):.1%} ({int((~empty).sum())} pages);"
+        f" no text read: {int(empty.sum())} pages, accuracy {cal.accuracy(pred[empty], y[empty]):.1%},"
+        f" {reviewed} sent to review (confidence < {threshold})"
+    ]
 
 
 def _real_truth_text(docs: Path, row: dict[str, str], image: str) -> str | None:

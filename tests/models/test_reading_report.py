@@ -43,3 +43,16 @@ def test_given_a_truth_in_capitals_when_casefolded_then_case_is_no_error_but_let
     assert cer_counts(truth, read)[0] > 5  # case counts unless folded
     assert cer_counts(truth, read, casefold=True) == (1, len("DOC NO CS00031663 CASHIER USER"))
     assert order_free_counts(truth, read, casefold=True)[0] == 1
+
+
+def test_given_pages_with_no_text_when_split_then_their_accuracy_and_review_count_are_apart() -> None:
+    import numpy as np
+
+    from models.reading_report import _textless_split
+
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.55, 0.45], [0.95, 0.05]])
+    y = np.array([0, 1, 1, 1])
+    lines = _textless_split(["Invoice 1", "Receipt 2", "", " "], probs, probs.argmax(1), y)
+    assert "pages with text: accuracy 100.0% (2 pages)" in lines[0]
+    assert "no text read: 2 pages, accuracy 0.0%, 1 sent to review" in lines[0]
+    assert _textless_split(["a", "b"], probs[:2], probs[:2].argmax(1), y[:2]) == []
