@@ -534,6 +534,21 @@ class Extractor:
         )
         return None
 
+    def type_fits_payment(self, doc_type: str) -> None:
+        """An invoice or an order does not print the cash handed over and the change given back;
+        a till receipt does. Such a page read as one of those fails ``type_fits_payment``, so a
+        receipt titled "Tax invoice" that the classifier took for an invoice goes to review."""
+        paid = next((c for c in self.checks if c.name in ("total_paid_in_cash", "total_from_cash")), None)
+        if paid is not None and doc_type in ("invoice", "purchase_order"):
+            self.checks.append(
+                Check(
+                    name="type_fits_payment",
+                    ok=False,
+                    detail=f"read as {doc_type}, but cash handed over and change given are printed, as on a "
+                    f"till receipt ({paid.detail})",
+                )
+            )
+
     def tax_summary(self) -> frozenset[int]:
         """Lines of a tax summary table ("GST SUMMARY / Tax Code  Amt  Tax / SR 6 28.00 1.68 /
         Total : 28.00 1.68"): its "Total" row adds up the taxed amounts and the tax, and its last
@@ -935,6 +950,17 @@ def _code_claims(payload: str) -> dict[str, str]:
     return out
 
 
+# Failed checks that mean the extractor chose a value the page did not plainly print (a misread
+# digit mended, the total taken from the cash lines) or that the type contradicts the page: the
+# page goes to review so a person confirms it. Other failed checks are reported with the page.
+REVIEW_CHECKS = frozenset({"total_mended", "tax_mended", "total_from_cash", "type_fits_payment"})
+
+
+def asks_review(fields: Fields) -> bool:
+    """Whether a failed check in ``fields`` is one a person must confirm (REVIEW_CHECKS)."""
+    return any(c.name in REVIEW_CHECKS and not c.ok for c in fields.checks)
+
+
 def extract(
     ocr: OcrPage, doc_type: str, signatures_found: int = 0, codes: list[Code] | None = None
 ) -> Fields:
@@ -967,6 +993,7 @@ def extract(
             ex.currency()
         ex.signatures(doc_type, signatures_found)
         ex.cross_check_codes(codes or [])
+        ex.type_fits_payment(doc_type)
     except Exception as exc:  # a parser bug must cost a field, not the page
         log.exception("field extraction failed")
         ex.checks.append(Check(name="extraction", ok=False, detail=f"field extraction failed: {exc}"[:2000]))

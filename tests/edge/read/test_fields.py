@@ -645,3 +645,21 @@ def test_given_a_registration_number_read_beside_a_tax_label_when_extracted_then
     assert "tax" not in f.values and _values(f)["total"] == "22.58"
     check = {c.name: c for c in f.checks}["tax_read"]
     assert not check.ok and "600381399040" in check.detail
+
+
+def test_given_a_till_receipt_read_as_an_invoice_when_extracted_then_the_type_fails_against_the_cash_lines() -> (
+    None
+):
+    text = "MR. D.I.Y.\n-TAX INVOICE-\nTotal Incl. GST 50.80\nCash 51.00\nChange 0.20\n"
+    check = {c.name: c for c in extract(page_from_text(text), "invoice").checks}["type_fits_payment"]
+    assert not check.ok and "read as invoice" in check.detail and "51.00" in check.detail
+    assert "type_fits_payment" not in {c.name for c in extract(page_from_text(text), "receipt").checks}
+    assert "type_fits_payment" not in {c.name for c in extract(page_from_text(INVOICE_EN), "invoice").checks}
+
+
+def test_given_a_value_the_extractor_worked_out_when_asked_then_the_page_needs_review() -> None:
+    from edge.read.fields import asks_review
+
+    worked_out = extract(page_from_text(GST_RECEIPT.format(gross="CSN")), "receipt")
+    assert asks_review(worked_out)
+    assert not asks_review(extract(page_from_text(GST_RECEIPT.format(gross="29.68")), "receipt"))

@@ -413,3 +413,22 @@ def test_given_corpus_still_whose_outline_is_the_wrong_sheet_when_read_then_the_
     truth = set(page.meta["text"].split())
     got = set(reading.text.split())
     assert len(truth & got) >= 0.5 * len(truth), (len(truth & got), len(truth), reading.errors)
+
+
+def test_given_a_receipt_whose_total_comes_from_its_cash_lines_when_read_then_it_goes_to_review(
+    reader: PageReader,
+) -> None:
+    lines = [
+        "CORNER SHOP",
+        "Receipt No. 0042-118230",
+        "Date: 25/12/2018 12:31",
+        "Coffee beans 1 24.40",
+        "Total Sales (Inclusive of GST) : CSN",
+        "Cash : 30.00",
+        "Change : 5.60",
+        "Thank you, please come again",
+    ]
+    r = reader.read(render(lines, size=(1100, 700)), [], "scan")
+    assert r.fields.values["total"].value == "24.40"
+    assert any(c.name == "total_from_cash" and not c.ok for c in r.fields.checks)
+    assert r.doc_type.needs_review  # the total was worked out, not read: a person confirms it
