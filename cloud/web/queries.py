@@ -320,6 +320,24 @@ def review_queue(
     return rows[:page_size], len(rows) > page_size, int(total)
 
 
+def failed_checks(session: Session, doc_ids: list[int]) -> dict[int, list[str]]:
+    """The names of the consistency checks each document's pages failed, for the queue's "Why"
+    column (one query for a page of the queue)."""
+    if not doc_ids:
+        return {}
+    rows = session.execute(
+        select(Page.document_id, CheckRow.name)
+        .join(CheckRow, CheckRow.page_id == Page.id)
+        .where(Page.document_id.in_(doc_ids), CheckRow.ok.is_(False))
+        .distinct()
+        .order_by(Page.document_id, CheckRow.name)
+    )
+    out: dict[int, list[str]] = {}
+    for doc_id, name in rows:
+        out.setdefault(int(doc_id), []).append(str(name))
+    return out
+
+
 # -- aggregates -----------------------------------------------------------------------------
 
 

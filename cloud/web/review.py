@@ -43,8 +43,15 @@ def review() -> str:
     s = deps.session()
     docs, has_next, total = queries.review_queue(s, page)
     expecting = set(s.scalars(select(DocumentType.label).where(DocumentType.expects_signature)))
+    failed = queries.failed_checks(s, [d.id for d in docs])
     return render_template(
-        "web/review.html", docs=docs, has_next=has_next, total=total, page=page, expecting=expecting
+        "web/review.html",
+        docs=docs,
+        has_next=has_next,
+        total=total,
+        page=page,
+        expecting=expecting,
+        failed=failed,
     )
 
 

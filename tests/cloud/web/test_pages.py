@@ -199,3 +199,26 @@ def test_given_script_and_sql_in_field_values_when_pages_render_then_they_are_sh
     assert "&lt;script&gt;window.__fx=1&lt;/script&gt;" in detail  # shown, as text
     with session_scope(engine) as s:
         assert s.scalar(select(func.count()).select_from(Document)) > 1  # the table is still there
+
+
+def test_given_a_queued_document_with_a_failed_check_when_the_queue_is_opened_then_its_row_names_the_check(
+    app, as_role
+):
+    from cloud.db.models import CheckRow
+
+    doc = _doc(app, needs_review=True)
+    with session_scope(app.extensions["signet"].engine) as s:
+        page_id = s.scalar(select(Page.id).where(Page.document_id == doc.id))
+        s.add(
+            CheckRow(
+                page_id=page_id,
+                name="total_from_cash",
+                ok=False,
+                detail="no total read; cash 30.00 - change 5.60",
+            )
+        )
+    client, _ = as_role("reviewer")
+    html = client.get("/review").data.decode()
+    row = re.search(rf'<tr data-doc-id="{doc.id}">.*?</tr>', html, re.S)
+    assert row, "the document is not in the queue"
+    assert 'data-testid="failed-check">total_from_cash<' in row.group(0)
