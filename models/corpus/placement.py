@@ -6,6 +6,7 @@ crossings-out and doodles). Every item's ink hull is recorded for the ground tru
 from __future__ import annotations
 
 import random
+from datetime import datetime
 from typing import Any
 
 import cv2
@@ -16,6 +17,11 @@ from models.corpus import ink
 from models.corpus.content import Doc
 from models.corpus.layout import Laid
 from models.corpus.vocab import T
+
+# Faker draws a date between 1970 and its ``end_datetime``, which defaults to *now*: the same
+# seed then gives another date as the clock moves (the committed samples stopped reproducing
+# after a few hours). A fixed end keeps a seed's page the same on any day.
+DATES_END = datetime(2026, 12, 1)
 
 ANNOTATIONS = {
     "en": [
@@ -264,7 +270,7 @@ def place_negatives(r: random.Random, laid: Laid, pen: Ink, doc: Doc, fake: Fake
             text = (
                 r.choice(ANNOTATIONS[lang])
                 if r.random() < 0.5
-                else fake.date(pattern=r.choice(["%d/%m/%Y", "%d.%m.%y", "%m/%d/%Y"]))
+                else fake.date(pattern=r.choice(["%d/%m/%Y", "%d.%m.%y", "%m/%d/%Y"]), end_datetime=DATES_END)
             )
             m = ink.handwriting(r, text, mm * r.uniform(3, 6))
             xy = near(m.shape[1], m.shape[0], b)
@@ -291,7 +297,7 @@ def place_negatives(r: random.Random, laid: Laid, pen: Ink, doc: Doc, fake: Fake
     if r.random() < 0.35:
         name = doc.fields.get("parties", [{"name": fake.company()}])[0]["name"][:28]
         lines = [r.choice(STAMP_WORDS[lang]), name] + (
-            [fake.date(pattern="%d/%m/%Y")] if r.random() < 0.6 else []
+            [fake.date(pattern="%d/%m/%Y", end_datetime=DATES_END)] if r.random() < 0.6 else []
         )
         m = ink.stamp(r, lines, dpi)
         colour = r.choice(ink.STAMP_INKS)

@@ -302,3 +302,29 @@ def test_given_payslips_when_their_text_is_read_then_no_number_carries_float_noi
         assert not re.search(r"\d[.,]\d{6,}", text), text  # (phones and dates have 4)
         hours.update(re.findall(r"\b151[.,]67\b", text))
     assert hours  # the monthly 151.67 hours is among them, printed as such
+
+
+def test_given_a_seed_when_generated_on_another_day_then_its_handwritten_dates_are_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Faker dates run up to *now* unless told otherwise: the corpus must not follow the clock."""
+    from datetime import datetime
+
+    import faker.providers.date_time as faker_dates
+
+    def truths() -> list[str]:
+        out = []
+        for seed in range(40):
+            page = generate_page(seed, "scan", "en", "contract")
+            out.append(page.meta["text"] + repr(page.meta.get("negatives")))
+        return out
+
+    today = truths()
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def,override]
+            return datetime(2031, 7, 15, 13, 0, tzinfo=tz)
+
+    monkeypatch.setattr(faker_dates, "datetime", Later)
+    assert truths() == today
