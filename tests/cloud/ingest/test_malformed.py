@@ -107,9 +107,11 @@ def _run(tmp_path: Path, total: int) -> None:
         send()
         good = result("dev-1", 1)
         pub.publish(result_topic("dev-1"), encode(good), qos=1).wait_for_publish(60)
+        # Under pytest-timeout's 300 s, so a stall fails here and prints the counts below
+        # (sent, dead-lettered, stored) instead of being killed without them.
         ok = wait_until(
             lambda: len(dead_letters(engine)) >= len(sent) and bool(result_ids(engine)),
-            timeout=600,
+            timeout=200,
             every=0.5,
         )
         letters = dead_letters(engine)
