@@ -71,6 +71,18 @@ RE_TAX_SUMMARY = (
     r"(?<![a-z])(?:gst|vat|tax|tva)\s*(?:summary|analysis|breakdown|details)|r[ée]capitulatif\s*(?:de\s*la\s*|des\s*)?tva"
     r"|d[ée]tail\s*(?:de\s*la\s*)?tva"
 )
+# The page's issuer is looked for among its first lines, skipping titles and label lines.
+ISSUER_LINES = 4
+RE_TITLE = re.compile(
+    r"^\W*(?:(?:simplified\s+)?tax\s+invoice|invoice|facture|factuur|receipt|re[çc]u|ticket|bon de (?:commande|livraison)"
+    r"|purchase order|delivery note|payment receipt|sales receipt|cash (?:sale|receipt))\W*$",
+    re.I,
+)
+RE_LABELLED = re.compile(r"^[^:]{2,25}:\s*\S")
+RE_LEGAL_FORM = re.compile(
+    r"^\W*(?:sdn\.?\s*bhd|bhd|ltd|limited|inc|llc|plc|gmbh|s\.?a\.?r\.?l|s\.?a\.?s|b\.?v|pty\.?\s*ltd)\W*$",
+    re.I,
+)
 ROUNDED_ROWS = 3  # how far below its rounding line a till prints the rounded total
 TAX_SUMMARY_ROWS = 7  # the heading, the column titles, a few tax codes and the table's total
 L_SUBTOTAL = [
@@ -460,6 +472,22 @@ class Extractor:
                 self.put(name, iso, Span(i, a, b), 0.6)
                 return
 
+    def issuer_line(self, name: str, prior: float) -> None:
+        """Who issued the page: the first of its top lines that reads as a name, not a number
+        line ("21802057"), a document title ("TAX INVOICE") or a "Label: value" line ("Cashier:
+        Jessica"); a legal form printed on the line below ("SDN BHD", "Ltd") is part of it."""
+        for i, line in enumerate(self.p.lines[:ISSUER_LINES]):
+            text = line.strip(" :,|")
+            letters = sum(ch.isalpha() for ch in text)
+            if letters < 3 or letters < 0.5 * len(text.replace(" ", "")):
+                continue
+            if RE_TITLE.match(text) or RE_LABELLED.search(text):
+                continue
+            nxt = self.p.lines[i + 1].strip() if i + 1 < len(self.p.lines) else ""
+            full = f"{text} {nxt}" if RE_LEGAL_FORM.match(nxt) else text
+            self.put(name, full, Span(i, 0, len(line)), prior, raw=full)
+            return
+
     def line_value(self, name: str, index: int, prior: float) -> None:
         if 0 <= index < len(self.p.lines):
             text = self.p.lines[index].strip(" :,")
@@ -510,9 +538,9 @@ class Extractor:
             self.checks.append(
                 Check(name="iban_checksum", ok=parse.iban_valid(iban[0]), detail=f"IBAN {iban[0]} mod-97")
             )
-        self.line_value("seller", 0, 0.6)
+        self.issuer_line("seller", 0.6)
         if doc_type == "receipt":
-            self.line_value("merchant", 0, 0.7)
+            self.issuer_line("merchant", 0.7)
         else:
             self.after_label("buyer", L_BUYER)
         items = self.line_items(with_unit=doc_type != "receipt")

@@ -663,3 +663,20 @@ def test_given_a_value_the_extractor_worked_out_when_asked_then_the_page_needs_r
     worked_out = extract(page_from_text(GST_RECEIPT.format(gross="CSN")), "receipt")
     assert asks_review(worked_out)
     assert not asks_review(extract(page_from_text(GST_RECEIPT.format(gross="29.68")), "receipt"))
+
+
+@pytest.mark.parametrize(
+    ("top", "merchant"),
+    [
+        ("21802057 é\nMR. D.I.Y. (M) SDN BHD\n", "MR. D.I.Y. (M) SDN BHD"),  # a number line first
+        ("MPH BOOKSTORES\nSDN BHD\nGST No: 000542572544\n", "MPH BOOKSTORES SDN BHD"),  # legal form below
+        ("GM\nGutierrez, Miller and Jones\n", "Gutierrez, Miller and Jones"),  # a logo's letters
+        ("Cashier: Jessica\nCorner Shop\n", "Corner Shop"),  # a label line
+        ("TAX INVOICE\nYONGFATT ENTERPRISE\n", "YONGFATT ENTERPRISE"),  # the title above the shop
+    ],
+)
+def test_given_lines_above_the_shop_name_when_extracted_then_the_merchant_is_the_name(
+    top: str, merchant: str
+) -> None:
+    f = extract(page_from_text(top + "Date: 02/12/2017\nTotal 29.68\n"), "receipt")
+    assert _values(f)["merchant"] == merchant
