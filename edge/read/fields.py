@@ -545,7 +545,8 @@ class Extractor:
             self.after_label("buyer", L_BUYER)
         items = self.line_items(with_unit=doc_type != "receipt")
         total, tax = self.mend_misread_sum(items, sub, tax, total)
-        total = self.settle_with_cash(self.after_rounding(total))
+        rounding = self._inline_amount(L_ROUNDING)  # read once: both steps below weigh it
+        total = self.settle_with_cash(self.after_rounding(total, rounding), rounding)
         tax = self.drop_tax_above(total if total is not None else sub, tax)
         self.total_checks(items, sub, tax, total)
         return items
@@ -594,11 +595,10 @@ class Extractor:
                 return amounts[-1][0], i
         return None
 
-    def after_rounding(self, total: Decimal | None) -> Decimal | None:
+    def after_rounding(self, total: Decimal | None, rounding: tuple[Decimal, int] | None) -> Decimal | None:
         """A till that rounds to the smallest coin prints the total, the rounding and then what
         is paid ("Total 473.51 / Round off -0.01 / Net total 473.50"): the sum printed within a
         few lines below the rounding that equals total + rounding is the total."""
-        rounding = self._inline_amount(L_ROUNDING)
         if total is None or rounding is None or not 0 < abs(rounding[0]) < 1:
             return total
         paid, line = total + rounding[0], rounding[1]
@@ -617,7 +617,7 @@ class Extractor:
                     return v
         return total
 
-    def settle_with_cash(self, total: Decimal | None) -> Decimal | None:
+    def settle_with_cash(self, total: Decimal | None, rounding: tuple[Decimal, int] | None) -> Decimal | None:
         """Check the total against what a cash payment says was paid: cash handed over minus
         the change given back. They agree: a passed ``total_paid_in_cash`` check. The total
         plus a printed rounding gives it (``31.47``, rounding ``-0.02``, paid ``31.45``): the
@@ -634,7 +634,6 @@ class Extractor:
         if total is not None and abs(total - paid) <= CENT:
             self.checks.append(Check(name="total_paid_in_cash", ok=True, detail=f"total {total:.2f}; {sums}"))
             return total
-        rounding = self._inline_amount(L_ROUNDING)
         if total is not None and rounding is not None and abs(total + rounding[0] - paid) <= CENT:
             old, self.rounding = self.values["total"], rounding[0]
             self.values["total"] = old.model_copy(update={"value": parse.format_amount(paid)})
