@@ -836,7 +836,7 @@ class Extractor:
         if not self.labelled_date("date", L_DATE):
             self.first_date("date")
         self.currency()
-        self.line_value("employer", 0, 0.6)
+        self.issuer_line("employer", 0.6)
         self.after_label("employee", [r"employee|salari[ée]"])
 
     def agreement(self, doc_type: str, signatures_found: int) -> None:
@@ -861,10 +861,10 @@ class Extractor:
             self.checks.append(
                 Check(name="iban_checksum", ok=parse.iban_valid(iban[0]), detail=f"IBAN {iban[0]}")
             )
-        self.line_value("issuer", 0, 0.5)
+        self.issuer_line("issuer", 0.5)
 
     def letter(self) -> None:
-        self.line_value("sender", 0, 0.6)
+        self.issuer_line("sender", 0.6)
         dm = re.search(r"^(?:dear|cher|ch[èe]re)\s+(.+?),?\s*$", self.p.text, re.I | re.M)
         if dm:
             self.put("recipient", dm.group(1).strip(" ,"), None, 0.6, raw=dm.group(0))
@@ -1001,7 +1001,7 @@ def extract(
             ex.labelled_id("number", L_NUMBER)
             if not ex.labelled_date("date", L_DATE):
                 ex.first_date("date")
-            ex.line_value("seller", 0, 0.6)
+            ex.issuer_line("seller", 0.6)
             ex.after_label("buyer", L_BUYER)
             items = ex.line_items(with_unit=False)
         elif doc_type == "payslip":
@@ -1013,7 +1013,7 @@ def extract(
         else:
             if not ex.labelled_date("date", L_DATE):
                 ex.first_date("date")
-            ex.line_value("issuer", 0, 0.5)
+            ex.issuer_line("issuer", 0.5)
         # A misread type must not hide a printed total: read it wherever it is labelled.
         other_type = doc_type not in ("invoice", "receipt", "purchase_order", "payslip")
         if other_type and "total" not in ex.values and ex.labelled_amount("total", L_TOTAL, prior=0.6):

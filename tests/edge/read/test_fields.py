@@ -680,3 +680,21 @@ def test_given_lines_above_the_shop_name_when_extracted_then_the_merchant_is_the
 ) -> None:
     f = extract(page_from_text(top + "Date: 02/12/2017\nTotal 29.68\n"), "receipt")
     assert _values(f)["merchant"] == merchant
+
+
+@pytest.mark.parametrize(
+    ("doc_type", "key", "body"),
+    [
+        ("payslip", "employer", "Payslip\nEmployee: Ann Lee\nNet pay 2,100.00\n"),
+        ("delivery_note", "seller", "DELIVERY NOTE\nNo.: DN-2024-001\nDate: 02/12/2024\n"),
+        ("letter", "sender", "Dear Mr Smith,\nWe write to you.\n"),
+        ("mandate", "issuer", "SEPA DIRECT DEBIT MANDATE\nMandate reference: MR-2022-1\n"),
+    ],
+)
+def test_given_a_stray_line_above_the_issuer_when_extracted_then_every_type_takes_the_name(
+    doc_type: str, key: str, body: str
+) -> None:
+    # The seller/merchant rule holds for every type whose issuer heads the page: a logo's
+    # letters or a number line above the name are not the name.
+    f = extract(page_from_text("Se\n0171 2334 55\nTessier S.A.\n12 rue Haute\n" + body), doc_type)
+    assert _values(f)[key] == "Tessier S.A."
