@@ -30,6 +30,10 @@ MIN_DESKEW = 1.0  # degrees; smaller skew is left to Tesseract
 MIN_WORK_WIDTH = 1800  # webcam pages are upscaled so their text reaches a height Tesseract reads well
 SPECKLED = 1000.0  # specks per megapixel above which a scan may be median-filtered before OCR
 SPECK_SHARE = 0.7  # ... if the specks are also this share of its dark components (not a font's dots)
+FAINT_DEPTH = 40  # grey levels under the paper from which a pixel can be faint print ...
+FAINT_NOISE = 5.0  # ... and at least this many times the paper's noise (robust sigma)
+FAINT_INK = 40  # the grey the deepest faint print is brought down to
+FAINT_MAX_ANGLE = 4.0  # degrees: faint words set at a steeper angle are a stamp, left as they are
 
 
 class InputError(ValueError):
@@ -641,6 +645,101 @@ def binarise(gray: np.ndarray, profile: Profile) -> np.ndarray:
     return out
 
 
+def _paper(gray: np.ndarray) -> np.ndarray:
+    """The paper's grey under every pixel: a closing wider than any glyph on a quarter-size
+    copy (text removed, shading and yellowing kept), smoothed and brought back to full size."""
+    h, w = gray.shape[:2]
+    small = cv2.resize(gray, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    k = max(15, (min(small.shape[:2]) // 25) | 1)
+    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    bg = cv2.GaussianBlur(bg, (0, 0), k / 4)
+    return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _level_groups(mask: np.ndarray, parts: np.ndarray, glyph: float) -> np.ndarray:
+    """Of the faint components in ``mask`` (labels ``parts``), those that join into words set
+    level on the page: at least two components, two glyphs long, twice as long as high and
+    within FAINT_MAX_ANGLE of horizontal. A faded stamp is set at an angle, and a lone faint
+    blob (a stamp's thicker stroke, a smudge) is not a word."""
+    joined = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(0.7 * glyph)), 1)))
+    n, groups, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    on = parts > 0
+    labels, where = parts[on], groups[on]
+    group_of = np.zeros(int(labels.max()) + 1, np.int64)
+    group_of[labels] = where  # each piece lies inside one group: any of its pixels names it
+    present = np.nonzero(np.bincount(labels))[0]
+    members = np.bincount(group_of[present], minlength=n)
+    level = np.zeros(n, bool)
+    for j in np.nonzero(members >= 2)[0]:
+        x, y, w, h = stats[j, :4]
+        if w < 2 * glyph:
+            continue
+        pts = cv2.findNonZero((groups[y : y + h, x : x + w] == j).astype(np.uint8))
+        _, (rw, rh), angle = cv2.minAreaRect(pts)
+        if rw < rh:
+            rw, rh, angle = rh, rw, angle - 90
+        angle = (angle + 45) % 90 - 45
+        level[j] = rw >= 2 * rh and rw >= 2 * glyph and abs(angle) <= FAINT_MAX_ANGLE
+    return (mask > 0) & level[groups]
+
+
+def _paper_noise(depth: np.ndarray) -> float:
+    """Robust sigma (1.4826 x median absolute deviation) of the paper's grey around its local
+    level, from integer depths; histogram medians, as np.median's sort costs tens of ms a page."""
+    depth = depth[np.abs(depth) < 60].astype(np.int64) + 60
+    if not depth.size:
+        return 0.0
+
+    def median(counts: np.ndarray) -> int:
+        return int(np.searchsorted(np.cumsum(counts), (counts.sum() + 1) // 2))
+
+    mid = median(np.bincount(depth, minlength=120))
+    return 1.4826 * median(np.bincount(np.abs(depth - mid), minlength=120))
+
+
+def lift_faint(gray: np.ndarray) -> tuple[np.ndarray, int]:
+    """Darken faint print, light grey small print and bright coloured headings (orange, cyan,
+    yellow-green come out 150-180 grey), which Tesseract's global Otsu threshold, set between
+    black text and paper, takes for paper. Returns the page and how many pixels were darkened.
+
+    Faint ink is what lies FAINT_DEPTH (and FAINT_NOISE times the paper's noise) under the
+    local paper grey, away from dark ink (the soft edges of black glyphs are not faint print),
+    in glyph-sized pieces that join into level words (see ``_level_groups``). Those pixels and
+    their soft edges are stretched away from the paper so the deepest reaches FAINT_INK; the
+    rest of the page is left exactly as it was. A global tone curve recovers the same words
+    but darkens noise and every glyph's edge with them (on 40 validation scans, CER 10.2% ->
+    11.2%)."""
+    if min(gray.shape[:2]) < 64:
+        return gray, 0
+    paper = _paper(gray)
+    _, dark = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    depth = paper.astype(np.int16) - gray.astype(np.int16)  # how much darker than the paper around it
+    noise = _paper_noise(depth[::4, ::4][dark[::4, ::4] == 0])
+    near_dark = cv2.dilate(dark, np.ones((5, 5), np.uint8)) > 0
+    faint = ((depth > max(FAINT_DEPTH, FAINT_NOISE * noise)) & ~near_dark).astype(np.uint8)
+    if not faint.any():
+        return gray, 0
+    glyph = glyph_height(dark)
+    _, parts, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+    h, w, area = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_AREA]
+    solid_band = (w > 4 * h) & (area > 0.6 * h * w)  # a tinted table row or banner, not print
+    piece = (h >= 0.3 * glyph) & (h <= 2.5 * glyph) & (area >= max(6, 0.02 * glyph * glyph)) & ~solid_band
+    piece[0] = False
+    if not piece[1:].any():
+        return gray, 0
+    parts = np.where(piece[parts], parts, 0)
+    words = _level_groups((parts > 0).astype(np.uint8), parts, glyph)
+    if not words.any():
+        return gray, 0
+    words = (cv2.dilate(words.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~near_dark
+    d = np.maximum(depth[words], 0).astype(np.float32)
+    p = paper[words].astype(np.float32)
+    gain = float(np.clip((float(p.mean()) - FAINT_INK) / max(float(np.percentile(d, 95)), 1.0), 1.0, 4.0))
+    out = gray.copy()
+    out[words] = np.clip(p - d * gain, 0, 255).astype(np.uint8)
+    return out, int(words.sum())
+
+
 def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | None:
     """The page with its ruled lines (table rules, form boxes, signature lines, underlines)
     painted the paper colour, or None when it has none.
@@ -748,6 +847,11 @@ def prepare(
     if skew:
         gray = rotate(gray, skew)
         binary = _analysis_binary(gray, profile)
+    if profile == "scan":
+        # Level on the page by now, so a faint word can be told from a stamp set at an angle.
+        gray, lifted = lift_faint(gray)
+        if lifted:
+            log.debug("faint print darkened: %d px", lifted)
     return Prepared(
         gray=gray,
         binary=binary,

@@ -432,3 +432,70 @@ def test_given_a_receipt_whose_total_comes_from_its_cash_lines_when_read_then_it
     assert r.fields.values["total"].value == "24.40"
     assert any(c.name == "total_from_cash" and not c.ok for c in r.fields.checks)
     assert r.doc_type.needs_review  # the total was worked out, not read: a person confirms it
+
+
+def _coloured_page(lines: list[tuple[str, tuple[int, int, int]]], angle: float = 0.0) -> np.ndarray:
+    """A white scan of text lines in the given RGB colours; the last line turned by ``angle``
+    degrees on its own, as a stamp is set."""
+    if not FONT.is_file():
+        pytest.skip(f"font {FONT} not installed (fonts-dejavu-core)")
+    img = Image.new("RGB", (1300, 900), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.truetype(str(FONT), 30)
+    for k, (text, colour) in enumerate(lines[:-1] if angle else lines):
+        draw.text((60, 40 + 60 * k), text, fill=colour, font=font)
+    if angle:
+        text, colour = lines[-1]
+        stamp = Image.new("RGBA", (900, 80), (255, 255, 255, 0))
+        ImageDraw.Draw(stamp).text((10, 20), text, fill=(*colour, 255), font=font)
+        stamp = stamp.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)
+        img.paste(stamp, (200, 500), stamp)
+    return np.ascontiguousarray(np.asarray(img)[:, :, ::-1])
+
+
+FAINT_LINES = [
+    ("Invoice No.: INV-2024-0042", (20, 20, 20)),
+    ("Date: 2024-03-15", (20, 20, 20)),
+    ("Total EUR 360.00", (20, 20, 20)),
+    ("Amazon Glacier storage charges", (255, 165, 0)),  # orange heading: ~170 grey
+    ("All charges and prices are in US Dollars", (165, 165, 165)),  # grey small print
+]
+
+
+def test_given_faint_and_coloured_print_when_lifted_then_only_it_darkens() -> None:
+    from edge.read.preprocess import lift_faint, to_gray
+
+    gray = to_gray(_coloured_page(FAINT_LINES))
+    out, n = lift_faint(gray)
+    assert n > 0
+    faint_rows, black_rows = slice(210, 340), slice(30, 200)
+    # The faint lines now reach near-black; Otsu on the whole page keeps them as ink.
+    assert gray[faint_rows].min() > 140 and out[faint_rows].min() < 80
+    _, ink = cv2.threshold(out, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    assert np.count_nonzero(ink[faint_rows]) > 0.5 * np.count_nonzero(gray[faint_rows] < 230)
+    # Black text, its soft edges and the paper are left exactly as they were.
+    assert np.array_equal(out[black_rows], gray[black_rows])
+    assert np.array_equal(out[400:], gray[400:])
+
+
+def test_given_a_faded_stamp_or_paper_noise_when_lifted_then_nothing_changes() -> None:
+    from edge.read.preprocess import lift_faint, to_gray
+
+    words = [*FAINT_LINES[:3], ("RECEIVED 12 MAR 2024", (170, 170, 220))]
+    assert lift_faint(to_gray(_coloured_page(words)))[1] > 0  # level, it is faint print
+    stamp = to_gray(_coloured_page(words, angle=18))
+    out, n = lift_faint(stamp)
+    assert n == 0 and np.array_equal(out, stamp)
+    rng = np.random.default_rng(0)
+    paper = np.clip(rng.normal(235, 8, (1200, 900)), 0, 255).astype(np.uint8)
+    out, n = lift_faint(paper)
+    assert n == 0 and np.array_equal(out, paper)
+
+
+def test_given_orange_headings_and_grey_small_print_when_read_then_their_words_are_in_the_text(
+    reader: PageReader,
+) -> None:
+    text = reader.read(_coloured_page(FAINT_LINES), [], "scan").text
+    assert "INV-2024-0042" in text
+    for word in ("Glacier", "storage", "charges", "Dollars", "prices"):
+        assert word in text, text
