@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 
 SIZES_MM = {"a4": (210.0, 297.0), "letter": (215.9, 279.4), "receipt": (80.0, 260.0)}
 ACCENTS = [(0, 0, 0), (20, 40, 110), (110, 20, 30), (20, 90, 50), (70, 70, 70), (0, 90, 130), (120, 60, 0)]
+# Brand colours bright enough that their luminance (120-170) sits near a scanner's or OCR's
+# threshold: orange, cyan, green, teal headings as on many real invoices (and a magenta).
+BRIGHT_ACCENTS = [(255, 153, 0), (240, 120, 0), (0, 160, 220), (110, 180, 40), (0, 170, 170), (230, 0, 120)]
+BRIGHT_SHARE = 0.2  # of pages whose headings, titles and labels are printed in one of them
+FAINT_SHARE = 0.3  # of pages whose small print (terms, notes, legal lines, page numbers) is light grey
+FAINT_GREYS = (125, 175)
 
 Rect = tuple[int, int, int, int]
 
@@ -45,6 +51,24 @@ class Style:
     kv_side: str
     table_look: str
     paper: tuple[int, int, int]
+    small_ink: tuple[int, int, int] = (15, 15, 15)  # small print's colour (light grey on some pages)
+
+
+def _side_stream(r: random.Random) -> random.Random:
+    """A generator seeded from ``r``'s state without drawing from it, for style choices added
+    after the corpus was first fixed: a page that does not take them is drawn exactly as before."""
+    return random.Random(repr(r.getstate()[1][:8]))
+
+
+def light_print(r: random.Random, st: Style) -> None:
+    """Print some pages' headings in a bright brand colour and their small print in light grey
+    (see BRIGHT_ACCENTS, FAINT_SHARE): the faint print OCR must not take for paper."""
+    side = _side_stream(r)
+    if side.random() < BRIGHT_SHARE:
+        st.accent = side.choice(BRIGHT_ACCENTS)
+    if side.random() < FAINT_SHARE:
+        g = side.randint(*FAINT_GREYS)
+        st.small_ink = (g, g, g)
 
 
 def pick_style(r: random.Random, doc: Doc) -> Style:
@@ -300,7 +324,7 @@ def _para(p: Page, b: Block) -> None:
         elif len(p.out.words) < 40 and take and len(words) > 2 and anchor == "la":
             wx = x + f.getlength(" ".join(words[:k]) + (" " if k else ""))
             p.out.words.append((int(wx), p.y, int(wx + f.getlength(words[k])), p.y + f.size))
-        p.text(x, p.y, line, f, anchor=anchor)
+        p.text(x, p.y, line, f, fill=p.st.small_ink if rel < 1 else (15, 15, 15), anchor=anchor)
         p.out.text.append(line)
         p.y += p.line_h(f)
     p.gap(0.5)
@@ -547,13 +571,14 @@ def _footer(p: Page) -> None:
         f = p.font(0.8)
         x, anchor = p.r.choice([((p.x0 + p.x1) / 2, "ma"), (p.x1, "ra")])
         y = p.H - p.mm(p.st.margin_mm[3] * 0.6) - f.size
-        p.text(x, y, s, f, anchor=anchor)
+        p.text(x, y, s, f, fill=p.st.small_ink, anchor=anchor)
         p.out.text.append(s)
 
 
 def layout(doc: Doc, dpi: int, r: random.Random) -> Laid:
     """Draw ``doc`` at ``dpi``; returns the image and what the ground truth needs to know."""
     st = pick_style(r, doc)
+    light_print(r, st)
     scale = 1.0
     for _attempt in range(3):
         twin = random.Random()

@@ -328,3 +328,33 @@ def test_given_a_seed_when_generated_on_another_day_then_its_handwritten_dates_a
 
     monkeypatch.setattr(faker_dates, "datetime", Later)
     assert truths() == today
+
+
+def test_given_many_page_styles_when_light_print_is_drawn_then_some_pages_take_it_and_the_stream_is_untouched() -> (
+    None
+):
+    import random
+
+    from models.corpus.layout import (
+        BRIGHT_ACCENTS,
+        BRIGHT_SHARE,
+        FAINT_GREYS,
+        FAINT_SHARE,
+        Style,
+        light_print,
+    )
+
+    bright = faint = 0
+    for seed in range(600):
+        r = random.Random(seed)
+        state = r.getstate()
+        st = Style(
+            "sans", "", "", 10.0, (20.0,) * 4, 1.2, (0, 0, 0), "left", "left", "plain", (255, 255, 255)
+        )
+        light_print(r, st)
+        assert r.getstate() == state  # a page that takes neither is drawn exactly as before
+        bright += st.accent in BRIGHT_ACCENTS
+        if st.small_ink != (15, 15, 15):
+            faint += 1
+            assert FAINT_GREYS[0] <= st.small_ink[0] <= FAINT_GREYS[1]
+    assert abs(bright / 600 - BRIGHT_SHARE) < 0.05 and abs(faint / 600 - FAINT_SHARE) < 0.05
