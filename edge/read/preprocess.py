@@ -697,7 +697,20 @@ def _paper_noise(depth: np.ndarray) -> float:
     return 1.4826 * median(np.bincount(np.abs(depth - mid), minlength=120))
 
 
-def lift_faint(gray: np.ndarray) -> tuple[np.ndarray, int]:
+def _outside_boxes(shape: tuple[int, ...], boxes: Sequence[tuple[float, float, float, float]]) -> np.ndarray:
+    """255 everywhere but in the normalised ``boxes`` (padded as mask_regions pads them)."""
+    h, w = shape[:2]
+    out = np.full((h, w), 255, np.uint8)
+    pad = 0.004
+    for x1, y1, x2, y2 in boxes:
+        if np.all(np.isfinite((x1, y1, x2, y2))):
+            a = (max(0, int((x1 - pad) * w)), max(0, int((y1 - pad) * h)))
+            b = (min(w, int(np.ceil((x2 + pad) * w))), min(h, int(np.ceil((y2 + pad) * h))))
+            out[a[1] : b[1], a[0] : b[0]] = 0
+    return out
+
+
+def lift_faint(gray: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Darken faint print, light grey small print and bright coloured headings (orange, cyan,
     yellow-green come out 150-180 grey), which Tesseract's global Otsu threshold, set between
     black text and paper, takes for paper. Returns the page and how many pixels were darkened.
@@ -708,7 +721,8 @@ def lift_faint(gray: np.ndarray) -> tuple[np.ndarray, int]:
     their soft edges are stretched away from the paper so the deepest reaches FAINT_INK; the
     rest of the page is left exactly as it was. A global tone curve recovers the same words
     but darkens noise and every glyph's edge with them (on 40 validation scans, CER 10.2% ->
-    11.2%)."""
+    11.2%). ``allowed`` (0 = leave alone) keeps it out of painted-out signatures, whose
+    strokes leave a faint fringe."""
     if min(gray.shape[:2]) < 64:
         return gray, 0
     paper = _paper(gray)
@@ -716,7 +730,10 @@ def lift_faint(gray: np.ndarray) -> tuple[np.ndarray, int]:
     depth = paper.astype(np.int16) - gray.astype(np.int16)  # how much darker than the paper around it
     noise = _paper_noise(depth[::4, ::4][dark[::4, ::4] == 0])
     near_dark = cv2.dilate(dark, np.ones((5, 5), np.uint8)) > 0
-    faint = ((depth > max(FAINT_DEPTH, FAINT_NOISE * noise)) & ~near_dark).astype(np.uint8)
+    candidates = (depth > max(FAINT_DEPTH, FAINT_NOISE * noise)) & ~near_dark
+    if allowed is not None:
+        candidates &= allowed > 0
+    faint = candidates.astype(np.uint8)
     if not faint.any():
         return gray, 0
     glyph = glyph_height(dark)
@@ -732,7 +749,12 @@ def lift_faint(gray: np.ndarray) -> tuple[np.ndarray, int]:
     if not words.any():
         return gray, 0
     words = (cv2.dilate(words.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0) & ~near_dark
-    d = np.maximum(depth[words], 0).astype(np.float32)
+    # JPEG and sensor noise inside faint glyphs would be stretched with them: a light blur of
+    # the depth first, so a lifted word is solid, not blotchy.
+    ys, xs = np.nonzero(words)
+    y0, y1, x0, x1 = max(0, ys.min() - 2), ys.max() + 3, max(0, xs.min() - 2), xs.max() + 3
+    near = cv2.GaussianBlur(np.maximum(depth[y0:y1, x0:x1], 0).astype(np.float32), (3, 3), 0)
+    d = near[words[y0:y1, x0:x1]]
     p = paper[words].astype(np.float32)
     gain = float(np.clip((float(p.mean()) - FAINT_INK) / max(float(np.percentile(d, 95)), 1.0), 1.0, 4.0))
     out = gray.copy()
@@ -833,12 +855,18 @@ def prepare(
         else:
             notes.append("the page outline found gave no readable text; frame read as is")
     source_px = max(gray.shape[:2])
+    # Where signatures were painted out, the strokes' faint fringe stays: it must not be taken
+    # for faint print and darkened back (see lift_faint). 0 marks those boxes; it follows the
+    # page through every turn, scale and rotation below.
+    lift_ok = _outside_boxes(gray.shape[:2], mask_boxes) if profile == "scan" and mask_boxes else None
     if profile == "scan":
         gray, passes = despeckle(gray)
         if passes:
             notes.append(f"speckled scan: {passes} median pass{'es' if passes > 1 else ''} before reading")
     gray = turn(gray, rotation)
     gray, f1 = normalise_resolution(gray, profile)
+    if lift_ok is not None:
+        lift_ok = cv2.resize(turn(lift_ok, rotation), gray.shape[::-1], interpolation=cv2.INTER_NEAREST)
     binary = _analysis_binary(gray, profile)
     # A hand-held page can be turned well past a scanner's few degrees.
     skew = estimate_skew(binary, max_angle=25.0 if profile == "webcam" and not page_found else 8.0)
@@ -847,9 +875,11 @@ def prepare(
     if skew:
         gray = rotate(gray, skew)
         binary = _analysis_binary(gray, profile)
+        if lift_ok is not None:
+            lift_ok = rotate(lift_ok, skew)
     if profile == "scan":
         # Level on the page by now, so a faint word can be told from a stamp set at an angle.
-        gray, lifted = lift_faint(gray)
+        gray, lifted = lift_faint(gray, lift_ok)
         if lifted:
             log.debug("faint print darkened: %d px", lifted)
     return Prepared(

@@ -478,7 +478,7 @@ def test_given_faint_and_coloured_print_when_lifted_then_only_it_darkens() -> No
     assert np.array_equal(out[400:], gray[400:])
 
 
-def test_given_a_faded_stamp_or_paper_noise_when_lifted_then_nothing_changes() -> None:
+def test_given_a_faded_stamp_a_signature_box_or_paper_noise_when_lifted_then_nothing_changes() -> None:
     from edge.read.preprocess import lift_faint, to_gray
 
     words = [*FAINT_LINES[:3], ("RECEIVED 12 MAR 2024", (170, 170, 220))]
@@ -486,6 +486,12 @@ def test_given_a_faded_stamp_or_paper_noise_when_lifted_then_nothing_changes() -
     stamp = to_gray(_coloured_page(words, angle=18))
     out, n = lift_faint(stamp)
     assert n == 0 and np.array_equal(out, stamp)
+    # Nor where a signature was painted out: its strokes' faint fringe is not print.
+    level = to_gray(_coloured_page(words))
+    allowed = np.full(level.shape, 255, np.uint8)
+    allowed[200:360] = 0  # the faint lines' rows
+    out, n = lift_faint(level, allowed)
+    assert n == 0 and np.array_equal(out, level)
     rng = np.random.default_rng(0)
     paper = np.clip(rng.normal(235, 8, (1200, 900)), 0, 255).astype(np.uint8)
     out, n = lift_faint(paper)
@@ -499,3 +505,13 @@ def test_given_orange_headings_and_grey_small_print_when_read_then_their_words_a
     assert "INV-2024-0042" in text
     for word in ("Glacier", "storage", "charges", "Dollars", "prices"):
         assert word in text, text
+
+
+def test_given_a_signature_box_when_a_scan_is_prepared_then_no_print_inside_it_is_lifted() -> None:
+    page = _coloured_page(FAINT_LINES)
+    h = page.shape[0]
+    faint_rows = slice(int(0.25 * h), int(0.38 * h))
+    free = prepare(page, "scan")
+    assert free.gray[faint_rows].min() < 80  # lifted where nothing was signed
+    boxed = prepare(page, "scan", [(0.0, 0.2, 1.0, 0.42)])  # the box the detector would give
+    assert boxed.gray[faint_rows].min() > 140
