@@ -754,8 +754,9 @@ def lift_faint(gray: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.
     level = _level_groups((parts > 0).astype(np.uint8), parts, glyph)
     if not level.any():
         return gray, 0
-    words = cv2.resize(level.astype(np.uint8), (cols, rows), interpolation=cv2.INTER_NEAREST) & faint
-    words = (cv2.dilate(words, np.ones((3, 3), np.uint8)) > 0) & ~near_dark
+    level_full = cv2.resize(level.astype(np.uint8), (cols, rows), interpolation=cv2.INTER_NEAREST) > 0
+    seeds = (level_full & candidates).astype(np.uint8)
+    words = (cv2.dilate(seeds, np.ones((3, 3), np.uint8)) > 0) & ~near_dark
     # JPEG and sensor noise inside faint glyphs would be stretched with them: a light blur of
     # the depth first, so a lifted word is solid, not blotchy.
     ys, xs = np.nonzero(words)
