@@ -855,7 +855,7 @@ class Extractor:
             self.first_date("date")
         if doc_type != "contract":
             self.labelled_id("number", L_NUMBER, prior=0.7)
-        iban = parse.find_iban(self.p.text)
+        iban = parse.find_iban(self.p.text.replace("\n", " \n "))  # not across lines
         if iban:
             self.put("iban", iban[0], None, 0.8, raw=iban[0])
             self.checks.append(

@@ -271,9 +271,46 @@ def iban_valid(iban: str) -> bool:
     return int(digits) % 97 == 1
 
 
+# ISO 13616 IBAN lengths of the countries whose IBANs our users meet most (SEPA, the UK,
+# Switzerland and neighbours). An IBAN-shaped string shorter than its country's length is
+# something else: a VAT number ("NL810433941B01"), a company or order reference.
+IBAN_LENGTHS = {
+    "AD": 24, "AT": 20, "BE": 16, "BG": 22, "CH": 21, "CY": 28, "CZ": 24, "DE": 22, "DK": 18,
+    "EE": 20, "ES": 24, "FI": 18, "FR": 27, "GB": 22, "GI": 23, "GR": 27, "HR": 21, "HU": 28,
+    "IE": 22, "IS": 26, "IT": 27, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MA": 28, "MC": 27,
+    "MT": 31, "NL": 18, "NO": 15, "PL": 28, "PT": 25, "RO": 24, "SE": 24, "SI": 19, "SK": 24,
+    "SM": 27, "TN": 24, "TR": 26,
+}  # fmt: skip
+
+
+def _cut(raw: str, length: int) -> int:
+    """How many characters of ``raw`` (spaces included) hold its first ``length`` non-spaces."""
+    seen = 0
+    for i, ch in enumerate(raw):
+        seen += not ch.isspace()
+        if seen == length:
+            return i + 1
+    return len(raw)
+
+
 def find_iban(text: str) -> tuple[str, int, int] | None:
-    """First IBAN-shaped string (spaces removed), with its span; validity is checked separately."""
-    m = _IBAN_RE.search(text.upper())
-    if not m:
-        return None
-    return re.sub(r"\s", "", m.group(1)), m.start(1), m.end(1)
+    """The page's IBAN (spaces removed), with its span: the first IBAN-shaped string that
+    passes the mod-97 check, else the first one of its country's length (its failed check is
+    reported by the caller). Shorter ones of a known country are not IBANs (see IBAN_LENGTHS);
+    a longer one is cut to the length (the next word run into it). Of a country not in the
+    table, only a valid one is taken."""
+    first = None
+    for m in _IBAN_RE.finditer(text.upper()):
+        raw, start = m.group(1), m.start(1)
+        compact = re.sub(r"\s", "", raw)
+        length = IBAN_LENGTHS.get(compact[:2])
+        if length is None and not iban_valid(compact):
+            continue  # a reference from a country we do not know: only a valid one is an IBAN
+        if length is not None and len(compact) < length:
+            continue
+        end = start + (_cut(raw, length) if length is not None else len(raw))
+        found = (compact[:length] if length is not None else compact, start, end)
+        if iban_valid(found[0]):
+            return found
+        first = first or found
+    return first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -173,3 +174,34 @@ def test_given_numeric_date_when_both_readings_asked_then_each_valid_order_once(
     raw: str, readings: tuple[str, ...]
 ) -> None:
     assert parse.date_readings(raw) == readings
+
+
+@pytest.mark.parametrize(
+    ("text", "iban"),
+    [
+        # A Dutch VAT number first, in IBAN shape but 14 characters where a Dutch IBAN has 18.
+        ("BTW NL810433941B01\nIBAN NL50INGB0683251309\nBIC INGBNL2A", "NL50INGB0683251309"),
+        # A valid IBAN is preferred to an earlier IBAN-length string that fails mod-97.
+        ("Ref GB82 WEST 1234 5698 7654 33\nIBAN: GB82 WEST 1234 5698 7654 32", "GB82WEST12345698765432"),
+        # The word after it run into the last group is cut off at the country's length.
+        ("IBAN FR14 2004 1010 0505 0001 3M02 606X", "FR1420041010050500013M02606"),
+        # None valid: the first of the right length, for the caller to report its failed check.
+        ("IBAN GB82 WEST 1234 5698 7654 33", "GB82WEST12345698765433"),
+    ],
+)
+def test_given_iban_shaped_strings_when_found_then_the_page_iban_is_picked(text: str, iban: str) -> None:
+    found = parse.find_iban(text)
+    assert found is not None and found[0] == iban
+    assert re.sub(r"\s", "", text.upper()[found[1] : found[2]]) == iban
+
+
+def test_given_only_a_vat_number_when_ibans_are_looked_for_then_none() -> None:
+    assert parse.find_iban("TVA intracom. FR60421938861 BTW NL810433941B01") is None
+
+
+def test_given_a_reference_of_an_unknown_country_shape_when_ibans_are_looked_for_then_only_a_valid_one_counts() -> (
+    None
+):
+    assert parse.find_iban("Mandate reference: MR52 9363 CRED ITOR") is None
+    found = parse.find_iban("IBAN: QA58 DOHB 0000 1234 5678 90AB CDEF G")  # Qatar, valid mod-97
+    assert found is not None and found[0] == "QA58DOHB00001234567890ABCDEFG"
