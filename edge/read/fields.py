@@ -94,9 +94,9 @@ L_SUBTOTAL = [
 # (Excluding GST)", "Total incl. VAT")
 L_TAX = [
     r"(?<!n° )(?<!no\. )(?<![a-z])(?<!excl\. )(?<!incl\. )(?<!excl )(?<!incl )(?<!excluding )(?<!including )"
-    r"(?<!before )(?<!exclusive of )(?<!inclusive of )(?<!hors )"
+    r"(?<!before )(?<!exclusive of )(?<!inclusive of )(?<!hors )(?<!exclusief )(?<!inclusief )(?<!exkl\. )(?<!inkl\. )"
     r"(?:vat|tva|tax|gst|sales tax|btw)(?![a-z])"
-    r"(?![\s.:]*(?:invoice|intra|no\b|n°|num|number|reg|id\b|#))"
+    r"(?![\s.:]*(?:invoice|intra|no\b|n°|num|number|reg|id\b|#|[a-z]{2}\s?\d{6}))"  # or a VAT id: "BTW NL8104..."
 ]
 # Words that make the "No." after them someone's registration or line number, not the document's.
 REGISTRATION = re.compile(
@@ -234,6 +234,21 @@ class Page:
                     yield i, m
 
 
+# A word that starts another "label amount" pair on the same line ("Exclusief BTW 593,36
+# Subtotaal 717,97", "Totaal 717,97 iDEAL op 21 april 2015 717,97"): 4+ letters, so a currency
+# code ("12.00 USD 14.00") does not cut the line.
+NEXT_LABEL = re.compile(r"[^\W\d_]{4,}")
+
+
+def _own_amount(text: str, amounts: list[tuple[Decimal, int, int]]) -> tuple[Decimal, int, int]:
+    """The amount a label on this line names: the last one before a word that starts another
+    label's pair, else the line's last."""
+    for k in range(len(amounts) - 1):
+        if NEXT_LABEL.search(text[amounts[k][2] : amounts[k + 1][1]]):
+            return amounts[k]
+    return amounts[-1]
+
+
 class Extractor:
     def __init__(self, ocr: OcrPage) -> None:
         self.p = Page(ocr)
@@ -324,7 +339,7 @@ class Extractor:
                     RATE.sub(lambda r: " " * len(r.group(0)), self.p.lines[j][offset:])
                 )
                 if amounts:
-                    v, a, b = amounts[-1]
+                    v, a, b = _own_amount(self.p.lines[j][offset:], amounts)
                     self.put(
                         name,
                         parse.format_amount(v),

@@ -698,3 +698,16 @@ def test_given_a_stray_line_above_the_issuer_when_extracted_then_every_type_take
     # letters or a number line above the name are not the name.
     f = extract(page_from_text("Se\n0171 2334 55\nTessier S.A.\n12 rue Haute\n" + body), doc_type)
     assert _values(f)[key] == "Tessier S.A."
+
+
+def test_given_a_dutch_invoice_when_extracted_then_net_tax_and_total_are_each_their_own() -> None:
+    # A VAT id after the tax word is not a tax, and two "label amount" pairs on one line each
+    # keep their own amount (the real coolblue invoice's layout).
+    text = (
+        "Coolblue B.V.\nBTW NL810433941B01\nFactuurnummer: 993548900\nFactuurdatum: 19 april 2014\n"
+        "Exclusief BTW € 593,36 Subtotaal €717,97\nBTW 21% €124,61\nTotaal € 717,97\n"
+    )
+    f = extract(page_from_text(text), "invoice")
+    v = _values(f)
+    assert (v["subtotal"], v["tax"], v["total"]) == ("593.36", "124.61", "717.97")
+    assert next(c for c in f.checks if c.name == "net_plus_tax_equals_total").ok
