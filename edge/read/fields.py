@@ -78,6 +78,15 @@ RE_TITLE = re.compile(
     r"|purchase order|delivery note|payment receipt|sales receipt|cash (?:sale|receipt))\W*$",
     re.I,
 )
+# The same titles with OCR's stray spaces and dots gone ("FACTU U R."), and a title printed
+# after the issuer's name on one line ("OYO PAYMENT RECEIPT"), whose name is then the issuer.
+TITLE_WORDS = (
+    r"(?:(?:official|original|duplicate|customer|commercial|final|simplified|pro\s*forma)\s*)?"
+    r"(?:tax\s*invoice|invoice|facture|factuur|rechnung|receipt|re[çc]u|quittung|ticket"
+    r"|purchase\s*order|delivery\s*note|payment\s*receipt|sales\s*receipt|cash\s*(?:sale|receipt))"
+)
+RE_TITLE_COMPACT = re.compile(rf"(?:{TITLE_WORDS})", re.I)
+RE_TITLE_TAIL = re.compile(rf"\s+(?:{TITLE_WORDS})\W*$", re.I)
 RE_LABELLED = re.compile(r"^[^:]{2,25}:\s*\S")
 RE_LEGAL_FORM = re.compile(
     r"^\W*(?:sdn\.?\s*bhd|bhd|ltd|limited|inc|llc|plc|gmbh|s\.?a\.?r\.?l|s\.?a\.?s|b\.?v|pty\.?\s*ltd)\W*$",
@@ -498,6 +507,13 @@ class Extractor:
                 continue
             if RE_TITLE.match(text) or RE_LABELLED.search(text):
                 continue
+            if RE_TITLE_COMPACT.fullmatch(re.sub(r"[\W_]", "", text)):
+                continue
+            tail = RE_TITLE_TAIL.search(text)
+            if tail and sum(ch.isalpha() for ch in text[: tail.start()]) >= 2:
+                who = text[: tail.start()].strip(" :,|-")
+                self.put(name, who, Span(i, 0, len(who)), prior, raw=text)
+                return
             nxt = self.p.lines[i + 1].strip() if i + 1 < len(self.p.lines) else ""
             full = f"{text} {nxt}" if RE_LEGAL_FORM.match(nxt) else text
             self.put(name, full, Span(i, 0, len(line)), prior, raw=full)
