@@ -88,6 +88,11 @@ TITLE_WORDS = (
 RE_TITLE_COMPACT = re.compile(rf"(?:{TITLE_WORDS})", re.I)
 RE_TITLE_TAIL = re.compile(rf"\s+(?:{TITLE_WORDS})\W*$", re.I)
 RE_LABELLED = re.compile(r"^[^:]{2,25}:\s*\S")
+RE_ENDS_LEGAL_FORM = re.compile(
+    r"[\s,](?:sdn\.?\s*bhd|bhd|ltd|limited|inc|llc|plc|gmbh|s\.?a\.?r\.?l|s\.a\.s|sas|s\.a|b\.v|n\.v|pty\.?\s*ltd"
+    r"|corp(?:oration)?|& co)\.?\W*$",
+    re.I,
+)
 RE_LEGAL_FORM = re.compile(
     r"^\W*(?:sdn\.?\s*bhd|bhd|ltd|limited|inc|llc|plc|gmbh|s\.?a\.?r\.?l|s\.?a\.?s|b\.?v|pty\.?\s*ltd)\W*$",
     re.I,
@@ -497,9 +502,12 @@ class Extractor:
                 return
 
     def issuer_line(self, name: str, prior: float) -> None:
-        """Who issued the page: the first of its top lines that reads as a name, not a number
-        line ("21802057"), a document title ("TAX INVOICE") or a "Label: value" line ("Cashier:
-        Jessica"); a legal form printed on the line below ("SDN BHD", "Ltd") is part of it."""
+        """Who issued the page: of its top lines that read as a name, not a number line
+        ("21802057"), a document title ("TAX INVOICE") or a "Label: value" line ("Cashier:
+        Jessica"), the first that ends in a legal form ("Coolblue B.V.", below a slogan), else
+        the first. A legal form printed on the line below ("SDN BHD", "Ltd") is part of it; a
+        title after the name on its line ("OYO PAYMENT RECEIPT") is not."""
+        found: list[tuple[int, str, int]] = []  # line, name, end of the name in the line
         for i, line in enumerate(self.p.lines[:ISSUER_LINES]):
             text = line.strip(" :,|")
             letters = sum(ch.isalpha() for ch in text)
@@ -512,12 +520,13 @@ class Extractor:
             tail = RE_TITLE_TAIL.search(text)
             if tail and sum(ch.isalpha() for ch in text[: tail.start()]) >= 2:
                 who = text[: tail.start()].strip(" :,|-")
-                self.put(name, who, Span(i, 0, len(who)), prior, raw=text)
-                return
+                found.append((i, who, len(who)))
+                continue
             nxt = self.p.lines[i + 1].strip() if i + 1 < len(self.p.lines) else ""
-            full = f"{text} {nxt}" if RE_LEGAL_FORM.match(nxt) else text
-            self.put(name, full, Span(i, 0, len(line)), prior, raw=full)
-            return
+            found.append((i, f"{text} {nxt}" if RE_LEGAL_FORM.match(nxt) else text, len(line)))
+        if found:
+            i, who, end = next((f for f in found if RE_ENDS_LEGAL_FORM.search(f[1])), found[0])
+            self.put(name, who, Span(i, 0, end), prior, raw=who)
 
     def line_value(self, name: str, index: int, prior: float) -> None:
         if 0 <= index < len(self.p.lines):

@@ -674,6 +674,7 @@ def test_given_a_value_the_extractor_worked_out_when_asked_then_the_page_needs_r
         ("Cashier: Jessica\nCorner Shop\n", "Corner Shop"),  # a label line
         ("TAX INVOICE\nYONGFATT ENTERPRISE\n", "YONGFATT ENTERPRISE"),  # the title above the shop
         ("FACTU U R.\nCoolblue B.V.\n", "Coolblue B.V."),  # a title OCR split into pieces
+        ("FACTUUR\nDat betaal ik zelf wel.\nCoolblue B.V.\n", "Coolblue B.V."),  # a slogan above the name
         ("OYO PAYMENT RECEIPT\nOYO 4189 Resort\n", "OYO"),  # the title after the issuer's name
         ("Official Receipt\nKEDAI ANEKA\n", "KEDAI ANEKA"),  # an adjective is part of the title
     ],
