@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from models.reading_report import _field_lines, _webcam_split
 
 
@@ -56,3 +59,19 @@ def test_given_pages_with_no_text_when_split_then_their_accuracy_and_review_coun
     assert "pages with text: accuracy 100.0% (2 pages)" in lines[0]
     assert "no text read: 2 pages, accuracy 0.0%, 1 sent to review" in lines[0]
     assert _textless_split(["a", "b"], probs[:2], probs[:2].argmax(1), y[:2]) == []
+
+
+def test_given_a_real_document_truth_when_matched_then_issuer_ignores_case_and_punctuation_only(
+    tmp_path: Path,
+) -> None:
+    from models.reading_report import _real_fields, _real_match
+
+    assert _real_match("issuer", "MR D.I.Y. (M) SDN. BHD", "MR. D.I.Y. (M) SDN BHD")
+    assert not _real_match("issuer", "Dat betaal ik zelf wel.", "Coolblue B.V.")
+    assert not _real_match("issuer", None, "OYO")
+    assert _real_match("total", "717.97", "717.97") and not _real_match("total", None, "717.97")
+    (tmp_path / "x.json").write_text(
+        json.dumps([{"issuer": "Coolblue B.V.", "iban": "NL50 INGB 0683 2513 09"}])
+    )
+    truth = _real_fields(tmp_path, {"fields": "x.json"})
+    assert truth == {"issuer": "Coolblue B.V.", "iban": "NL50INGB0683251309"}
