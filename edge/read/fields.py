@@ -255,10 +255,12 @@ NEXT_LABEL = re.compile(r"[^\W\d_]{4,}")
 
 
 def _own_amount(text: str, amounts: list[tuple[Decimal, int, int]]) -> tuple[Decimal, int, int]:
-    """The amount a label on this line names: the last one before a word that starts another
-    label's pair, else the line's last."""
+    """The amount a label on this line names: the last sum of money (cents printed) before a
+    word that starts another label's pair, else the line's last. A count is no such amount:
+    "Total 3 items 45.00" is 45.00."""
     for k in range(len(amounts) - 1):
-        if NEXT_LABEL.search(text[amounts[k][2] : amounts[k + 1][1]]):
+        cents = re.search(r"[.,]\d{2}$", text[amounts[k][1] : amounts[k][2]])
+        if cents and NEXT_LABEL.search(text[amounts[k][2] : amounts[k + 1][1]]):
             return amounts[k]
     return amounts[-1]
 

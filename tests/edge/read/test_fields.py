@@ -715,3 +715,17 @@ def test_given_a_dutch_invoice_when_extracted_then_net_tax_and_total_are_each_th
     v = _values(f)
     assert (v["subtotal"], v["tax"], v["total"]) == ("593.36", "124.61", "717.97")
     assert next(c for c in f.checks if c.name == "net_plus_tax_equals_total").ok
+
+
+@pytest.mark.parametrize(
+    ("line", "total"),
+    [
+        ("Total 3 items 45.00", "45.00"),  # a count before the words is not the pair's amount
+        ("Total 12.00 EUR incl. VAT 2.00", "12.00"),  # the tax's pair follows the total's
+        ("TOTAL AMOUNT DUE ON August 3 , 2014 $4.11", "4.11"),  # a date's numbers are no amount
+    ],
+)
+def test_given_one_line_with_more_numbers_when_the_total_is_read_then_its_own_amount_is_taken(
+    line: str, total: str
+) -> None:
+    assert _values(extract(page_from_text(f"Shop Ltd\n{line}\n"), "receipt"))["total"] == total
