@@ -46,14 +46,15 @@ _DAY_MONTH_RE = re.compile(
 _MONTH_DAY_RE = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})(?!\d)", re.I)
 
 # The same shapes with any word where the month goes: OCR misreads a letter of a month's name
-# ("Augusl 11, 2022", "12 janvler 2021"); the word is taken when it is one edit from one month.
+# ("Augusl 11, 2022", "Augus! 11, 2022", "12 janvler 2021"); the word is taken when it is one
+# edit from one month.
 # Thermal receipts also come back with dots or commas for the spaces ("20 janvier.2020").
 _SEP = r"[\s.,;:'_-]"
 _DAY_WORD_RE = re.compile(
-    rf"(?<!\d)(\d{{1,2}})(?:er|st|nd|rd|th)?{_SEP}*?\s*([^\W\d_]{{3,10}}){_SEP}*(\d{{4}})(?!\d)"
+    rf"(?<!\d)(\d{{1,2}})(?:er|st|nd|rd|th)?{_SEP}*?\s*([^\W\d_]{{3,10}}[!|]?){_SEP}*(\d{{4}})(?!\d)"
 )
 _WORD_DAY_RE = re.compile(
-    rf"(?<![^\W\d_])([^\W\d_]{{3,10}}){_SEP}+(\d{{1,2}})(?:st|nd|rd|th)?{_SEP}+(\d{{4}})(?!\d)"
+    rf"(?<![^\W\d_])([^\W\d_]{{3,10}}[!|]?){_SEP}+(\d{{1,2}})(?:st|nd|rd|th)?{_SEP}+(\d{{4}})(?!\d)"
 )
 _FULL_MONTHS = {m: n for m, n in MONTHS.items() if len(m) >= 5}
 
@@ -61,8 +62,9 @@ DATE_PATTERNS = (_ISO_RE, _DAY_MONTH_RE, _MONTH_DAY_RE, _DMY_RE, _DAY_WORD_RE, _
 
 
 def fuzzy_month(word: str) -> int | None:
-    """The month a name stands for, or a misread one that is one edit from one month only."""
-    w = word.lower()
+    """The month a name stands for, or a misread one that is one edit from one month only. A
+    final "!" or "|" is a misread "t" or "l" ("Augus!")."""
+    w = word.lower().replace("!", "l").replace("|", "l")
     if w in MONTHS:
         return MONTHS[w]
     # A short word is held against every name and abbreviation ("mei": mai and may, both 5);

@@ -30,6 +30,7 @@ from edge.read.tables import parse_row, to_decimal
         ("25/12/2018", "2018-12-25"),
         # a month's name with one letter misread by OCR
         ("Date: Augusl 11, 2022 13:29", "2022-08-11"),
+        ("Augus! 11, 2022 13:79", "2022-08-11"),  # its last letter read as "!"
         ("le 12 janvler 2021", "2021-01-12"),
         ("3 Octobcr 2020", "2020-10-03"),
         ("Septembr 9, 2019", "2019-09-09"),
