@@ -442,10 +442,14 @@ class Extractor:
         def dated(t: str) -> bool:
             return bool(parse.find_dates(t, self.month_first))
 
+        # A label whose value was not read must not take the due date printed below it.
+        due = re.compile("|".join(L_DUE), re.I) if patterns is not L_DUE else None
         for i, m in self.p.find(patterns):
             for j in self._rows(i, m, dated):
                 if j >= len(self.p.lines):
                     break
+                if j != i and due is not None and due.search(self.p.lines[j]):
+                    continue
                 offset = m.end() if j == i else 0
                 dates = parse.find_dates(self.p.lines[j][offset:], self.month_first)
                 if dates:
@@ -496,7 +500,14 @@ class Extractor:
         return None
 
     def first_date(self, name: str) -> None:
+        """The page's first date when none is labelled, leaving out a due date ("Échéance: 7
+        décembre 2020"): when the issue date's value was not read, the due date is not it.
+        Any line may hold it: a till prints its date last, and a receipt read as an invoice
+        (SROIE 204, 418) must keep it."""
+        due = re.compile("|".join(L_DUE), re.I)
         for i, line in enumerate(self.p.lines):
+            if due.search(line):
+                continue
             dates = parse.find_dates(line, self.month_first)
             if dates:
                 iso, a, b = dates[0]
