@@ -731,9 +731,7 @@ def test_given_one_line_with_more_numbers_when_the_total_is_read_then_its_own_am
     assert _values(extract(page_from_text(f"Shop Ltd\n{line}\n"), "receipt"))["total"] == total
 
 
-def test_given_an_unread_issue_date_when_extracted_then_the_due_date_is_not_taken_for_it() -> (
-    None
-):
+def test_given_an_unread_issue_date_when_extracted_then_the_due_date_is_not_taken_for_it() -> None:
     text = "Chauveau SARL\nFACTURE\nN°:\nDate:\nÉchéance: 7 décembre 2020\nTotal TTC 120,00 €\n"
     v = _values(extract(page_from_text(text), "invoice"))
     assert v.get("due_date") == "2020-12-07" and "date" not in v
