@@ -53,6 +53,9 @@ RUN_GAP_LINE_HEIGHTS = 1.0
 
 # A line taller than this many median line heights is not a printed row.
 TALL_LINE_HEIGHTS = 2.5
+# A lone tabular row's text cells separated by more than this share of the page width are two
+# blocks side by side, not one row (see ``_own_row``).
+SIDE_BY_SIDE_GAP = 0.1
 
 Box = tuple[float, float, float, float]
 
@@ -138,6 +141,22 @@ class _Layout:
                 seen_text = True
         return False
 
+    def _own_row(self, band: _Band) -> _Band:
+        """A lone "label ... amount" row without the text cells printed left of it across a
+        wide gap: those belong to a column beside it ("ATTN: iViveLabs Limited" left of "TOTAL
+        AMOUNT DUE ON August 3 , 2014 $4.11"), read with their own block."""
+        lines = self.page.lines
+        keep = 0
+        for a, b in zip(band.lines, band.lines[1:], strict=False):
+            if numeric_text(lines[a].text) or numeric_text(lines[b].text):
+                break
+            if lines[b].box[0] - lines[a].box[2] > SIDE_BY_SIDE_GAP:
+                keep = band.lines.index(b)
+        if not keep:
+            return band
+        rest = band.lines[keep:]
+        return _Band(rest, union_box([lines[i].box for i in rest]))
+
     def _header_over(self, band: _Band, table: list[_Band]) -> bool:
         """Whether ``band`` is the header row of ``table`` (just above it, cells over its cells)."""
         if len(band.lines) < 2 or table[0].box[1] - band.box[3] > 2.0 * self.line_h:
@@ -170,6 +189,8 @@ class _Layout:
             k = self.bands.index(table[0])
             if k > 0 and self._header_over(self.bands[k - 1], table):
                 table = [self.bands[k - 1], *table]
+            elif len(table) == 1:
+                table = [self._own_row(table[0])]
             tables.append(table)
         # A header row over rows Tesseract already read straight across ("Description" and
         # "Hours Rate Amount" above "Base salary 160 12.65 2,024.00").

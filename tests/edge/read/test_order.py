@@ -297,3 +297,23 @@ def test_given_a_column_read_downwards_as_one_tall_line_then_it_joins_no_row() -
         page.words[i].box = page.lines[2].box
     lines = [ln.text for ln in reading_order(page).lines]
     assert "Catering 72.80" in lines and "Consulting hours 124.84" in lines, lines
+
+
+def test_given_an_address_beside_a_lone_total_row_when_ordered_then_the_address_stays_whole() -> None:
+    # The AWS invoice's header: the bill-to block on the left, its second line on the same row
+    # as "TOTAL AMOUNT DUE ON ... $4.11" on the right. That row is tabular (a text cell, then an
+    # amount), but the address line left of it across a wide gap is another block's.
+    page = build(
+        [
+            [
+                ("Bill to Address:", 0.06, 0.18, 0.20),
+                ("ATTN: iViveLabs Limited", 0.06, 0.25, 0.22),
+                ("93B Sai Yu Chung", 0.06, 0.20, 0.24),
+            ],
+            [("TOTAL AMOUNT DUE ON August 3 , 2014", 0.42, 0.74, 0.22)],
+            [("$4.11", 0.90, 0.94, 0.22)],
+        ]
+    )
+    text = reading_order(page).text
+    assert "ATTN: iViveLabs Limited\n93B Sai Yu Chung" in text
+    assert "TOTAL AMOUNT DUE ON August 3 , 2014 $4.11" in text
