@@ -98,6 +98,7 @@ RE_LEGAL_FORM = re.compile(
     re.I,
 )
 ROUNDED_ROWS = 3  # how far below its rounding line a till prints the rounded total
+COIN_ROUNDING = Decimal("0.05")  # the most a till rounds by to its smallest coin
 TAX_SUMMARY_ROWS = 7  # the heading, the column titles, a few tax codes and the table's total
 L_SUBTOTAL = [
     r"sub-?\s?total|sous-total|total ht|montant ht|total hors (?:taxes|tva)|net amount|exclusief btw"
@@ -600,6 +601,7 @@ class Extractor:
         total, tax = self.mend_misread_sum(items, sub, tax, total)
         rounding = self._inline_amount(L_ROUNDING)  # read once: both steps below weigh it
         total = self.settle_with_cash(self.after_rounding(total, rounding), rounding)
+        total = self.rounded_unread(total, rounding)
         tax = self.drop_tax_above(total if total is not None else sub, tax)
         self.total_checks(items, sub, tax, total)
         return items
@@ -669,6 +671,41 @@ class Extractor:
                     )
                     return v
         return total
+
+    def rounded_unread(self, total: Decimal | None, rounding: tuple[Decimal, int] | None) -> Decimal | None:
+        """The rounded total's line was not read ("To arron") and no cash lines settle it: a
+        till that prints its rounding is paid the rounded sum, so that is the total. Worked
+        out, not read: a failed ``total_mended`` check sends the page to review. Only a coin's
+        rounding, and only when the total read is printed above the rounding line (below it,
+        it is the rounded total already)."""
+        if total is None or rounding is None or self.rounding or not 0 < abs(rounding[0]) <= COIN_ROUNDING:
+            return total
+        if any(c.name in ("total_rounded", "total_paid_in_cash", "total_from_cash") for c in self.checks):
+            return total
+        total_line = self._line_of("total")
+        if total_line is None or total_line >= rounding[1]:
+            return total
+        paid = total + rounding[0]
+        old, self.rounding = self.values["total"], rounding[0]
+        self.values["total"] = old.model_copy(
+            update={"value": parse.format_amount(paid), "confidence": round(min(old.confidence, MENDED), 3)}
+        )
+        self.checks.append(
+            Check(
+                name="total_mended",
+                ok=False,
+                detail=f"total {total:.2f} rounded by {rounding[0]:.2f} (line {rounding[1] + 1}) gives {paid:.2f};"
+                " the rounded total printed below it was not read",
+            )
+        )
+        return paid
+
+    def _line_of(self, key: str) -> int | None:
+        """The line a field was read from (its first word's), if it was read from words."""
+        fv = self.values.get(key)
+        if not fv or not fv.words:
+            return None
+        return next((k for k, ln in enumerate(self.p.ocr.lines) if fv.words[0] in ln.words), None)
 
     def settle_with_cash(self, total: Decimal | None, rounding: tuple[Decimal, int] | None) -> Decimal | None:
         """Check the total against what a cash payment says was paid: cash handed over minus

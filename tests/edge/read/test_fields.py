@@ -740,3 +740,17 @@ def test_given_an_unread_issue_date_when_extracted_then_the_due_date_is_not_take
 def test_given_a_till_receipt_dated_at_the_bottom_when_extracted_then_that_date_is_its_date() -> None:
     text = "Corner Shop\nMilk 1.20\nBread 2.30\nTotal 3.50\nCash 5.00\nChange 1.50\n25/03/2024 14:22\n"
     assert _values(extract(page_from_text(text), "receipt"))["date"] == "2024-03-25"
+
+
+def test_given_a_rounding_whose_rounded_total_was_not_read_when_extracted_then_the_sum_is_worked_out_for_review() -> (
+    None
+):
+    from edge.read.fields import asks_review
+
+    text = "Leduc SARL\nReçu\nDate: 23/02/2023\nTOTAL TTC 218,13 €\nArrondi 0,02\nTo arron\nMerci !\n"
+    f = extract(page_from_text(text), "receipt")
+    assert _values(f)["total"] == "218.15"
+    assert any(c.name == "total_mended" and not c.ok for c in f.checks) and asks_review(f)
+    # A rounding printed above the total: the total read is already the rounded one.
+    above = extract(page_from_text("Shop Ltd\nRounding -0.02\nTotal 31.45\n"), "receipt")
+    assert _values(above)["total"] == "31.45"
