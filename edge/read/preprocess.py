@@ -125,10 +125,28 @@ STROKE_TALL = 1.5
 STROKE_WIDE = 6.0
 
 
+MASK_PAD = 0.004  # of the page's size, added around each signature box painted out
+
+
+def _pixel_rect(
+    box: tuple[float, float, float, float], w: int, h: int, pad: float
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """A normalised box, padded, as pixel corners clipped to the image; None for a box that
+    marks nothing (empty, outside, or not finite: int() of inf raises)."""
+    x1, y1, x2, y2 = box
+    if not np.all(np.isfinite((x1, y1, x2, y2))):
+        return None
+    a = (max(0, int((x1 - pad) * w)), max(0, int((y1 - pad) * h)))
+    b = (min(w, int(np.ceil((x2 + pad) * w))), min(h, int(np.ceil((y2 + pad) * h))))
+    if b[0] <= a[0] or b[1] <= a[1]:
+        return None
+    return a, b
+
+
 def mask_regions(
     gray: np.ndarray,
     boxes: Sequence[tuple[float, float, float, float]],
-    pad: float = 0.004,
+    pad: float = MASK_PAD,
     strokes_only: bool = True,
 ) -> np.ndarray:
     """Paint the signatures in normalised boxes (x1, y1, x2, y2 in [0, 1]) with the paper colour
@@ -145,13 +163,11 @@ def mask_regions(
     if strokes_only and out.size:
         _, ink = cv2.threshold(to_gray(out), 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
         glyph = glyph_height(ink)
-    for x1, y1, x2, y2 in boxes:
-        if not np.all(np.isfinite((x1, y1, x2, y2))):
-            continue  # int() of inf raises; such a box marks nothing
-        a = (max(0, int((x1 - pad) * w)), max(0, int((y1 - pad) * h)))
-        b = (min(w, int(np.ceil((x2 + pad) * w))), min(h, int(np.ceil((y2 + pad) * h))))
-        if b[0] <= a[0] or b[1] <= a[1]:
+    for box in boxes:
+        rect = _pixel_rect(box, w, h, pad)
+        if rect is None:
             continue
+        a, b = rect
         if ink is None:
             out[a[1] : b[1], a[0] : b[0]] = paper
             continue
@@ -510,7 +526,7 @@ def mask_warped(
     boxes: Sequence[tuple[float, float, float, float]],
     frame_shape: tuple[int, ...],
     m: np.ndarray,
-    pad: float = 0.004,
+    pad: float = MASK_PAD,
 ) -> np.ndarray:
     """Paint frame boxes (normalised to the frame) on the flattened ``page`` with the paper
     colour: each box goes through the same perspective transform ``m`` as the page."""
@@ -701,12 +717,11 @@ def _outside_boxes(shape: tuple[int, ...], boxes: Sequence[tuple[float, float, f
     """255 everywhere but in the normalised ``boxes`` (padded as mask_regions pads them)."""
     h, w = shape[:2]
     out = np.full((h, w), 255, np.uint8)
-    pad = 0.004
-    for x1, y1, x2, y2 in boxes:
-        if np.all(np.isfinite((x1, y1, x2, y2))):
-            a = (max(0, int((x1 - pad) * w)), max(0, int((y1 - pad) * h)))
-            b = (min(w, int(np.ceil((x2 + pad) * w))), min(h, int(np.ceil((y2 + pad) * h))))
-            out[a[1] : b[1], a[0] : b[0]] = 0
+    for box in boxes:
+        rect = _pixel_rect(box, w, h, MASK_PAD)
+        if rect is not None:
+            (ax, ay), (bx, by) = rect
+            out[ay:by, ax:bx] = 0
     return out
 
 
