@@ -73,6 +73,7 @@ RE_TAX_SUMMARY = (
 )
 # The page's issuer is looked for among its first lines, skipping titles and label lines.
 ISSUER_LINES = 4
+ISSUER_MAX_WORDS = 8  # a line longer than this is a sentence, not a name
 RE_TITLE = re.compile(
     r"^\W*(?:(?:simplified\s+)?tax\s+invoice|invoice|facture|factuur|receipt|re[çc]u|ticket|bon de (?:commande|livraison)"
     r"|purchase order|delivery note|payment receipt|sales receipt|cash (?:sale|receipt))\W*$",
@@ -86,6 +87,15 @@ TITLE_WORDS = (
     r"|purchase\s*order|delivery\s*note|payment\s*receipt|sales\s*receipt|cash\s*(?:sale|receipt))"
 )
 RE_TITLE_COMPACT = re.compile(rf"(?:{TITLE_WORDS})", re.I)
+# Titles of agreements, mandates and forms, which head the page where an invoice's issuer would
+# ("Consulting agreement", "Mandat de prélèvement SEPA"): a whole line of them is no issuer.
+RE_DOC_TITLE = re.compile(
+    r"(?:[^\W\d_]+\s+){0,2}(?:agreement|contract)|contrat(?:\s+de\s+[^\W\d_]+)?|bail"
+    r"|(?:sepa\s+)?direct\s+debit\s+(?:mandate|authori[sz]ation)|recurring\s+payment\s+authori[sz]ation"
+    r"|(?:mandat|autorisation)\s+de\s+pr[ée]l[èe]vement(?:\s+sepa)?"
+    r"|account\s+opening(?:\s+form)?|ouverture\s+de\s+compte",
+    re.I,
+)
 RE_TITLE_TAIL = re.compile(rf"\s+(?:{TITLE_WORDS})\W*$", re.I)
 RE_LABELLED = re.compile(r"^[^:]{2,25}:\s*\S")
 RE_ENDS_LEGAL_FORM = re.compile(
@@ -527,9 +537,11 @@ class Extractor:
             letters = sum(ch.isalpha() for ch in text)
             if letters < 3 or letters < 0.5 * len(text.replace(" ", "")):
                 continue
-            if RE_TITLE.match(text) or RE_LABELLED.search(text):
-                continue
-            if RE_TITLE_COMPACT.fullmatch(re.sub(r"[\W_]", "", text)):
+            if RE_TITLE.match(text) or RE_LABELLED.search(text) or len(text.split()) > ISSUER_MAX_WORDS:
+                continue  # a title, a "Label: value" line, a sentence
+            if RE_TITLE_COMPACT.fullmatch(re.sub(r"[\W_]", "", text)) or RE_DOC_TITLE.fullmatch(
+                text.strip(" .")
+            ):
                 continue
             tail = RE_TITLE_TAIL.search(text)
             if tail and sum(ch.isalpha() for ch in text[: tail.start()]) >= 2:
@@ -951,7 +963,13 @@ class Extractor:
             self.checks.append(
                 Check(name="iban_checksum", ok=parse.iban_valid(iban[0]), detail=f"IBAN {iban[0]}")
             )
-        self.issuer_line("issuer", 0.5)
+        if "party_a" in self.values:
+            # An agreement is issued by its first party (the supplier, employer, landlord);
+            # its page opens with the title and the "Between ... and ..." sentence.
+            first = self.values["party_a"]
+            self.values["issuer"] = first.model_copy(update={"confidence": min(first.confidence, 0.6)})
+        else:
+            self.issuer_line("issuer", 0.5)
 
     def letter(self) -> None:
         self.issuer_line("sender", 0.6)

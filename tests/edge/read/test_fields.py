@@ -754,3 +754,29 @@ def test_given_a_rounding_whose_rounded_total_was_not_read_when_extracted_then_t
     # A rounding printed above the total: the total read is already the rounded one.
     above = extract(page_from_text("Shop Ltd\nRounding -0.02\nTotal 31.45\n"), "receipt")
     assert _values(above)["total"] == "31.45"
+
+
+@pytest.mark.parametrize(
+    ("doc_type", "top"),
+    [
+        ("contract", "Consulting agreement\n"),
+        ("contract", "RESIDENTIAL LEASE AGREEMENT\n"),
+        ("mandate", "Mandat de prélèvement SEPA\n"),
+        ("kyc_form", "Ouverture de compte\n"),
+    ],
+)
+def test_given_an_agreement_or_form_title_above_the_issuer_when_extracted_then_the_title_is_no_issuer(
+    doc_type: str, top: str
+) -> None:
+    f = extract(page_from_text(top + "Tessier Conseil\n12 rue Haute\nDate: 2024-03-15\n"), doc_type)
+    assert _values(f)["issuer"] == "Tessier Conseil"
+
+
+def test_given_a_contract_between_two_parties_when_extracted_then_its_issuer_is_the_first_party() -> None:
+    text = (
+        "Consulting agreement\n"
+        "Between Smith LLC (Employer) and Justin Mckinney (Employee), it is agreed as follows.\n"
+        "1. Object. The employee shall work.\n"
+    )
+    v = _values(extract(page_from_text(text), "contract"))
+    assert (v["party_a"], v["issuer"]) == ("Smith LLC", "Smith LLC")
