@@ -44,6 +44,7 @@ L_DATE = [
 L_DUE = [
     r"due date|date d'[ée]ch[ée]ance|[ée]ch[ée]ance|payment due|[àa] payer avant le|date limite(?: de (?:paiement|r[èe]glement))?|vervaldatum"
 ]
+RE_DUE = re.compile("|".join(L_DUE), re.I)  # a due-date line: never the issue date
 L_TOTAL = [
     r"total due|amount due|balance due|grand total|net [àa] payer|total ttc|montant ttc"
     r"|total(?: sales| amount)?\s*\(?(?:inc\.?|incl\.?|including|inclusive)"
@@ -454,7 +455,7 @@ class Extractor:
             return bool(parse.find_dates(t, self.month_first))
 
         # A label whose value was not read must not take the due date printed below it.
-        due = re.compile("|".join(L_DUE), re.I) if patterns is not L_DUE else None
+        due = RE_DUE if patterns is not L_DUE else None
         for i, m in self.p.find(patterns):
             for j in self._rows(i, m, dated):
                 if j >= len(self.p.lines):
@@ -515,9 +516,8 @@ class Extractor:
         décembre 2020"): when the issue date's value was not read, the due date is not it.
         Any line may hold it: a till prints its date last, and a receipt read as an invoice
         (SROIE 204, 418) must keep it."""
-        due = re.compile("|".join(L_DUE), re.I)
         for i, line in enumerate(self.p.lines):
-            if due.search(line):
+            if RE_DUE.search(line):
                 continue
             dates = parse.find_dates(line, self.month_first)
             if dates:
@@ -574,9 +574,8 @@ class Extractor:
         for key in ("total", "subtotal", "gross"):
             fv = self.values.get(key)
             if fv and fv.words:
-                line = self.p.ocr.words[fv.words[0]]
-                idx = next((k for k, ln in enumerate(self.p.ocr.lines) if fv.words[0] in ln.words), None)
-                text = self.p.lines[idx] if idx is not None else line.text
+                idx = self._line_of(key)
+                text = self.p.lines[idx] if idx is not None else self.p.ocr.words[fv.words[0]].text
                 cur = parse.find_currency(text)
                 if cur and idx is not None:
                     self.put("currency", cur, Span(idx, 0, len(text)), 0.9, raw=text)
@@ -697,11 +696,8 @@ class Extractor:
         total_line = self._line_of("total")
         if total_line is None or total_line >= rounding[1]:
             return total
-        paid = total + rounding[0]
-        old, self.rounding = self.values["total"], rounding[0]
-        self.values["total"] = old.model_copy(
-            update={"value": parse.format_amount(paid), "confidence": round(min(old.confidence, MENDED), 3)}
-        )
+        paid, self.rounding = total + rounding[0], rounding[0]
+        self._mend("total", paid)
         self.checks.append(
             Check(
                 name="total_mended",
@@ -711,6 +707,14 @@ class Extractor:
             )
         )
         return paid
+
+    def _mend(self, key: str, value: Decimal) -> None:
+        """Replace a read amount with one worked out from the page, its confidence capped at
+        MENDED (the caller adds the failed ``*_mended`` check that sends the page to review)."""
+        old = self.values[key]
+        self.values[key] = old.model_copy(
+            update={"value": parse.format_amount(value), "confidence": round(min(old.confidence, MENDED), 3)}
+        )
 
     def _line_of(self, key: str) -> int | None:
         """The line a field was read from (its first word's), if it was read from words."""
@@ -802,10 +806,7 @@ class Extractor:
         else:
             name, read, want, given = "tax", tax, want_tax, f"and total {total:.2f}"
         how = f"= the {len(amounts)} line items" if by_items else "x the printed tax rate = the tax"
-        old = self.values[name]
-        self.values[name] = old.model_copy(
-            update={"value": parse.format_amount(want), "confidence": round(min(old.confidence, MENDED), 3)}
-        )
+        self._mend(name, want)
         self.checks.append(
             Check(
                 name=f"{name}_mended",

@@ -666,10 +666,15 @@ def _paper(gray: np.ndarray) -> np.ndarray:
     copy (text removed, shading and yellowing kept), smoothed and brought back to full size."""
     h, w = gray.shape[:2]
     small = cv2.resize(gray, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
-    k = max(15, (min(small.shape[:2]) // 25) | 1)
-    bg = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    bg = cv2.GaussianBlur(bg, (0, 0), k / 4)
-    return cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(_closed_background(small, 15), (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _closed_background(gray: np.ndarray, min_kernel: int) -> np.ndarray:
+    """The paper under the print: a closing wider than any stroke (a 25th of the shorter side,
+    at least ``min_kernel``) removes the text, then a blur smooths what is left."""
+    k = max(min_kernel, (min(gray.shape[:2]) // 25) | 1)
+    bg = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return cv2.GaussianBlur(bg, (0, 0), k / 4)
 
 
 def _level_groups(mask: np.ndarray, parts: np.ndarray, glyph: float) -> np.ndarray:
@@ -823,9 +828,7 @@ def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | No
 def flatten_light(gray: np.ndarray) -> np.ndarray:
     """Divide out the uneven light of a camera page: the background is estimated by a closing
     wider than any stroke (text removed, paper kept), then smoothed."""
-    k = max(31, (min(gray.shape[:2]) // 25) | 1)
-    bg = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    bg = cv2.GaussianBlur(bg, (0, 0), k / 4)
+    bg = _closed_background(gray, 31)
     out = gray.astype(np.float32) * 255.0 / np.maximum(bg.astype(np.float32), 1.0)
     return np.clip(out, 0, 255).astype(np.uint8)
 
