@@ -217,9 +217,10 @@ def find_currency(text: str) -> str | None:
 
 
 # A number with optional thousands groups (space, narrow space, dot, comma, apostrophe) and
-# an optional 1-2 digit decimal part; minus sign or accounting parentheses for negatives.
+# an optional 1-2 digit decimal part; minus sign or accounting parentheses for negatives. A
+# lone dot before it is a speck OCR read (".355,06 CHF"), not part of it; one after a digit is.
 _AMOUNT_RE = re.compile(
-    r"(?<![\d.,])(\(?-?\s?)(\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+|\d+)(?:([.,])(\d{1,2}))?(\)?)(?![\d])(?!\s?%)"
+    r"(?<![\d,])(?<!\d\.)(\(?-?\s?)(\d{1,3}(?:[ \u00a0\u202f.,'’]\d{3})+|\d+)(?:([.,])(\d{1,2}))?(\)?)(?![\d])(?!\s?%)"
 )
 
 
@@ -232,6 +233,8 @@ def find_amounts(text: str) -> list[tuple[Decimal, int, int]]:
     out: list[tuple[Decimal, int, int]] = []
     for m in _AMOUNT_RE.finditer(text):
         sign, whole, sep, frac, close = m.groups()
+        if not frac and m.start(2) and text[m.start(2) - 1] == ".":
+            continue  # ".50": a number after a speck is taken only with its cents
         digits = re.sub(r"[ \u00a0\u202f.,'’]", "", whole)
         groups = re.findall(r"[ \u00a0\u202f.,'’]", whole)
         if sep and groups and groups[-1] == sep:

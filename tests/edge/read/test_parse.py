@@ -86,13 +86,14 @@ def test_given_no_valid_date_when_parsed_then_none(text: str) -> None:
         ("Total 12 345 678,90", "12345678.90"),
         ("Tax 7.25% $12.34", "12.34"),
         ("1'234.50 CHF", "1234.50"),
+        ("MONTANT ° .355,06 CHF", "355.06"),  # a speck read as a dot before the amount
     ],
 )
 def test_given_a_printed_amount_when_parsed_then_two_decimal_string(text: str, amount: str) -> None:
     assert parse.parse_amount(text) == amount
 
 
-@pytest.mark.parametrize("text", ["", "Total", "TVA 20%", "n/a"])
+@pytest.mark.parametrize("text", ["", "Total", "TVA 20%", "n/a", "Ref .50"])
 def test_given_no_amount_when_parsed_then_none(text: str) -> None:
     assert parse.parse_amount(text) is None
 
