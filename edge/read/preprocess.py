@@ -790,6 +790,29 @@ def lift_faint(gray: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.
     return out, int(words.sum())
 
 
+def _with_rule_crumbs(ink: np.ndarray, rules: np.ndarray, t: int) -> np.ndarray:
+    """``rules`` plus the ink left beside them that lies wholly within half a rule's thickness
+    of one. A skewed rule on a bilevel scan is a staircase; once the page is levelled, the
+    steps' corners stick out above and below the straight line the opening finds, and left
+    alone they read as a row of dashes ('- _ -') that breaks the text next to them. A glyph
+    near a rule reaches further out than that, so it stays whole."""
+    d = max(2, t // 2)
+    band = cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 2 * d + 1)))
+    rest = cv2.subtract(ink, rules)
+    n, labels = cv2.connectedComponents((rest > 0).astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return rules
+    inside = np.bincount(labels[band > 0], minlength=n)
+    total = np.bincount(labels.ravel(), minlength=n)
+    crumbs = (inside == total) & (total > 0)
+    crumbs[0] = False
+    kept = ((labels > 0) & ~crumbs[labels]).astype(np.uint8)
+    # The band is painted whole but for the glyphs in it and their fringe: a levelled rule's
+    # grey anti-aliased edge lies under the binary threshold and would stay as grey dashes.
+    near_glyph = cv2.dilate(kept, np.ones((3, 3), np.uint8))
+    return ((band > 0) & (near_glyph == 0)).astype(np.uint8) * 255
+
+
 def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | None:
     """The page with its ruled lines (table rules, form boxes, signature lines, underlines)
     painted the paper colour, or None when it has none.
@@ -817,6 +840,7 @@ def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | No
         return None
     # Grow by a pixel for the anti-aliased fringe of the line.
     rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
+    rules = _with_rule_crumbs(ink, rules, t)
     # Painted with the paper just above and below the rule (the brightest pixel within a few
     # rule widths), so a tinted table row does not get a white seam.
     paper = cv2.dilate(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 2 * t + 7)))
