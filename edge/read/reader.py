@@ -90,10 +90,17 @@ def _inside(box: tuple[float, float, float, float], regions: list[tuple[float, .
     return any(r[0] <= cx <= r[2] and r[1] <= cy <= r[3] for r in regions)
 
 
+# A word that is only vertical bars is a table or form rule read as a glyph: rules across the
+# page are painted out before OCR, but upright ones stay to keep columns apart (remove_rules).
+_BAR_WORD = re.compile(r"[|¦]+")
+
+
 def text_words(page: OcrPage, profile: str) -> OcrPage:
-    """The words that make the page's text: on a scan whose words are mostly confident, those
-    Tesseract is at least TEXT_MIN_CONF sure of; otherwise all of them (a page read poorly
-    throughout keeps its text rather than losing most of it)."""
+    """The words that make the page's text: never a lone bar (see _BAR_WORD); on a scan whose
+    words are mostly confident, those Tesseract is at least TEXT_MIN_CONF sure of; otherwise all
+    of them (a page read poorly throughout keeps its text rather than losing most of it)."""
+    if any(_BAR_WORD.fullmatch(w.text) for w in page.words):
+        page = drop_words(page, lambda w: _BAR_WORD.fullmatch(w.text) is not None)
     if profile != "scan" or not page.words:
         return page
     sure = sum(1 for w in page.words if w.conf >= TEXT_MIN_CONF)

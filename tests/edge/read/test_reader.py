@@ -157,6 +157,30 @@ def test_given_ruled_form_when_rules_removed_then_lines_gone_and_text_and_logo_k
     assert remove_rules(clean) is None
 
 
+def test_given_a_levelled_staircase_rule_when_rules_removed_then_no_dashes_stay_beside_it() -> None:
+    """A rule on a skewed bilevel fax is a staircase; once the page is levelled its steps' corners
+    stick out of the straight line and used to stay as rows of dashes (read as '- _ -')."""
+    clean = cv2.cvtColor(
+        render(["Account holder", "", "Shawn Williams"], size=(1300, 400), font_px=26), cv2.COLOR_BGR2GRAY
+    )
+    ruled = clean.copy()
+    cv2.line(ruled, (40, 300), (1260, 300), 0, 5)
+    # Skewed, thresholded at fax resolution, brought back to size and levelled, as prepare does.
+    fax = cv2.resize(rotate(ruled, -2.5), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    fax = np.where(fax < 150, 0, 255).astype(np.uint8)
+    page = rotate(cv2.resize(fax, None, fx=2, fy=2, interpolation=cv2.INTER_LINEAR), 2.5)
+    rows = np.flatnonzero((page[:, 400:1200] < 128).any(axis=1))
+    rows = rows[rows > 250]  # the rule, below the text
+    assert rows.size and rows.max() - rows.min() < 30
+    out = remove_rules(page)
+    assert out is not None
+    band = out[rows.min() - 6 : rows.max() + 7, 60:1240]
+    assert np.count_nonzero(band < 160) < 0.001 * band.size
+    text = page < 128
+    text[rows.min() - 6 :, :] = False
+    assert np.count_nonzero((out < 128) & text) > 0.97 * np.count_nonzero(text)
+
+
 def _speckled(gray: np.ndarray, share: float, seed: int = 7) -> np.ndarray:
     """A bilevel scan thresholded over grainy paper: ``share`` of the paper pixels turned black."""
     rng = np.random.default_rng(seed)
@@ -384,6 +408,16 @@ def test_given_mostly_confident_scan_when_text_words_then_unsure_words_dropped_a
     assert kept.text == "Invoice No 12\nTotal 30.00"
     assert [w.index for w in kept.words] == list(range(len(kept.words)))
     assert text_words(page, "webcam") is page  # frames keep every word
+
+
+@pytest.mark.parametrize("profile", ["scan", "webcam"])
+def test_given_a_form_rule_read_as_a_bar_when_text_words_then_the_bar_is_not_text(profile: str) -> None:
+    page = page_from_text("| Account holder |\nShawn Williams ||\nTel 0102 | Fax 0304")
+    for w in page.words:
+        w.conf = 0.9
+    kept = text_words(page, profile)
+    assert kept.text == "Account holder\nShawn Williams\nTel 0102 Fax 0304"
+    assert len(page.words) == 12  # every word is still there for the fields
 
 
 def test_given_page_read_poorly_throughout_when_text_words_then_everything_kept() -> None:
