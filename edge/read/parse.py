@@ -61,6 +61,9 @@ _FULL_MONTHS = {m: n for m, n in MONTHS.items() if len(m) >= 5}
 DATE_PATTERNS = (_ISO_RE, _DAY_MONTH_RE, _MONTH_DAY_RE, _DMY_RE, _DAY_WORD_RE, _WORD_DAY_RE)
 
 
+YEARS = (1900, 2099)  # the years a date on a document can hold: births to long leases
+
+
 def fuzzy_month(word: str) -> int | None:
     """The month a name stands for, or a misread one that is one edit from one month only. A
     final "!" or "|" is a misread "t" or "l" ("Augus!")."""
@@ -91,6 +94,8 @@ def _edits(a: str, b: str) -> int:
 def _mk(y: int, m: int, d: int) -> str | None:
     if y < 100:
         y += 2000 if y < 70 else 1900
+    if not YEARS[0] <= y <= YEARS[1]:
+        return None  # "2922": a misread year, not a date to act on
     try:
         return date(y, m, d).isoformat()
     except ValueError:

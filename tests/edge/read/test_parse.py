@@ -65,6 +65,8 @@ def test_given_ambiguous_numeric_date_when_month_first_then_us_order() -> None:
         "31 juine 2021",  # read as June, which has no 31st
         "12 jon 2020",  # as far from jan as from jun
         "The 12 men 2020",
+        "Date: 8 juillet 2922",  # a misread year
+        "01/02/1850",
     ],
 )
 def test_given_no_valid_date_when_parsed_then_none(text: str) -> None:
