@@ -776,7 +776,10 @@ def lift_faint(gray: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.
         return gray, 0
     level_full = cv2.resize(level.astype(np.uint8), (cols, rows), interpolation=cv2.INTER_NEAREST) > 0
     seeds = (level_full & candidates).astype(np.uint8)
-    words = (cv2.dilate(seeds, np.ones((3, 3), np.uint8)) > 0) & ~near_dark
+    # Each faint glyph is lifted whole with a two-pixel margin, dark specks inside it included:
+    # cut back to the pixels away from dark ink, a glyph that Otsu's threshold partly caught
+    # came out in bold pieces with light gaps ('signani ce formulaire cie mandai').
+    words = cv2.dilate(seeds, np.ones((5, 5), np.uint8)) > 0
     # JPEG and sensor noise inside faint glyphs would be stretched with them: a light blur of
     # the depth first, so a lifted word is solid, not blotchy.
     ys, xs = np.nonzero(words)
