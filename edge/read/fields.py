@@ -56,8 +56,8 @@ L_TOTAL = [
     r"net pay|(?<![a-z-])total(?!\s*(?:ht|hors|excl|before|net\b|qty|quantity|items?\b|units?\b|pcs|articles?\b"
     r"|discounts?\b|savings|gst|vat|tax|tva))(?![^:\n]{0,30}excl)"
     # a card slip's bare "AMOUNT 23.90" / "MONTANT 48,97 €": the sum on the same line (specks
-    # read as "°" or "." may stand between)
-    r"|(?<![a-z])(?:amount|montant)(?=\s*:?\s*(?:[°·.'‘’]\s*){0,2}(?:[A-Z]{3}\s*)?[$€£]?\s*\d)",
+    # read as "°", "." or "," may stand between)
+    r"|(?<![a-z])(?:amount|montant)(?=\s*:?\s*(?:[°·.,'‘’]\s*){0,2}(?:[A-Z]{3}\s*)?[$€£]?\s*\d)",
 ]
 # What a till receipt prints under its total when paid in cash: the money handed over, the change
 # given back, and the adjustment of a total rounded to the smallest coin.

@@ -461,8 +461,9 @@ def test_given_french_receipt_a_payer_label_when_extracted_then_it_is_the_total(
     assert _values(extract(page_from_text(text), "receipt"))["total"] == "12.00"
 
 
-def test_given_a_card_slip_amount_behind_specks_when_extracted_then_it_is_the_total() -> None:
-    text = "TICKET COMMERCANT\nDate: 28/03/2021 19:12\nAUTH: 508683\nMONTANT ° .355,06 CHF\nACCEPTE\n"
+@pytest.mark.parametrize("line", ["MONTANT ° .355,06 CHF", "MONTANT , .355,06 CHF"])
+def test_given_a_card_slip_amount_behind_specks_when_extracted_then_it_is_the_total(line: str) -> None:
+    text = f"TICKET COMMERCANT\nDate: 28/03/2021 19:12\nAUTH: 508683\n{line}\nACCEPTE\n"
     assert _values(extract(page_from_text(text), "receipt"))["total"] == "355.06"
 
 
