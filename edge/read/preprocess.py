@@ -607,13 +607,36 @@ def rotate(gray: np.ndarray, angle: float) -> np.ndarray:
     """Rotate by ``angle`` degrees (counter-clockwise, OpenCV convention), keeping the whole page."""
     if abs(angle) < 0.05:
         return gray
-    h, w = gray.shape[:2]
+    m, nw, nh = _rotation(gray.shape[0], gray.shape[1], angle)
+    return cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+def _rotation(h: int, w: int, angle: float) -> tuple[np.ndarray, int, int]:
+    """The affine matrix ``rotate`` applies to an h x w image, and the size of the canvas that
+    holds the whole turned page."""
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     cos, sin = abs(m[0, 0]), abs(m[0, 1])
     nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
     m[0, 2] += nw / 2 - w / 2
     m[1, 2] += nh / 2 - h / 2
-    return cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=255)
+    return m, nw, nh
+
+
+def input_to_page(prep: Prepared, input_shape: tuple[int, ...], pts: np.ndarray) -> np.ndarray:
+    """Pixel points (x, y) of the input image, normalised to where they lie on ``prep.gray``:
+    through the scaling, the quarter turns and the deskew ``prepare`` applied. Not for a webcam
+    page flattened from its outline (``page_found``), whose warp this does not follow."""
+    h, w = input_shape[:2]
+    p = np.asarray(pts, dtype=np.float64).reshape(-1, 2) * prep.scale
+    ph, pw = h * prep.scale, w * prep.scale
+    for _ in range((prep.rotation // 90) % 4):  # a quarter turn clockwise: (x, y) -> (h - y, x)
+        p = np.stack([ph - p[:, 1], p[:, 0]], axis=1)
+        ph, pw = pw, ph
+    if abs(prep.skew) >= 0.05:
+        m, _, _ = _rotation(round(ph), round(pw), prep.skew)
+        p = p @ m[:, :2].T + m[:, 2]
+    gh, gw = prep.gray.shape[:2]
+    return p / np.array([gw, gh], dtype=np.float64)
 
 
 def turn(gray: np.ndarray, clockwise: int) -> np.ndarray:

@@ -19,12 +19,12 @@ from typing import Any, Literal
 import numpy as np
 
 from edge.config import ReaderConfig
-from edge.contract import Code, DocType, Fields, ModelRef
+from edge.contract import Box, Code, DocType, Fields, ModelRef
 from edge.read import fields as fields_mod
 from edge.read.classify import ClassifierUnavailable, DocClassifier
 from edge.read.codes import decode_codes
 from edge.read.ocr import OcrError, OcrPage, detect_orientation, drop_words, read_words, tesseract_version
-from edge.read.preprocess import InputError, Prepared, ink_fraction, prepare
+from edge.read.preprocess import InputError, Prepared, ink_fraction, input_to_page, prepare, to_gray
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +109,35 @@ def text_words(page: OcrPage, profile: str) -> OcrPage:
     return drop_words(page, lambda w: w.conf < TEXT_MIN_CONF)
 
 
-def _timed(fn: Callable[[np.ndarray], list[Code]], arg: np.ndarray) -> tuple[list[Code], float]:
-    """``fn(arg)`` and the milliseconds it took."""
+def _timed(fn: Callable[..., list[Code]], *args: Any) -> tuple[list[Code], float]:
+    """``fn(*args)`` and the milliseconds it took."""
     t0 = time.perf_counter()
-    out = fn(arg)
+    out = fn(*args)
     return out, round((time.perf_counter() - t0) * 1000.0, 1)
+
+
+def page_codes(image: np.ndarray, prep: Prepared) -> list[Code]:
+    """The codes on the prepared page; where it shows no QR code, also those of the input as it
+    came, placed on the page. Levelling and despeckling a fax resample its 2-3 px modules: on
+    the scans of the first 300 test specs, 12 of 14 QR codes were read on the prepared page and
+    all 14 on the input. A webcam page flattened from its outline keeps only its own codes."""
+    codes = decode_codes(prep.gray)
+    if prep.page_found or any(c.kind == "qr" for c in codes):
+        return codes
+    seen = {c.payload for c in codes}
+    h, w = image.shape[:2]
+    for code in decode_codes(to_gray(image)):
+        if code.kind != "qr" or code.payload in seen:
+            continue
+        box = None
+        if code.box is not None:
+            b = code.box
+            corners = np.array([[b.x1, b.y1], [b.x2, b.y1], [b.x2, b.y2], [b.x1, b.y2]]) * [w, h]
+            p = np.clip(input_to_page(prep, image.shape, corners), 0.0, 1.0)
+            if p[:, 0].max() > p[:, 0].min() and p[:, 1].max() > p[:, 1].min():
+                box = Box(x1=p[:, 0].min(), y1=p[:, 1].min(), x2=p[:, 0].max(), y2=p[:, 1].max())
+        codes.append(code.model_copy(update={"box": box}))
+    return codes
 
 
 def review_doc_type(scores: dict[str, float] | None = None) -> DocType:
@@ -223,7 +247,7 @@ class PageReader:
         # QR codes and barcodes are decoded while Tesseract reads the text in its own process: on
         # a device with a core to spare their time (up to ~0.2 s on a page with a code) is hidden.
         read_prep = prep
-        codes_job = self._side.submit(_timed, decode_codes, prep.gray)
+        codes_job = self._side.submit(_timed, page_codes, image, prep)
 
         try:
             page = self._ocr(prep)
@@ -234,7 +258,7 @@ class PageReader:
                 if alt_prep is not prep:
                     prep, page, quality = alt_prep, alt_page, _quality(alt_page)
                     read_prep = prep
-                    codes_job = self._side.submit(_timed, decode_codes, prep.gray)
+                    codes_job = self._side.submit(_timed, page_codes, image, prep)
                 t = lap("frame_check", t)
             too_small = profile == "webcam" and prep.source_px < LEGIBLE_PAGE_PX
             script = None
@@ -287,7 +311,7 @@ class PageReader:
 
         codes, timings["codes"] = codes_job.result()
         if prep is not read_prep:  # the page was turned to be read: place its codes on the turned page
-            codes, timings["codes"] = _timed(decode_codes, prep.gray)
+            codes, timings["codes"] = _timed(page_codes, image, prep)
         t = time.perf_counter()
 
         if self.classifier is not None and page.words:

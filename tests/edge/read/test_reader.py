@@ -549,3 +549,21 @@ def test_given_a_signature_box_when_a_scan_is_prepared_then_no_print_inside_it_i
     assert free.gray[faint_rows].min() < 80  # lifted where nothing was signed
     boxed = prepare(page, "scan", [(0.0, 0.2, 1.0, 0.42)])  # the box the detector would give
     assert boxed.gray[faint_rows].min() > 140
+
+
+@pytest.mark.parametrize(("rotation", "skew"), [(0, 0.0), (0, 3.0), (90, -2.0), (180, 0.0), (270, 5.0)])
+def test_given_a_point_of_the_input_when_mapped_then_it_lies_where_prepare_put_it(
+    rotation: int, skew: float
+) -> None:
+    from edge.read.preprocess import Prepared, input_to_page, turn
+
+    image = np.full((600, 800), 255, np.uint8)
+    cv2.circle(image, (130, 470), 6, 0, -1)
+    scale = 1.5
+    work = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    work = rotate(turn(work, rotation), skew)
+    prep = Prepared(gray=work, binary=work, scale=scale, rotation=rotation, skew=skew)
+    ((x, y),) = input_to_page(prep, image.shape, np.array([[130.0, 470.0]]))
+    ys, xs = np.nonzero(work < 128)
+    h, w = work.shape
+    assert abs(x * w - xs.mean()) < 2 and abs(y * h - ys.mean()) < 2
