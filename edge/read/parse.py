@@ -39,6 +39,9 @@ _MONTH_ALT = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=Tr
 # Numeric dates: 2024-03-15, 15/03/2024, 15.03.24, 15-03-2024
 _ISO_RE = re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)")
 _DMY_RE = re.compile(r"(?<!\d)(\d{1,2})\s?[-/.]\s?(\d{1,2})\s?[-/.]\s?(\d{4}|\d{2})(?!\d)")
+# ... and with both dots misread as colons or commas ("19:11:2020"); only with a four-digit year,
+# which no time of day has.
+_DMY_MISREAD_RE = re.compile(r"(?<![\d:,])(\d{1,2})([:,])(\d{1,2})\2(\d{4})(?!\d)")
 # Written dates: 15 March 2024, 1er mars 2024, March 15, 2024, Mar. 5 2024
 _DAY_MONTH_RE = re.compile(
     rf"(?<!\d)(\d{{1,2}})(?:er|st|nd|rd|th)?\.?\s+({_MONTH_ALT})\.?,?\s+(\d{{4}})(?!\d)", re.I
@@ -58,7 +61,7 @@ _WORD_DAY_RE = re.compile(
 )
 _FULL_MONTHS = {m: n for m, n in MONTHS.items() if len(m) >= 5}
 
-DATE_PATTERNS = (_ISO_RE, _DAY_MONTH_RE, _MONTH_DAY_RE, _DMY_RE, _DAY_WORD_RE, _WORD_DAY_RE)
+DATE_PATTERNS = (_ISO_RE, _DAY_MONTH_RE, _MONTH_DAY_RE, _DMY_RE, _DMY_MISREAD_RE, _DAY_WORD_RE, _WORD_DAY_RE)
 
 
 YEARS = (1900, 2099)  # the years a date on a document can hold: births to long leases
@@ -132,7 +135,7 @@ def find_dates(text: str, month_first: bool = False) -> list[tuple[str, int, int
                 month = fuzzy_month(m.group(1))
                 iso = _mk(int(m.group(3)), month, int(m.group(2))) if month else None
             else:
-                a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+                a, b, y = (int(m.group(i)) for i in ((1, 3, 4) if pat is _DMY_MISREAD_RE else (1, 2, 3)))
                 first = _mk(y, a, b) if month_first else _mk(y, b, a)
                 iso = first or (_mk(y, b, a) if month_first else _mk(y, a, b))
             if iso:

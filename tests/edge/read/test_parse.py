@@ -38,6 +38,8 @@ from edge.read.tables import parse_row, to_decimal
         # thermal receipt print, its spaces read as dots
         ("Date: 20 Jjanvier.2020.-15313", "2020-01-20"),
         ("Date: 14,novembre,2025 10:22", "2025-11-14"),
+        ("Date : 19:11:2020=09:57:,", "2020-11-19"),  # both dots read as colons
+        ("Date: 19,11,2020 09:57", "2020-11-19"),
         ("Date: 8 Julliet 2022", "2022-07-08"),  # two letters off a long name
     ],
 )
@@ -67,6 +69,8 @@ def test_given_ambiguous_numeric_date_when_month_first_then_us_order() -> None:
         "The 12 men 2020",
         "Date: 8 juillet 2922",  # a misread year
         "01/02/1850",
+        "12:30:45",  # a time
+        "Total 1,234,2020",
     ],
 )
 def test_given_no_valid_date_when_parsed_then_none(text: str) -> None:
