@@ -817,26 +817,41 @@ def lift_faint(gray: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.
 
 
 def _with_rule_crumbs(ink: np.ndarray, rules: np.ndarray, t: int) -> np.ndarray:
-    """``rules`` plus the ink left beside them that lies wholly within half a rule's thickness
-    of one. A skewed rule on a bilevel scan is a staircase; once the page is levelled, the
-    steps' corners stick out above and below the straight line the opening finds, and left
-    alone they read as a row of dashes ('- _ -') that breaks the text next to them. A glyph
-    near a rule reaches further out than that, so it stays whole."""
+    """What to paint out for ``rules``: a band half a rule's thickness either side of them, but
+    for the glyphs in it and their fringe (where a glyph crosses a rule, it keeps its pixels),
+    with the ink that lies wholly inside the band counted as rule, not glyph. A skewed rule on
+    a bilevel scan is a staircase; once the page is levelled, the steps' corners stick out
+    above and below the straight line the opening finds, and left alone they read as a row of
+    dashes ('- _ -') that breaks the text next to them. A glyph near a rule reaches further out
+    than that, so it stays whole.
+
+    Only the rows around the rules are looked at (a few strips of a page, not all of it): the
+    ink there is cut at a margin outside the band, so a glyph that reaches past the band still
+    shows as reaching past it."""
     d = max(2, t // 2)
     band = cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 2 * d + 1)))
-    rest = cv2.subtract(ink, rules)
-    n, labels = cv2.connectedComponents((rest > 0).astype(np.uint8), connectivity=8)
-    if n <= 1:
-        return rules
-    inside = np.bincount(labels[band > 0], minlength=n)
-    total = np.bincount(labels.ravel(), minlength=n)
-    crumbs = (inside == total) & (total > 0)
-    crumbs[0] = False
-    kept = ((labels > 0) & ~crumbs[labels]).astype(np.uint8)
-    # The band is painted whole but for the glyphs in it and their fringe: a levelled rule's
-    # grey anti-aliased edge lies under the binary threshold and would stay as grey dashes.
-    near_glyph = cv2.dilate(kept, np.ones((3, 3), np.uint8))
-    return ((band > 0) & (near_glyph == 0)).astype(np.uint8) * 255
+    out = np.zeros_like(rules)
+    rows = np.flatnonzero(band.any(axis=1))
+    if not rows.size:
+        return out
+    breaks = np.flatnonzero(np.diff(rows) > 1)
+    for a, b in zip(np.r_[rows[0], rows[breaks + 1]], np.r_[rows[breaks], rows[-1]], strict=True):
+        y0, y1 = max(0, a - 2), min(ink.shape[0], b + 3)  # two rows of margin: what leaves the band
+        own = np.zeros((y1 - y0, band.shape[1]), bool)  # this strip's band, not a neighbour's
+        own[a - y0 : b + 1 - y0] = band[a : b + 1] > 0
+        rest = cv2.subtract(ink[y0:y1], rules[y0:y1])
+        n, labels = cv2.connectedComponents((rest > 0).astype(np.uint8), connectivity=8)
+        inside = np.bincount(labels[own], minlength=n)
+        total = np.bincount(labels.ravel(), minlength=n)
+        crumbs = inside == total
+        crumbs[0] = False
+        kept = ((labels > 0) & ~crumbs[labels]).astype(np.uint8)
+        # The band is painted whole but for the glyphs in it and their fringe: a levelled
+        # rule's grey anti-aliased edge lies under the binary threshold and would stay as grey
+        # dashes.
+        near_glyph = cv2.dilate(kept, np.ones((3, 3), np.uint8))
+        out[y0:y1][own & (near_glyph == 0)] = 255
+    return out
 
 
 def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | None:
