@@ -33,6 +33,8 @@ SPECK_SHARE = 0.7  # ... if the specks are also this share of its dark component
 FAINT_DEPTH = 40  # grey levels under the paper from which a pixel can be faint print ...
 FAINT_NOISE = 5.0  # ... and at least this many times the paper's noise (robust sigma)
 FAINT_INK = 40  # the grey the deepest faint print is brought down to
+OTHER_OUTLINES = 2  # webcam: page outlines kept besides the best, for the reader to try ...
+SAME_OUTLINE_IOU = 0.85  # ... each differing from those kept (overlap under this IoU)
 FAINT_MAX_ANGLE = 4.0  # degrees: faint words set at a steeper angle are a stamp, left as they are
 
 
@@ -60,6 +62,9 @@ class Prepared:
     profile: Profile = "scan"
     flat: np.ndarray | None = None  # webcam: the grey page with its uneven light divided out
     ruled: np.ndarray | None = None  # scans: the grey page with its ruled lines painted out
+    # webcam: the next best page outlines found (input pixels), for a reader whose page gave
+    # little text to try (see ``find_pages``)
+    other_outlines: list[np.ndarray] = field(default_factory=list)
 
     @property
     def ocr_image(self) -> np.ndarray:
@@ -445,14 +450,30 @@ def _print_density(edges: np.ndarray, core: np.ndarray, side: int) -> float:
 
 
 def find_page(gray: np.ndarray) -> np.ndarray | None:
-    """Find the outline of a bright page in a camera frame: four corners (tl, tr, br, bl) or None.
+    """The best outline ``find_pages`` finds, or None."""
+    pages = find_pages(gray)
+    return pages[0] if pages else None
+
+
+def _same_outline(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two quadrilaterals cover nearly the same area (IoU over SAME_OUTLINE_IOU)."""
+    inter, _ = cv2.intersectConvexConvex(a.astype(np.float32), b.astype(np.float32))
+    union = abs(cv2.contourArea(a.astype(np.float32))) + abs(cv2.contourArea(b.astype(np.float32))) - inter
+    return bool(union > 0 and inter / union > SAME_OUTLINE_IOU)
+
+
+def find_pages(gray: np.ndarray, keep: int = 1) -> list[np.ndarray]:
+    """Find the outline of a bright page in a camera frame: up to ``keep`` distinct outlines,
+    best first, each four corners (tl, tr, br, bl); none when no candidate passes.
 
     Candidates are the outlines of the largest bright regions and the quadrilaterals bounded by
     the frame's long straight edges (the frame's borders standing in for sides that run out of
     view). A candidate must cover a fair part of the frame, have some sheet edge under each side
     and be mostly bright inside; the score favours large, well-supported candidates with print
     inside, and sides seen in the frame over its borders. A frame that is all page (or has no
-    clear outline) returns None and is read as it is.
+    clear outline) gives none and is read as it is. The next outlines are other readings of the
+    same frame (two sheets taken as one, a sheet beside the page), for a reader whose first
+    page gave little text.
     """
     h, w = gray.shape[:2]
     f = 800.0 / max(h, w)
@@ -474,7 +495,7 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
     for c in sorted(contours, key=cv2.contourArea, reverse=True)[:2]:
         cands.append(_order_quad(_fit_quad(c)))
     cands.extend(_order_quad(q) for q in _line_quads(blur, edges))
-    best: tuple[float, np.ndarray] | None = None
+    scored: list[tuple[float, np.ndarray]] = []
     for quad in cands:
         area = abs(cv2.contourArea(quad))
         if area < PAGE_MIN_AREA * frame_area or area > 0.985 * frame_area:
@@ -502,11 +523,15 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
             * BORDER_SIDE_WEIGHT**border
             * math.sqrt(min(1.0, max(ink, 1e-3) / INK_FULL))
         )
-        if best is None or score > best[0]:
-            best = (score, quad)
-    if best is None:
-        return None
-    return _order_quad(best[1] / f)
+        scored.append((score, quad))
+    scored.sort(key=lambda t: -t[0])
+    kept: list[np.ndarray] = []
+    for _, quad in scored:
+        if len(kept) == keep:
+            break
+        if not any(_same_outline(quad, k) for k in kept):
+            kept.append(quad)
+    return [_order_quad(q / f) for q in kept]
 
 
 def warp_page(gray: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -919,16 +944,23 @@ def prepare(
     mask_boxes: Sequence[tuple[float, float, float, float]] = (),
     rotation: int = 0,
     outline: bool = True,
+    quad: np.ndarray | None = None,
 ) -> Prepared:
     """Run the preprocessing chain. ``rotation`` (clockwise degrees) is applied when already known;
-    ``outline=False`` reads a webcam frame as it is, without looking for the page's outline."""
+    ``outline=False`` reads a webcam frame as it is, without looking for the page's outline;
+    ``quad`` (input pixels, tl tr br bl) is the page outline to flatten instead of finding one."""
     gray = to_gray(image)
     gray, f0 = limit_size(gray)
     notes: list[str] = []
     page_found = False
     # The page outline is found on the frame as it is: painted-over signature boxes would cut
     # into the edges it looks for. The boxes are painted afterwards, on the flattened page.
-    quad = find_page(gray) if profile == "webcam" and outline else None
+    others: list[np.ndarray] = []
+    if quad is not None:
+        quad = np.asarray(quad, dtype=np.float64) * f0  # given in input pixels
+    elif profile == "webcam" and outline:
+        found = find_pages(gray, keep=1 + OTHER_OUTLINES)
+        quad, others = (found[0], [q / f0 for q in found[1:]]) if found else (None, [])
     if quad is None:
         # Only scans get their leftover scribble dropped after OCR (reader.py), so a webcam
         # frame read as is keeps whole boxes painted.
@@ -985,4 +1017,5 @@ def prepare(
         notes=notes,
         profile=profile,
         source_px=source_px,
+        other_outlines=others,
     )
