@@ -35,6 +35,8 @@ FAINT_NOISE = 5.0  # ... and at least this many times the paper's noise (robust 
 FAINT_INK = 40  # the grey the deepest faint print is brought down to
 OTHER_OUTLINES = 2  # webcam: page outlines kept besides the best, for the reader to try ...
 SAME_OUTLINE_IOU = 0.85  # ... each differing from those kept (overlap under this IoU)
+PARALLEL_SLACK = 15.0  # degrees off parallel that a page outline's opposite sides may be ...
+PARALLEL_FALLOFF = 10.0  # ... and how fast its score falls beyond (a factor e per this many)
 FAINT_MAX_ANGLE = 4.0  # degrees: faint words set at a steeper angle are a stamp, left as they are
 
 
@@ -455,6 +457,27 @@ def find_page(gray: np.ndarray) -> np.ndarray | None:
     return pages[0] if pages else None
 
 
+def _side_angle(p: np.ndarray, q: np.ndarray) -> float:
+    return math.degrees(math.atan2(float(q[1] - p[1]), float(q[0] - p[0])))
+
+
+def _parallel_odds(quad: np.ndarray) -> float:
+    """How plausible a quadrilateral is as a sheet seen from above: 1 while its opposite sides
+    are within PARALLEL_SLACK degrees of parallel (a kiosk camera's perspective and a page
+    partly out of the frame stay within it), falling off beyond. Sides taken from two sheets
+    lying at different angles give a shape no sheet makes."""
+    tl, tr, br, bl = quad
+
+    def apart(a: float, b: float) -> float:
+        d = abs(a - b) % 180
+        return min(d, 180 - d)
+
+    worst = max(
+        apart(_side_angle(tl, tr), _side_angle(bl, br)), apart(_side_angle(tl, bl), _side_angle(tr, br))
+    )
+    return math.exp(-max(0.0, worst - PARALLEL_SLACK) / PARALLEL_FALLOFF)
+
+
 def _same_outline(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two quadrilaterals cover nearly the same area (IoU over SAME_OUTLINE_IOU)."""
     inter, _ = cv2.intersectConvexConvex(a.astype(np.float32), b.astype(np.float32))
@@ -522,6 +545,7 @@ def find_pages(gray: np.ndarray, keep: int = 1) -> list[np.ndarray]:
             * (0.5 + min(sup))  # the weakest side counts on its own too
             * BORDER_SIDE_WEIGHT**border
             * math.sqrt(min(1.0, max(ink, 1e-3) / INK_FULL))
+            * _parallel_odds(quad)
         )
         scored.append((score, quad))
     scored.sort(key=lambda t: -t[0])

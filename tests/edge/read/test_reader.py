@@ -335,6 +335,34 @@ def test_given_printed_page_beside_blank_sheet_when_page_found_then_the_printed_
     assert np.abs(found - quad).max() < 0.02 * np.hypot(1280, 720), found
 
 
+def test_given_outlines_of_sheet_shapes_when_scored_then_only_skewed_sides_lose_odds() -> None:
+    from edge.read.preprocess import _parallel_odds
+
+    square = np.array([[0, 0], [100, 0], [100, 140], [0, 140]], np.float32)
+    seen_at_an_angle = np.array([[0, 0], [100, 8], [96, 150], [4, 140]], np.float32)  # a few degrees
+    two_sheets = np.array([[0, 0], [100, 0], [160, 140], [0, 140]], np.float32)  # one side 23 degrees off
+    assert _parallel_odds(square) == 1.0
+    assert _parallel_odds(seen_at_an_angle) == 1.0
+    assert _parallel_odds(two_sheets) < 0.5
+
+
+def test_given_still_where_two_sheets_make_a_quadrilateral_when_page_found_then_the_page() -> None:
+    """Validation still 156: a purchase order on a lined sheet, with another sheet beside them.
+    Edges of the two lying at different angles made the best-scored outline (IoU 0.16 with the
+    page); a sheet seen from above keeps its opposite sides near parallel."""
+    from edge.read.preprocess import find_page, to_gray
+    from models.corpus import generate_page
+
+    page = generate_page(1904335321, "webcam", "fr", "purchase_order")
+    gray = to_gray(page.image)
+    found = find_page(gray)
+    assert found is not None
+    a, b = np.zeros(gray.shape, np.uint8), np.zeros(gray.shape, np.uint8)
+    cv2.fillConvexPoly(a, found.round().astype(np.int32), 1)
+    cv2.fillConvexPoly(b, np.asarray(page.meta["degradation"]["page_quad"]).round().astype(np.int32), 1)
+    assert (a & b).sum() / (a | b).sum() > 0.75
+
+
 def test_given_page_held_by_thumbs_with_long_text_lines_when_page_found_then_its_outline() -> None:
     """Thumbs split the page's top and bottom sides into pieces shorter than its lines of text,
     and a blank sheet under it joins it in one bright region; the text lines, straight and long but with paper on both sides, must not crowd out the
