@@ -977,6 +977,7 @@ def prepare(
     gray, f0 = limit_size(gray)
     notes: list[str] = []
     page_found = False
+    cut = False  # webcam: the page outline runs along the frame's border
     # The page outline is found on the frame as it is: painted-over signature boxes would cut
     # into the edges it looks for. The boxes are painted afterwards, on the flattened page.
     others: list[np.ndarray] = []
@@ -992,6 +993,10 @@ def prepare(
     if profile == "webcam":
         if quad is not None:
             frame_shape = gray.shape
+            fh, fw = frame_shape[:2]
+            # A side on the frame's border is where the page runs out of view, not its edge:
+            # flattening does not level such a page, which may lie at any angle.
+            cut = any(_on_border(quad[k], quad[(k + 1) % 4], fw, fh) for k in range(4))
             gray, m = warp_page(gray, quad)
             gray = mask_warped(gray, mask_boxes, frame_shape, m)
             page_found = True
@@ -1016,7 +1021,7 @@ def prepare(
         lift_ok = cv2.resize(turn(lift_ok, rotation), gray.shape[::-1], interpolation=cv2.INTER_NEAREST)
     binary = _analysis_binary(gray, profile)
     # A hand-held page can be turned well past a scanner's few degrees.
-    skew = estimate_skew(binary, max_angle=25.0 if profile == "webcam" and not page_found else 8.0)
+    skew = estimate_skew(binary, max_angle=25.0 if profile == "webcam" and (cut or not page_found) else 8.0)
     if abs(skew) < MIN_DESKEW:
         skew = 0.0  # Tesseract copes with a slight tilt; resampling the page costs more than it fixes
     if skew:

@@ -363,6 +363,22 @@ def test_given_still_where_two_sheets_make_a_quadrilateral_when_page_found_then_
     assert (a & b).sum() / (a | b).sum() > 0.75
 
 
+def test_given_a_tilted_page_running_out_of_the_frame_when_prepared_then_levelled_past_eight_degrees(
+    reader: PageReader,
+) -> None:
+    """Validation still 15: a delivery note turned about 16 degrees, its top corners out of the
+    frame. The outline runs along the frame's border there, so flattening does not level the
+    page, and the skew search must reach past the 8 degrees a whole outline needs."""
+    from models.corpus import generate_page
+
+    page = generate_page(1658333802, "webcam", "en", "delivery_note")
+    prep = prepare(page.image, "webcam")
+    assert prep.page_found and abs(prep.skew) > 8.0
+    reading = reader.read(page.image, [], "webcam")
+    truth = set(page.meta["text"].split())
+    assert len(truth & set(reading.text.split())) >= 0.5 * len(truth)
+
+
 def test_given_page_held_by_thumbs_with_long_text_lines_when_page_found_then_its_outline() -> None:
     """Thumbs split the page's top and bottom sides into pieces shorter than its lines of text,
     and a blank sheet under it joins it in one bright region; the text lines, straight and long but with paper on both sides, must not crowd out the
