@@ -64,12 +64,12 @@ def test_given_pages_with_no_text_when_split_then_their_accuracy_and_review_coun
 def test_given_a_real_document_truth_when_matched_then_issuer_ignores_case_and_punctuation_only(
     tmp_path: Path,
 ) -> None:
-    from models.reading_report import _real_fields, _real_match
+    from models.reading_report import _field_match, _real_fields
 
-    assert _real_match("issuer", "MR D.I.Y. (M) SDN. BHD", "MR. D.I.Y. (M) SDN BHD")
-    assert not _real_match("issuer", "Dat betaal ik zelf wel.", "Coolblue B.V.")
-    assert not _real_match("issuer", None, "OYO")
-    assert _real_match("total", "717.97", "717.97") and not _real_match("total", None, "717.97")
+    assert _field_match("issuer", "MR D.I.Y. (M) SDN. BHD", "MR. D.I.Y. (M) SDN BHD")
+    assert not _field_match("issuer", "Dat betaal ik zelf wel.", "Coolblue B.V.")
+    assert not _field_match("issuer", None, "OYO")
+    assert _field_match("total", "717.97", "717.97") and not _field_match("total", None, "717.97")
     (tmp_path / "x.json").write_text(
         json.dumps([{"issuer": "Coolblue B.V.", "iban": "NL50 INGB 0683 2513 09"}])
     )
