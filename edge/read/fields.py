@@ -29,13 +29,14 @@ CENT = Decimal("0.011")
 
 # Label patterns, most specific first. Each captures nothing: the value is what follows.
 L_NUMBER = [
-    r"(?:invoice|inv|facture|receipt|re[çc]u|ticket|order|commande|delivery note|bon de livraison|payslip)\s*(?:no\.?|n[°º*o]\.?|number|num[ée]ro|#)",
+    r"(?:invoice|inv|facture|receipt|re[çc]u|ticket|order|commande|delivery note|bon de livraison|payslip)\s*(?:no\.?|n[°º*o]\.?|n[ec]\.?(?=\s*:)|number|num[ée]ro|#)",
     r"(?:num[ée]ro de (?:facture|commande)|factuurnummer|invoice number|booking id|mandate reference|r[ée]f[ée]rence unique du mandat|document number)",
     # a payment receipt's or a card slip's own reference
     r"(?<![a-z] )(?<![a-z])(?:reference|r[ée]f[ée]rence|transaction id|n° de (?:r[ée]servation|transaction))(?=\s*:)",
     r"(?<![A-Za-z])(?:no\.|n°|nº|n\*|number|num[ée]ro|#)",
-    # "No:" without its dot, and "N°:" whose degree sign OCR read as a letter ("Ne:", "Nc:").
-    r"(?<![A-Za-z])n[oec](?=\s*:)",
+    # "No:" without its dot, and "N°:" whose degree sign OCR read as a letter ("Ne:", "Nc.:")
+    # or lost ("N: BC-2019-02138").
+    r"(?<![A-Za-z])n[oec]?\.?(?=\s*:)",
 ]
 L_DATE = [
     r"(?:invoice|issue|order|receipt|facture|factuur|document)\s*date|date (?:de (?:la )?facture|d'[ée]mission)|factuurdatum",
@@ -147,6 +148,10 @@ RE_PLACE = re.compile(
     r"(?:signed at|made at|done at|fait [àa])\s+(?P<place>[A-ZÀ-ÿa-z][\w' -]{1,40}?)\s*(?:,|\s+on\b|\s+le\b)",
     re.I,
 )
+# A document number standing alone: a short letter prefix, then digits in up to three groups.
+RE_DOC_NUMBER = re.compile(r"[A-Z]{2,4}[-/]?\d{2,}(?:[-/]\d{2,}){0,2}")
+UNLABELLED_ID_LINES = 12  # how far down the page (at least) an unlabelled number is looked for
+UNLABELLED_ID_PRIOR = 0.5
 RE_ID = re.compile(r"[A-Z0-9][A-Z0-9\-/._]*\d[A-Z0-9\-/._]*|\d[A-Z0-9\-/._]*", re.I)
 EN_WORDS = {
     "the",
@@ -494,6 +499,8 @@ class Extractor:
                     # Or the split is right after a hyphen ("5565- 387348 NN"): what follows
                     # belongs to it whatever comes after.
                     tail = re.fullmatch(r"\s(\d[\dA-Z\-/]*)\s*", stripped[end:])
+                    # ... or right before one ("3165 -644892").
+                    tail = tail or re.match(r"\s(-\d[\dA-Z\-/]*\d)(?![\w,.])", stripped[end:])
                     if mm.group(0).endswith("-"):
                         tail = re.match(r"\s(\d[\dA-Z\-/]*\d)", stripped[end:]) or tail
                     if tail and ("-" in tail.group(1) or "-" in mm.group(0)):
@@ -511,6 +518,19 @@ class Extractor:
                     )
                     return value
         return None
+
+    def unlabelled_id(self, name: str) -> None:
+        """A document number whose label was not read (a stamp over "N°:", a label printed in
+        pale ink): a line near the top that is nothing but a code of a document number's shape,
+        letters then digits ("BC-2019-38610", "PO459590"). Lone digits are left alone: a phone
+        number or a postcode looks the same. Low confidence, so a person checks it."""
+        top = max(UNLABELLED_ID_LINES, len(self.p.lines) // 3)
+        for i, line in enumerate(self.p.lines[:top]):
+            m = RE_DOC_NUMBER.fullmatch(line.strip(" .:#°"))
+            if m and not parse.find_iban(line) and sum(c.isdigit() for c in m.group(0)) >= 5:
+                start = line.index(m.group(0))
+                self.put(name, m.group(0), Span(i, start, start + len(m.group(0))), UNLABELLED_ID_PRIOR)
+                return
 
     def first_date(self, name: str) -> None:
         """The page's first date when none is labelled, leaving out a due date ("Échéance: 7
@@ -588,7 +608,8 @@ class Extractor:
     # -- per document type --------------------------------------------------------------------
 
     def money_document(self, doc_type: str) -> list[LineItem]:
-        self.labelled_id("number", L_NUMBER)
+        if not self.labelled_id("number", L_NUMBER):
+            self.unlabelled_id("number")
         if not self.labelled_date("date", L_DATE):
             self.first_date("date")
         if doc_type == "invoice":
@@ -1108,7 +1129,8 @@ def extract(
         if doc_type in ("invoice", "receipt", "purchase_order"):
             items = ex.money_document(doc_type)
         elif doc_type == "delivery_note":
-            ex.labelled_id("number", L_NUMBER)
+            if not ex.labelled_id("number", L_NUMBER):
+                ex.unlabelled_id("number")
             if not ex.labelled_date("date", L_DATE):
                 ex.first_date("date")
             ex.issuer_line("seller", 0.6)

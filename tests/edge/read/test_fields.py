@@ -236,6 +236,10 @@ def test_given_receipt_when_extracted_then_merchant_date_total() -> None:
         ("No.: 0330-7 76237", "0330-776237"),  # split inside the digits
         ("No: INV566876", "INV566876"),  # "No" without its dot
         ("Ne: 3867-306670", "3867-306670"),  # "N°" whose degree sign read as a letter
+        ("Receipt Ne.: 7253-740248", "7253-740248"),  # ... with a dot after it
+        ("N: BC-2019-02138", "BC-2019-02138"),  # ... or lost
+        ("N°: 3165 -644892", "3165-644892"),  # split right before the hyphen
+        ("N°: 3165 -644892, 12.50", "3165"),  # not before a minus amount
         ("No.: 4410 Date: 2024-01-02", "4410"),  # a following word is not part of it
         ("No.: 4410 12", "4410"),  # nor a lone number after one without a hyphen
     ],
@@ -245,6 +249,22 @@ def test_given_receipt_number_as_ocr_mangles_it_when_extracted_then_whole_number
 ) -> None:
     text = f"Bernal Cutlery\n766 Valencia Street\nRECEIPT\n{line}\nCoffee 2 12.50\nTotal $23.90\n"
     assert _values(extract(page_from_text(text), "receipt")).get("number") == number
+
+
+def test_given_number_label_lost_when_extracted_then_lone_code_at_top_with_low_confidence() -> None:
+    # A stamp over "N°:" leaves the number alone on its line.
+    text = "Hamon\n37, boulevard Martine\n0495801803\nBon de commande\nBC-2019-38610\n26/10/2021\nTotal 12,50 €\n"
+    number = extract(page_from_text(text), "purchase_order").values["number"]
+    assert number.value == "BC-2019-38610" and number.confidence <= 0.5
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["0495801803", "SIRET 895 571 958 00936", "GB82 WEST 1234 5698 7654 32", "AB12", "REF: XY-99"],
+)
+def test_given_no_number_label_when_extracted_then_no_lone_digits_or_short_code_taken(line: str) -> None:
+    text = f"Hamon\n{line}\nBon de commande\nTotal 12,50 €\n"
+    assert "number" not in _values(extract(page_from_text(text), "purchase_order"))
 
 
 def test_given_phone_line_when_extracted_then_not_a_number_label() -> None:
