@@ -67,6 +67,9 @@ class Prepared:
     # webcam: the next best page outlines found (input pixels), for a reader whose page gave
     # little text to try (see ``find_pages``)
     other_outlines: list[np.ndarray] = field(default_factory=list)
+    # scans: where signature strokes were painted out (0) on this page, else 255; None when no
+    # signature was painted
+    painted: np.ndarray | None = None
 
     @property
     def ocr_image(self) -> np.ndarray:
@@ -160,9 +163,21 @@ def mask_regions(
     so OCR skips them. People sign over their typed name, a date or a stamp: with
     ``strokes_only`` only the pen's strokes go (see STROKE_TALL), the print they cross stays
     readable; without it the whole box is painted."""
+    return paint_signatures(gray, boxes, pad, strokes_only)[0]
+
+
+def paint_signatures(
+    gray: np.ndarray,
+    boxes: Sequence[tuple[float, float, float, float]],
+    pad: float = MASK_PAD,
+    strokes_only: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``mask_regions``, and where it painted: 0 on the painted pixels, 255 elsewhere (None
+    when there was nothing to paint)."""
     if not boxes:
-        return gray
+        return gray, None
     out = gray.copy()
+    painted = np.full(out.shape[:2], 255, np.uint8)
     h, w = out.shape[:2]
     paper = int(np.percentile(out, 90)) if out.size else 255
     ink = None
@@ -177,6 +192,7 @@ def mask_regions(
         a, b = rect
         if ink is None:
             out[a[1] : b[1], a[0] : b[0]] = paper
+            painted[a[1] : b[1], a[0] : b[0]] = 0
             continue
         roi = ink[a[1] : b[1], a[0] : b[0]]
         _, labels, stats, _ = cv2.connectedComponentsWithStats((roi > 0).astype(np.uint8), connectivity=8)
@@ -189,7 +205,8 @@ def mask_regions(
         strokes = cv2.dilate(strokes, np.ones((3, 3), np.uint8))
         region = out[a[1] : b[1], a[0] : b[0]]
         region[strokes > 0] = paper
-    return out
+        painted[a[1] : b[1], a[0] : b[0]][strokes > 0] = 0
+    return out, painted
 
 
 def speckle(gray: np.ndarray) -> tuple[float, float]:
@@ -981,6 +998,7 @@ def prepare(
     # The page outline is found on the frame as it is: painted-over signature boxes would cut
     # into the edges it looks for. The boxes are painted afterwards, on the flattened page.
     others: list[np.ndarray] = []
+    painted: np.ndarray | None = None
     if quad is not None:
         quad = np.asarray(quad, dtype=np.float64) * f0  # given in input pixels
     elif profile == "webcam" and outline:
@@ -989,7 +1007,7 @@ def prepare(
     if quad is None:
         # Only scans get their leftover scribble dropped after OCR (reader.py), so a webcam
         # frame read as is keeps whole boxes painted.
-        gray = mask_regions(gray, mask_boxes, strokes_only=MASK_STROKES and profile == "scan")
+        gray, painted = paint_signatures(gray, mask_boxes, strokes_only=MASK_STROKES and profile == "scan")
     if profile == "webcam":
         if quad is not None:
             frame_shape = gray.shape
@@ -1019,6 +1037,10 @@ def prepare(
     gray, f1 = normalise_resolution(gray, profile)
     if lift_ok is not None:
         lift_ok = cv2.resize(turn(lift_ok, rotation), gray.shape[::-1], interpolation=cv2.INTER_NEAREST)
+    if painted is not None and profile == "scan":
+        painted = cv2.resize(turn(painted, rotation), gray.shape[::-1], interpolation=cv2.INTER_NEAREST)
+    else:
+        painted = None
     binary = _analysis_binary(gray, profile)
     # A hand-held page can be turned well past a scanner's few degrees.
     skew = estimate_skew(binary, max_angle=25.0 if profile == "webcam" and (cut or not page_found) else 8.0)
@@ -1029,6 +1051,8 @@ def prepare(
         binary = _analysis_binary(gray, profile)
         if lift_ok is not None:
             lift_ok = rotate(lift_ok, skew)
+        if painted is not None:
+            painted = rotate(painted, skew)
     if profile == "scan":
         # Level on the page by now, so a faint word can be told from a stamp set at an angle.
         gray, lifted = lift_faint(gray, lift_ok)
@@ -1047,4 +1071,5 @@ def prepare(
         profile=profile,
         source_px=source_px,
         other_outlines=others,
+        painted=painted,
     )

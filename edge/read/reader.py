@@ -23,13 +23,23 @@ from edge.contract import Box, Code, DocType, Fields, ModelRef
 from edge.read import fields as fields_mod
 from edge.read.classify import ClassifierUnavailable, DocClassifier
 from edge.read.codes import decode_codes
-from edge.read.ocr import OcrError, OcrPage, detect_orientation, drop_words, read_words, tesseract_version
+from edge.read.ocr import (
+    OcrError,
+    OcrPage,
+    Word,
+    detect_orientation,
+    drop_words,
+    read_words,
+    tesseract_version,
+)
 from edge.read.preprocess import InputError, Prepared, ink_fraction, input_to_page, prepare, to_gray
 
 log = logging.getLogger(__name__)
 
 BLANK_INK = 0.0015  # share of dark pixels under which a page holds no text
 KEEP_UNDER_SIGNATURE = 0.9  # words under a signature box are kept only at this OCR confidence
+PRINT_MIN_CONF = 0.6  # ... if they read as print (see _reads_as_print)
+STROKE_REACH = 0.5  # ... or when no painted pen stroke lies within this many word heights of them
 # Scans: a word Tesseract is less sure of than this is left out of the page's text when most
 # words are surer. On a clean page such words are mostly not print: handwriting filled into
 # forms, stamps, scribbles (val split, 60 scan pages: 53% of the words on handwriting and stamps
@@ -98,6 +108,25 @@ def _inside(box: tuple[float, float, float, float], regions: list[tuple[float, .
     """Whether the centre of a word box falls in one of the regions (all normalised)."""
     cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
     return any(r[0] <= cx <= r[2] and r[1] <= cy <= r[3] for r in regions)
+
+
+def _near_strokes(box: tuple[float, float, float, float], painted: np.ndarray | None) -> bool:
+    """Whether pen strokes were painted out within a word's height of its box (``painted``: 0
+    where they were, see ``Prepared.painted``; None: nothing known, so yes). A line of print
+    that a signature's box only grazes, far from its strokes, is not scribble."""
+    if painted is None:
+        return True
+    h, w = painted.shape[:2]
+    pad = (box[3] - box[1]) * h * STROKE_REACH
+    x1, y1 = max(0, int(box[0] * w - pad)), max(0, int(box[1] * h - pad))
+    x2, y2 = min(w, int(np.ceil(box[2] * w + pad))), min(h, int(np.ceil(box[3] * h + pad)))
+    return x2 > x1 and y2 > y1 and bool((painted[y1:y2, x1:x2] < 128).any())
+
+
+def _reads_as_print(word: Word) -> bool:
+    """A word that could be print rather than a piece of scribble: a few characters, read with
+    some confidence."""
+    return word.conf >= PRINT_MIN_CONF and len(word.text) >= 3
 
 
 # A word that is only vertical bars is a table or form rule read as a glyph: rules across the
@@ -322,7 +351,14 @@ class PageReader:
             return self._empty([*errors, f"ocr failed: {exc}"], timings, prep)
 
         if sig_boxes and profile != "webcam":
-            page = drop_words(page, lambda w: w.conf < KEEP_UNDER_SIGNATURE and _inside(w.box, sig_boxes))
+            page = drop_words(
+                page,
+                lambda w: (
+                    w.conf < KEEP_UNDER_SIGNATURE
+                    and _inside(w.box, sig_boxes)
+                    and (_near_strokes(w.box, prep.painted) or not _reads_as_print(w))
+                ),
+            )
         text_page = text_words(page, profile)
         text = text_page.text
         if too_small and quality < SUSPICIOUS_QUALITY:

@@ -194,3 +194,20 @@ def test_given_signature_over_typed_name_when_scan_read_then_name_read(reader: P
     r = reader.read(page, [Detection(box=BOX, score=0.9)], "scan")
     assert "Martin Dubois" in r.text
     assert "2024-03-15" in r.text
+
+
+def test_given_signature_when_scan_prepared_then_where_strokes_were_painted_is_kept() -> None:
+    page, sig, _ = _signed_page()
+    prep = prepare(page, "scan", [BOX])
+    assert prep.painted is not None and prep.painted.shape == prep.gray.shape
+    painted = prep.painted < 128
+    assert painted.sum() > 0.5 * _in_box(sig).sum()  # the pen's line
+    # nothing outside the (padded) box
+    h, w = painted.shape
+    box = np.zeros(painted.shape, bool)
+    box[
+        int((BOX[1] - 0.02) * h) : int((BOX[3] + 0.02) * h),
+        int((BOX[0] - 0.02) * w) : int((BOX[2] + 0.02) * w),
+    ] = True
+    assert not (painted & ~box).any()
+    assert prepare(page, "scan", []).painted is None

@@ -635,3 +635,36 @@ def test_given_a_point_of_the_input_when_mapped_then_it_lies_where_prepare_put_i
     ys, xs = np.nonzero(work < 128)
     h, w = work.shape
     assert abs(x * w - xs.mean()) < 2 and abs(y * h - ys.mean()) < 2
+
+
+def test_given_a_word_away_from_painted_strokes_when_judged_then_not_near_them() -> None:
+    from edge.read.reader import _near_strokes
+
+    painted = np.full((1000, 800), 255, np.uint8)
+    painted[300:320, 100:700] = 0  # a stroke painted out
+    word_height = 0.025  # 25 px
+    below_far = (0.2, 0.36, 0.4, 0.36 + word_height)  # 40 px under the stroke: over half a height
+    below_near = (0.2, 0.33, 0.4, 0.33 + word_height)  # 10 px under it
+    assert not _near_strokes(below_far, painted)
+    assert _near_strokes(below_near, painted)
+    assert _near_strokes(below_far, None)  # nothing known: as near
+
+
+def test_given_a_signature_box_grazing_a_printed_line_when_read_then_its_number_stays(
+    reader: PageReader,
+) -> None:
+    """Validation receipt 281: a signature box (its lowest loop) reaches the "Trans #:" line,
+    whose number Tesseract reads at 0.79. No pen stroke lies near that number, so it is print,
+    not scribble, and stays."""
+    from edge.detect import Detection
+    from models.corpus import generate_page
+
+    page = generate_page(915767868, "scan", "en", "receipt")
+    h, w = page.image.shape[:2]
+    dets = [
+        Detection(box=(s["box"][0] / w, s["box"][1] / h, s["box"][2] / w, s["box"][3] / h), score=1.0)
+        for s in page.meta["signatures"]
+    ]
+    r = reader.read(page.image, dets, "scan")
+    assert page.meta["fields"]["number"] in r.text
+    assert r.fields.values["number"].value == "6291-153694"
