@@ -55,10 +55,12 @@ L_TOTAL = [
     # a bare "Total" that is not a count, a discount, the tax or a figure before tax
     # ("Total Qty 3", "Total GST 1.69", "Total 6% supplies (excl. GST): 28.32")
     r"net pay|(?<![a-z-])total(?!\s*(?:ht|hors|excl|before|net\b|qty|quantity|items?\b|units?\b|pcs|articles?\b"
-    r"|discounts?\b|savings|gst|vat|tax|tva))(?![^:\n]{0,30}excl)"
+    r"|discounts?\b|savings|gst|vat|tax|tva))(?![^:\n]{0,30}excl)",
     # a card slip's bare "AMOUNT 23.90" / "MONTANT 48,97 €": the sum on the same line (specks
-    # read as "°", "." or "," may stand between)
-    r"|(?<![a-z])(?:amount|montant)(?=\s*:?\s*(?:[°·.,'‘’]\s*){0,2}(?:[A-Z]{3}\s*)?[$€£]?\s*\d)",
+    # read as "°", "." or "," may stand between); after a bare "Total", which a page that has
+    # one prints lower down than its "Net amount"
+    r"(?<![a-z])(?<!net )(?:amount|montant)(?!\s*(?:ht|hors|excl))"
+    r"(?=\s*:?\s*(?:[°·.,'‘’]\s*){0,2}(?:[A-Z]{3}\s*)?[$€£]?\s*\d)",
 ]
 # What a till receipt prints under its total when paid in cash: the money handed over, the change
 # given back, and the adjustment of a total rounded to the smallest coin.
@@ -272,6 +274,20 @@ class Page:
 NEXT_LABEL = re.compile(r"[^\W\d_]{4,}")
 
 
+_AMOUNT_LABELS: list[re.Pattern[str]] = []
+
+
+def _opens_with_label(line: str) -> bool:
+    """Whether a line starts with a label of its own amount (total, net, tax, cash, change,
+    rounding): the value on it is that label's, not the line's above."""
+    if not _AMOUNT_LABELS:
+        _AMOUNT_LABELS.extend(
+            re.compile(p, re.I) for p in (*L_TOTAL, *L_SUBTOTAL, *L_TAX, *L_CASH, *L_CHANGE, *L_ROUNDING)
+        )
+    head = line.lstrip(" .:-|*")
+    return any((m := rx.search(head)) is not None and m.start() == 0 for rx in _AMOUNT_LABELS)
+
+
 def _own_amount(text: str, amounts: list[tuple[Decimal, int, int]]) -> tuple[Decimal, int, int]:
     """The amount a label on this line names: the last sum of money (cents printed) before a
     word that starts another label's pair, else the line's last. A count is no such amount:
@@ -368,6 +384,8 @@ class Extractor:
                 offset = m.end() if j == i else 0
                 if j != i and MASKED.search(self.p.lines[j]):
                     continue  # "Paid by card **** 4167": card digits, not an amount
+                if j != i and _opens_with_label(self.p.lines[j]):
+                    continue  # "Net amount" with its value lost: "Tax 20% 271.11" below is the tax
                 # A rate is not an amount ("TVA 5,5%"): blanked, keeping character offsets.
                 amounts = parse.find_amounts(
                     RATE.sub(lambda r: " " * len(r.group(0)), self.p.lines[j][offset:])

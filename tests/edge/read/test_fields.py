@@ -267,6 +267,16 @@ def test_given_no_number_label_when_extracted_then_no_lone_digits_or_short_code_
     assert "number" not in _values(extract(page_from_text(text), "purchase_order"))
 
 
+@pytest.mark.parametrize("net", ["Net amount", "Net amount 07"])
+def test_given_net_amount_unread_when_extracted_then_total_and_tax_keep_their_own_lines(net: str) -> None:
+    # The net's value was lost (or read as a speck, "07"): neither the tax line under it nor
+    # the speck is the net, and a bare "Net amount" is never the total.
+    text = f"Wilcox Ltd\nTAX INVOICE\nShipping 4 105.76\n{net}\nTax 20% $271.11\nTOTAL $1,626.68\n"
+    v = _values(extract(page_from_text(text), "receipt"))
+    assert v["total"] == "1626.68"
+    assert v.get("subtotal") != "271.11"
+
+
 def test_given_phone_line_when_extracted_then_not_a_number_label() -> None:
     text = "Bernal Cutlery\nPhone: 415-355-0773\nRECEIPT\nCoffee 2 12.50\nTotal $23.90\n"
     assert "number" not in _values(extract(page_from_text(text), "receipt"))
