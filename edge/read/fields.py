@@ -47,14 +47,14 @@ L_DUE = [
 ]
 RE_DUE = re.compile("|".join(L_DUE), re.I)  # a due-date line: never the issue date
 L_TOTAL = [
-    r"total due|amount due|balance due|grand total|net [àa] payer|total ttc|montant ttc"
+    r"total due|amount due|balance due|grand total|net [àa] payer|(?<![a-z])t?otal ttc|montant ttc"
     r"|total(?: sales| amount)?\s*\(?(?:inc\.?|incl\.?|including|inclusive)"
     r"|total amount|totaal|(?:total|amount) payable|total to pay|(?:montant |reste )?(?<![a-z])[àa] payer(?!\s*avant)"
     # what a card slip or a payment receipt says was paid
     r"|(?:amount|total) (?:paid|received)|(?:sale|purchase) amount|montant (?:r[ée]gl[ée]|pay[ée]|re[çc]u)|total pay[ée]",
     # a bare "Total" that is not a count, a discount, the tax or a figure before tax
     # ("Total Qty 3", "Total GST 1.69", "Total 6% supplies (excl. GST): 28.32")
-    r"net pay|(?<![a-z-])total(?!\s*(?:ht|hors|excl|before|net\b|qty|quantity|items?\b|units?\b|pcs|articles?\b"
+    r"net pay|(?<![a-z-])t?otal(?!\s*(?:ht|hors|excl|before|net\b|qty|quantity|items?\b|units?\b|pcs|articles?\b"
     r"|discounts?\b|savings|gst|vat|tax|tva))(?![^:\n]{0,30}excl)",
     # a card slip's bare "AMOUNT 23.90" / "MONTANT 48,97 €": the sum on the same line (specks
     # read as "°", "." or "," may stand between); after a bare "Total", which a page that has

@@ -491,6 +491,15 @@ def test_given_french_receipt_a_payer_label_when_extracted_then_it_is_the_total(
     assert _values(extract(page_from_text(text), "receipt"))["total"] == "12.00"
 
 
+@pytest.mark.parametrize("total", ["otal TTC 61 593,62 €", "otal 61 593,62 €"])
+def test_given_a_total_label_that_lost_its_first_letter_when_extracted_then_still_the_total(
+    total: str,
+) -> None:
+    text = f"Facture\nSous-total 51 328,02 €\nTVA 20% 10 265,60 €\n{total}\n"
+    v = _values(extract(page_from_text(text), "invoice"))
+    assert v["total"] == "61593.62" and v["subtotal"] == "51328.02"
+
+
 @pytest.mark.parametrize("line", ["MONTANT ° .355,06 CHF", "MONTANT , .355,06 CHF"])
 def test_given_a_card_slip_amount_behind_specks_when_extracted_then_it_is_the_total(line: str) -> None:
     text = f"TICKET COMMERCANT\nDate: 28/03/2021 19:12\nAUTH: 508683\n{line}\nACCEPTE\n"
