@@ -96,6 +96,11 @@ class ReaderConfig(StrictModel):
         0.80, ge=0, le=1, description="Below this confidence a page needs review."
     )
     mask_signatures: bool = Field(True, description="Blank detected signatures before OCR.")
+    recover_missed: bool = Field(
+        True,
+        description="Read again, line by line, glyph-like ink that Tesseract's page segmentation "
+        "left out (a column of values beside their labels).",
+    )
 
 
 class PipelineConfig(StrictModel):

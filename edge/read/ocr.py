@@ -153,6 +153,7 @@ def read_words(
     psm: int = 3,
     order: bool = True,
     engine: OcrEngine = "libtesseract",
+    recover_missed: bool = False,
 ) -> OcrPage:
     """Run Tesseract on a prepared page and group its words into lines and blocks.
 
@@ -160,11 +161,17 @@ def read_words(
     right (``edge.read.order``); without it the page keeps Tesseract's own block order.
     ``engine`` ``libtesseract`` keeps one engine loaded in a helper process beside this one
     (``edge.read.tessd``); ``command`` runs the ``tesseract`` command through pytesseract, a
-    process per page. Both are killed when a page outlasts ``timeout``.
+    process per page. Both are killed when a page outlasts ``timeout`` (each read of
+    ``recover_missed``, a line of print the page segmentation left out, has its own).
     """
     h, w = binary.shape[:2]
     lang = "+".join(languages) or "eng"
     data = _data(binary, lang, psm, timeout, engine)
+    if recover_missed:
+        from edge.read.recover import recover  # recover.py works on Tesseract's columns only
+
+        gray = binary if binary.ndim == 2 else cv2.cvtColor(binary, cv2.COLOR_BGR2GRAY)
+        data = recover(gray, data, lambda image, p: _data(image, lang, p, timeout, engine))
     page = OcrPage(size=(w, h))
     line_of: dict[tuple[int, int, int], int] = {}
     block_of: dict[int, int] = {}

@@ -221,7 +221,11 @@ class PageReader:
 
     def _ocr(self, prep: Prepared) -> OcrPage:
         return read_words(
-            prep.ocr_image, self.cfg.languages, self.cfg.ocr_timeout_s, engine=self.cfg.ocr_engine
+            prep.ocr_image,
+            self.cfg.languages,
+            self.cfg.ocr_timeout_s,
+            engine=self.cfg.ocr_engine,
+            recover_missed=self.cfg.recover_missed,
         )
 
     def _other_outlines(
