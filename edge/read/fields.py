@@ -79,18 +79,16 @@ RE_TAX_SUMMARY = (
 # The page's issuer is looked for among its first lines, skipping titles and label lines.
 ISSUER_LINES = 4
 ISSUER_MAX_WORDS = 8  # a line longer than this is a sentence, not a name
-RE_TITLE = re.compile(
-    r"^\W*(?:(?:simplified\s+)?tax\s+invoice|invoice|facture|factuur|receipt|re[çc]u|ticket|bon de (?:commande|livraison)"
-    r"|purchase order|delivery note|payment receipt|sales receipt|cash (?:sale|receipt))\W*$",
-    re.I,
-)
-# The same titles with OCR's stray spaces and dots gone ("FACTU U R."), and a title printed
-# after the issuer's name on one line ("OYO PAYMENT RECEIPT"), whose name is then the issuer.
+# A page's title, which is no issuer: an invoice, receipt or order named in English, French,
+# Dutch or German, with the words a title may carry before it ("Original invoice", "Pro forma
+# invoice"). Compact: OCR's stray spaces and dots gone ("FACTU U R.") it must still match.
 TITLE_WORDS = (
     r"(?:(?:official|original|duplicate|customer|commercial|final|simplified|pro\s*forma)\s*)?"
     r"(?:tax\s*invoice|invoice|facture|factuur|rechnung|receipt|re[çc]u|quittung|ticket"
-    r"|purchase\s*order|delivery\s*note|payment\s*receipt|sales\s*receipt|cash\s*(?:sale|receipt))"
+    r"|purchase\s*order|delivery\s*note|payment\s*receipt|sales\s*receipt|cash\s*(?:sale|receipt)"
+    r"|bon\s*de\s*(?:commande|livraison))"
 )
+RE_TITLE = re.compile(rf"^\W*(?:{TITLE_WORDS})\W*$", re.I)
 RE_TITLE_COMPACT = re.compile(rf"(?:{TITLE_WORDS})", re.I)
 # Titles of agreements, mandates and forms, which head the page where an invoice's issuer would
 # ("Consulting agreement", "Mandat de prélèvement SEPA"): a whole line of them is no issuer.
@@ -101,6 +99,8 @@ RE_DOC_TITLE = re.compile(
     r"|account\s+opening(?:\s+form)?|ouverture\s+de\s+compte",
     re.I,
 )
+# A title printed after the issuer's name on one line ("OYO PAYMENT RECEIPT"): the name before
+# it is then the issuer.
 RE_TITLE_TAIL = re.compile(rf"\s+(?:{TITLE_WORDS})\W*$", re.I)
 RE_LABELLED = re.compile(r"^[^:]{2,25}:\s*\S")
 RE_ENDS_LEGAL_FORM = re.compile(
@@ -780,7 +780,8 @@ class Extractor:
         if total is not None and abs(total - paid) <= CENT:
             self.checks.append(Check(name="total_paid_in_cash", ok=True, detail=f"total {total:.2f}; {sums}"))
             return total
-        if total is not None and rounding is not None and abs(total + rounding[0] - paid) <= CENT:
+        coin = rounding is not None and 0 < abs(rounding[0]) <= COIN_ROUNDING  # not "-0 01" read as 1.00
+        if total is not None and rounding is not None and coin and abs(total + rounding[0] - paid) <= CENT:
             old, self.rounding = self.values["total"], rounding[0]
             self.values["total"] = old.model_copy(update={"value": parse.format_amount(paid)})
             self.checks.append(

@@ -641,6 +641,15 @@ def test_given_a_rounded_cash_payment_when_extracted_then_the_total_is_what_was_
     assert "rounded by -0.02" in {c.name: c for c in f.checks}["total_paid_in_cash"].detail
 
 
+def test_given_a_rounding_misread_as_a_whole_unit_when_cash_is_checked_then_no_rounding_is_applied() -> None:
+    # SROIE 003: "Rounding -0.01" read as "-0 01"; with the change misread (18.10 for 19.10)
+    # the total plus "1.00" matched what the cash lines say was paid.
+    text = "YONGFATT\nTotal\nclusive of GST) : 80.90\nRounding -0 01\nCASH : 100.00\nChange : 18.10\n"
+    f = extract(page_from_text(text), "receipt")
+    assert _values(f)["total"] == "80.90"
+    assert not {c.name: c for c in f.checks}["total_from_cash"].ok  # for review
+
+
 def test_given_cash_and_change_that_fit_no_amount_when_extracted_then_the_total_stays_and_a_check_fails() -> (
     None
 ):
