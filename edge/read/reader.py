@@ -111,9 +111,9 @@ def _inside(box: tuple[float, float, float, float], regions: list[tuple[float, .
 
 
 def _near_strokes(box: tuple[float, float, float, float], painted: np.ndarray | None) -> bool:
-    """Whether pen strokes were painted out within a word's height of its box (``painted``: 0
-    where they were, see ``Prepared.painted``; None: nothing known, so yes). A line of print
-    that a signature's box only grazes, far from its strokes, is not scribble."""
+    """Whether pen strokes were painted out within STROKE_REACH of the word's height around its
+    box (``painted``: 0 where they were, see ``Prepared.painted``; None: nothing known, so yes).
+    A line of print that a signature's box only grazes, away from its strokes, is not scribble."""
     if painted is None:
         return True
     h, w = painted.shape[:2]
