@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 # Tesseract's default also re-reads low-confidence words as white-on-black text; documents here
 # are dark on light after binarisation, so that second pass only costs time.
 BASE_CONFIG = "--oem 1 -c tessedit_do_invert=0"
+
+
+MIN_READ_S = 0.5  # a recovery read is not started with less of the page's timeout left
 
 
 class OcrError(RuntimeError):
@@ -161,17 +165,23 @@ def read_words(
     right (``edge.read.order``); without it the page keeps Tesseract's own block order.
     ``engine`` ``libtesseract`` keeps one engine loaded in a helper process beside this one
     (``edge.read.tessd``); ``command`` runs the ``tesseract`` command through pytesseract, a
-    process per page. Both are killed when a page outlasts ``timeout`` (each read of
-    ``recover_missed``, a line of print the page segmentation left out, has its own).
+    process per page. Both are killed when a page outlasts ``timeout``; the reads of
+    ``recover_missed`` (lines of print the page segmentation left out) share what the page's
+    first read left of it, and stop when under MIN_READ_S is left.
     """
     h, w = binary.shape[:2]
     lang = "+".join(languages) or "eng"
+    started = time.monotonic()
     data = _data(binary, lang, psm, timeout, engine)
     if recover_missed:
         from edge.read.recover import recover  # recover.py works on Tesseract's columns only
 
+        def read_more(image: np.ndarray, p: int) -> dict[str, list[Any]] | None:
+            left = timeout - (time.monotonic() - started)  # the page's reads share its timeout
+            return _data(image, lang, p, left, engine) if left >= MIN_READ_S else None
+
         gray = binary if binary.ndim == 2 else cv2.cvtColor(binary, cv2.COLOR_BGR2GRAY)
-        data = recover(gray, data, lambda image, p: _data(image, lang, p, timeout, engine))
+        data = recover(gray, data, read_more)
     page = OcrPage(size=(w, h))
     line_of: dict[tuple[int, int, int], int] = {}
     block_of: dict[int, int] = {}

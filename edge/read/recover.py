@@ -95,10 +95,13 @@ def missed_regions(
 
 
 def recover(
-    gray: np.ndarray, data: dict[str, list[Any]], read: Callable[[np.ndarray, int], dict[str, list[Any]]]
+    gray: np.ndarray,
+    data: dict[str, list[Any]],
+    read: Callable[[np.ndarray, int], dict[str, list[Any]] | None],
 ) -> dict[str, list[Any]]:
     """``data`` with the words read in ``missed_regions`` added, each region as a block of its
-    own after the last. ``read(image, psm)`` is the page reader's Tesseract call."""
+    own after the last. ``read(image, psm)`` is the page reader's Tesseract call; it answers
+    None when the page's time is spent, and the regions not yet read are then left."""
     regions, g = missed_regions(gray, data)
     if not regions:
         return data
@@ -111,6 +114,8 @@ def recover(
         crop = gray[ay:by, ax:bx]
         psm = 7 if (y2 - y1) < 2 * g else 6  # one line, or a block of a few
         got = read(cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_REPLICATE), psm)
+        if got is None:
+            break
         kept = [
             i
             for i in range(len(got["text"]))

@@ -77,6 +77,19 @@ def test_given_a_line_left_out_when_recovered_then_it_is_read_back_where_it_was(
     assert out["block_num"][added[0]] > max(data["block_num"])
 
 
+def test_given_the_pages_time_spent_when_recovering_then_what_is_left_is_not_read() -> None:
+    page = _page()
+    data = _without(_read(page), "Jennifer")
+    calls: list[int] = []
+
+    def spent(image: np.ndarray, psm: int) -> None:
+        calls.append(psm)
+        return None
+
+    assert recover(page, data, spent) == data
+    assert len(calls) == 1  # asked once, then no more
+
+
 def test_given_a_line_set_at_an_angle_left_out_when_looked_for_then_taken_for_a_stamp() -> None:
     page = _page(angle_last=12.0)
     data = _read(page)
