@@ -158,6 +158,7 @@ def read_words(
     order: bool = True,
     engine: OcrEngine = "libtesseract",
     recover_missed: bool = False,
+    sharp: bool = False,
 ) -> OcrPage:
     """Run Tesseract on a prepared page and group its words into lines and blocks.
 
@@ -167,7 +168,8 @@ def read_words(
     (``edge.read.tessd``); ``command`` runs the ``tesseract`` command through pytesseract, a
     process per page. Both are killed when a page outlasts ``timeout``; the reads of
     ``recover_missed`` (lines of print the page segmentation left out) share what the page's
-    first read left of it, and stop when under MIN_READ_S is left.
+    first read left of it, and stop when under MIN_READ_S is left. ``sharp`` (a scan, not a
+    camera page) lets them look for those lines at half size.
     """
     h, w = binary.shape[:2]
     lang = "+".join(languages) or "eng"
@@ -181,7 +183,7 @@ def read_words(
             return _data(image, lang, p, left, engine) if left >= MIN_READ_S else None
 
         gray = binary if binary.ndim == 2 else cv2.cvtColor(binary, cv2.COLOR_BGR2GRAY)
-        data = recover(gray, data, read_more)
+        data = recover(gray, data, read_more, half=sharp)
     page = OcrPage(size=(w, h))
     line_of: dict[tuple[int, int, int], int] = {}
     block_of: dict[int, int] = {}

@@ -226,6 +226,7 @@ class PageReader:
             self.cfg.ocr_timeout_s,
             engine=self.cfg.ocr_engine,
             recover_missed=self.cfg.recover_missed,
+            sharp=prep.profile == "scan",
         )
 
     def _other_outlines(

@@ -77,6 +77,15 @@ def test_given_a_line_left_out_when_recovered_then_it_is_read_back_where_it_was(
     assert out["block_num"][added[0]] > max(data["block_num"])
 
 
+def test_given_a_line_left_out_when_looked_for_at_half_size_then_the_same_line_in_page_pixels() -> None:
+    page = _page()
+    data = _without(_read(page), "Jennifer")
+    (full,), g_full = missed_regions(page, data)
+    (half,), g_half = missed_regions(page, data, half=True)
+    assert max(abs(a - b) for a, b in zip(full, half, strict=True)) <= 4
+    assert abs(g_full - g_half) <= 2
+
+
 def test_given_the_pages_time_spent_when_recovering_then_what_is_left_is_not_read() -> None:
     page = _page()
     data = _without(_read(page), "Jennifer")
