@@ -168,7 +168,8 @@ def read_words(
     (``edge.read.tessd``); ``command`` runs the ``tesseract`` command through pytesseract, a
     process per page. Both are killed when a page outlasts ``timeout``; the reads of
     ``recover_missed`` (lines of print the page segmentation left out) share what the page's
-    first read left of it, and stop when under MIN_READ_S is left. ``sharp`` (a scan, not a
+    first read left of it, stop when under MIN_READ_S is left, and start no read once they have
+    taken as long as the first read did. ``sharp`` (a scan, not a
     camera page) lets them look for those lines at half size.
     """
     h, w = binary.shape[:2]
@@ -178,9 +179,15 @@ def read_words(
     if recover_missed:
         from edge.read.recover import recover  # recover.py works on Tesseract's columns only
 
+        first = time.monotonic() - started
+
         def read_more(image: np.ndarray, p: int) -> dict[str, list[Any]] | None:
-            left = timeout - (time.monotonic() - started)  # the page's reads share its timeout
-            return _data(image, lang, p, left, engine) if left >= MIN_READ_S else None
+            spent = time.monotonic() - started
+            left = timeout - spent  # the page's reads share its timeout
+            # ... and together take no longer than the page's own read did
+            if left < MIN_READ_S or spent - first > first:
+                return None
+            return _data(image, lang, p, left, engine)
 
         gray = binary if binary.ndim == 2 else cv2.cvtColor(binary, cv2.COLOR_BGR2GRAY)
         data = recover(gray, data, read_more, half=sharp)
