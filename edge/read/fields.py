@@ -274,16 +274,20 @@ class Page:
 NEXT_LABEL = re.compile(r"[^\W\d_]{4,}")
 
 
-_AMOUNT_LABELS: list[re.Pattern[str]] = []
+_AMOUNT_LABELS = tuple(
+    re.compile(p, re.I) for p in (*L_TOTAL, *L_SUBTOTAL, *L_TAX, *L_CASH, *L_CHANGE, *L_ROUNDING)
+)
+
+
+def _coin_rounding(rounding: tuple[Decimal, int] | None) -> bool:
+    """Whether a printed rounding is a coin's (COIN_ROUNDING at most), not a misread ("-0 01"
+    read as 1.00)."""
+    return rounding is not None and 0 < abs(rounding[0]) <= COIN_ROUNDING
 
 
 def _opens_with_label(line: str) -> bool:
     """Whether a line starts with a label of its own amount (total, net, tax, cash, change,
     rounding): the value on it is that label's, not the line's above."""
-    if not _AMOUNT_LABELS:
-        _AMOUNT_LABELS.extend(
-            re.compile(p, re.I) for p in (*L_TOTAL, *L_SUBTOTAL, *L_TAX, *L_CASH, *L_CHANGE, *L_ROUNDING)
-        )
     head = line.lstrip(" .:-|*")
     return any((m := rx.search(head)) is not None and m.start() == 0 for rx in _AMOUNT_LABELS)
 
@@ -625,9 +629,13 @@ class Extractor:
 
     # -- per document type --------------------------------------------------------------------
 
-    def money_document(self, doc_type: str) -> list[LineItem]:
+    def document_number(self) -> None:
+        """The page's number: labelled, else a lone code near the top (``unlabelled_id``)."""
         if not self.labelled_id("number", L_NUMBER):
             self.unlabelled_id("number")
+
+    def money_document(self, doc_type: str) -> list[LineItem]:
+        self.document_number()
         if not self.labelled_date("date", L_DATE):
             self.first_date("date")
         if doc_type == "invoice":
@@ -729,7 +737,7 @@ class Extractor:
         out, not read: a failed ``total_mended`` check sends the page to review. Only a coin's
         rounding, and only when the total read is printed above the rounding line (below it,
         it is the rounded total already)."""
-        if total is None or rounding is None or self.rounding or not 0 < abs(rounding[0]) <= COIN_ROUNDING:
+        if total is None or rounding is None or self.rounding or not _coin_rounding(rounding):
             return total
         if any(c.name in ("total_rounded", "total_paid_in_cash", "total_from_cash") for c in self.checks):
             return total
@@ -780,8 +788,12 @@ class Extractor:
         if total is not None and abs(total - paid) <= CENT:
             self.checks.append(Check(name="total_paid_in_cash", ok=True, detail=f"total {total:.2f}; {sums}"))
             return total
-        coin = rounding is not None and 0 < abs(rounding[0]) <= COIN_ROUNDING  # not "-0 01" read as 1.00
-        if total is not None and rounding is not None and coin and abs(total + rounding[0] - paid) <= CENT:
+        if (
+            total is not None
+            and rounding is not None
+            and _coin_rounding(rounding)
+            and abs(total + rounding[0] - paid) <= CENT
+        ):
             old, self.rounding = self.values["total"], rounding[0]
             self.values["total"] = old.model_copy(update={"value": parse.format_amount(paid)})
             self.checks.append(
@@ -1148,8 +1160,7 @@ def extract(
         if doc_type in ("invoice", "receipt", "purchase_order"):
             items = ex.money_document(doc_type)
         elif doc_type == "delivery_note":
-            if not ex.labelled_id("number", L_NUMBER):
-                ex.unlabelled_id("number")
+            ex.document_number()
             if not ex.labelled_date("date", L_DATE):
                 ex.first_date("date")
             ex.issuer_line("seller", 0.6)

@@ -979,6 +979,13 @@ def ink_fraction(binary: np.ndarray) -> float:
     return float(np.count_nonzero(binary < 128)) / max(1, binary.size)
 
 
+def _follow_turn(mask: np.ndarray | None, rotation: int, shape: tuple[int, ...]) -> np.ndarray | None:
+    """A mask of the input brought onto the page after its quarter turns and resolution change."""
+    if mask is None:
+        return None
+    return cv2.resize(turn(mask, rotation), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+
+
 def prepare(
     image: np.ndarray,
     profile: Profile,
@@ -1035,12 +1042,9 @@ def prepare(
             notes.append(f"speckled scan: {passes} median pass{'es' if passes > 1 else ''} before reading")
     gray = turn(gray, rotation)
     gray, f1 = normalise_resolution(gray, profile)
-    if lift_ok is not None:
-        lift_ok = cv2.resize(turn(lift_ok, rotation), gray.shape[::-1], interpolation=cv2.INTER_NEAREST)
-    if painted is not None and profile == "scan":
-        painted = cv2.resize(turn(painted, rotation), gray.shape[::-1], interpolation=cv2.INTER_NEAREST)
-    else:
-        painted = None
+    # The masks of the input (255/0) follow the page: turned and scaled here, deskewed below.
+    lift_ok = _follow_turn(lift_ok, rotation, gray.shape)
+    painted = _follow_turn(painted, rotation, gray.shape) if profile == "scan" else None
     binary = _analysis_binary(gray, profile)
     # A hand-held page can be turned well past a scanner's few degrees.
     skew = estimate_skew(binary, max_angle=25.0 if profile == "webcam" and (cut or not page_found) else 8.0)
