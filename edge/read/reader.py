@@ -333,6 +333,17 @@ class PageReader:
                     quality = _quality(page)
                     read_prep = prep
                     codes_job = self._side.submit(_timed, page_codes, image, prep)
+            elif prep.despeckled:
+                # A speckled scan is cleaned a second way, which keeps thin print that the
+                # plain median erodes; the reading with clearly more confident words is kept.
+                fine = prepare(image, profile, sig_boxes, fine_despeckle=True)  # type: ignore[arg-type]
+                fine_page = self._ocr(fine)
+                if _clearly_better(fine_page, page):
+                    errors = [e for e in errors if e not in prep.notes] + fine.notes
+                    prep, page, quality = fine, fine_page, _quality(fine_page)
+                    read_prep = prep
+                    codes_job = self._side.submit(_timed, page_codes, image, prep)
+                t = lap("despeckle_check", t)
             too_small = profile == "webcam" and prep.source_px < LEGIBLE_PAGE_PX
             script = None
             if quality < SUSPICIOUS_QUALITY and len(page.words) >= 5 and not too_small:
@@ -345,7 +356,9 @@ class PageReader:
                 poor = quality < 0.25 and script in (None, "Latin")
                 candidates = [rot] if rot else ([180] if poor else [])
                 for r in candidates:
-                    alt = prepare(image, profile, sig_boxes, rotation=r)  # type: ignore[arg-type]
+                    alt = prepare(
+                        image, profile, sig_boxes, rotation=r, fine_despeckle=prep.fine_despeckle  # type: ignore[arg-type]
+                    )
                     alt_page = self._ocr(alt)
                     if _quality(alt_page) > quality + 0.1:
                         prep, page, quality = alt, alt_page, _quality(alt_page)
