@@ -1056,7 +1056,9 @@ def prepare(
         gray, passes = despeckle(gray, fine=fine_despeckle)
         if passes:
             how = " at double size" if fine_despeckle else ""
-            notes.append(f"speckled scan: {passes} median pass{'es' if passes > 1 else ''}{how} before reading")
+            notes.append(
+                f"speckled scan: {passes} median pass{'es' if passes > 1 else ''}{how} before reading"
+            )
     gray = turn(gray, rotation)
     gray, f1 = normalise_resolution(gray, profile)
     # The masks of the input (255/0) follow the page: turned and scaled here, deskewed below.

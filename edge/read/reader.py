@@ -357,7 +357,11 @@ class PageReader:
                 candidates = [rot] if rot else ([180] if poor else [])
                 for r in candidates:
                     alt = prepare(
-                        image, profile, sig_boxes, rotation=r, fine_despeckle=prep.fine_despeckle  # type: ignore[arg-type]
+                        image,
+                        profile,
+                        sig_boxes,
+                        rotation=r,
+                        fine_despeckle=prep.fine_despeckle,  # type: ignore[arg-type]
                     )
                     alt_page = self._ocr(alt)
                     if _quality(alt_page) > quality + 0.1:

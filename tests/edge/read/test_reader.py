@@ -231,7 +231,9 @@ def test_given_thin_print_when_despeckled_finely_then_its_strokes_stay() -> None
     assert kept[0] < 0.6 and kept[1] > 0.85
 
 
-def test_given_speckled_scan_of_thin_print_when_read_then_the_finer_cleaning_is_kept(reader: PageReader) -> None:
+def test_given_speckled_scan_of_thin_print_when_read_then_the_finer_cleaning_is_kept(
+    reader: PageReader,
+) -> None:
     gray = cv2.cvtColor(render(LINES, font_px=13), cv2.COLOR_BGR2GRAY)
     noisy = _speckled(gray, 0.06)
     assert "ACME" not in reader._ocr(prepare(noisy, "scan")).text  # the plain median leaves nothing legible
