@@ -72,8 +72,9 @@ def _retry_crop(img: np.ndarray, pts: np.ndarray) -> str:
     return str(classic.detectAndDecode(img)[0] or "")
 
 
-def decode_codes(gray: np.ndarray) -> list[Code]:
-    """QR codes (and 1-D barcodes where this OpenCV build has the detector) on a grey page.
+def decode_codes(gray: np.ndarray, barcodes: bool = True) -> list[Code]:
+    """QR codes (and 1-D barcodes where this OpenCV build has the detector, unless ``barcodes``
+    is false) on a grey page.
 
     Boxes are normalised to ``gray``. Failures of the decoders are logged and give no codes:
     a page without a readable code is not an error.
@@ -94,7 +95,7 @@ def decode_codes(gray: np.ndarray) -> list[Code]:
                     codes.append(Code(kind="qr", payload=payload[:8000], box=_box(pts, sw, sh)))
     except cv2.error as exc:
         log.debug("QR decoding failed: %s", exc)
-    if hasattr(cv2, "barcode"):
+    if barcodes and hasattr(cv2, "barcode"):
         img = _shrink(gray, MAX_CODE_SIDE)
         sh, sw = img.shape[:2]
         try:

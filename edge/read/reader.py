@@ -49,6 +49,9 @@ STROKE_REACH = 0.5  # ... or when no painted pen stroke lies within this many wo
 TEXT_MIN_CONF = 0.4
 TEXT_FILTER_SHARE = 0.6  # share of words at TEXT_MIN_CONF or above for the filter to apply
 SUSPICIOUS_QUALITY = 0.4  # under this share of confident words a page gets the orientation/script check
+# A speckled scan read with at least this share of confident words is not cleaned and read a
+# second way (see ``despeckle``): the plain median left its print legible.
+FINE_DESPECKLE_QUALITY = 0.7
 # Body text (10 pt, x-height ~1.9 mm) is ~0.64% of an A4 page's length; Tesseract wants an
 # x-height of at least ~6 px. A webcam page shorter than this in the frame cannot be read.
 XHEIGHT_PER_PAGE = 0.0064
@@ -155,17 +158,24 @@ def _timed(fn: Callable[..., list[Code]], *args: Any) -> tuple[list[Code], float
     return out, round((time.perf_counter() - t0) * 1000.0, 1)
 
 
+def _as_it_came(prep: Prepared) -> bool:
+    """Whether a scan was read on its own pixels: not turned, levelled, rescaled or despeckled
+    (its codes were then already looked for as they came)."""
+    return prep.rotation == 0 and prep.skew == 0 and abs(prep.scale - 1.0) < 1e-9 and not prep.despeckled
+
+
 def page_codes(image: np.ndarray, prep: Prepared) -> list[Code]:
     """The codes on the prepared page; where it shows no QR code, also those of the input as it
     came, placed on the page. Levelling and despeckling a fax resample its 2-3 px modules: on
     the scans of the first 300 test specs, 12 of 14 QR codes were read on the prepared page and
-    all 14 on the input. A webcam page flattened from its outline keeps only its own codes."""
+    all 14 on the input. A webcam page flattened from its outline keeps only its own codes, and
+    a page read on its own pixels is not looked at twice."""
     codes = decode_codes(prep.gray)
-    if prep.page_found or any(c.kind == "qr" for c in codes):
+    if prep.page_found or any(c.kind == "qr" for c in codes) or _as_it_came(prep):
         return codes
     seen = {c.payload for c in codes}
     h, w = image.shape[:2]
-    for code in decode_codes(to_gray(image)):
+    for code in decode_codes(to_gray(image), barcodes=False):  # only its QR codes are taken
         if code.kind != "qr" or code.payload in seen:
             continue
         box = None
@@ -333,9 +343,10 @@ class PageReader:
                     quality = _quality(page)
                     read_prep = prep
                     codes_job = self._side.submit(_timed, page_codes, image, prep)
-            elif prep.despeckled:
-                # A speckled scan is cleaned a second way, which keeps thin print that the
-                # plain median erodes; the reading with clearly more confident words is kept.
+            elif prep.despeckled and quality < FINE_DESPECKLE_QUALITY:
+                # A speckled scan read poorly is cleaned a second way, which keeps thin print
+                # that the plain median erodes; the reading with clearly more confident words is
+                # kept.
                 fine = prepare(image, profile, sig_boxes, fine_despeckle=True)  # type: ignore[arg-type]
                 fine_page = self._ocr(fine)
                 if _clearly_better(fine_page, page):

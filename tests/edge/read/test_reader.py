@@ -216,6 +216,7 @@ def test_given_speckled_bilevel_scan_when_read_then_specks_filtered_and_text_rea
     assert abs(prep.skew + 2.5) < 0.8  # skew is estimated on the cleaned page
     r = reader.read(noisy, [], "scan")
     assert "Date: 2024-03-15" in r.text and "Total EUR 360.00" in r.text
+    assert "despeckle_check" not in r.timings_ms  # read well: not cleaned and read a second way
 
 
 def test_given_thin_print_when_despeckled_finely_then_its_strokes_stay() -> None:
