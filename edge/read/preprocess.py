@@ -233,7 +233,18 @@ def speck_density(gray: np.ndarray) -> float:
     return speckle(gray)[0]
 
 
+def _lonely_ink(gray: np.ndarray) -> float:
+    """Dark pixels with at most three dark neighbours, per megapixel: every pixel of a component
+    of at most 4 pixels is one, so this bounds ``speckle``'s dot density from above at a tenth
+    of its cost."""
+    ink = (gray < 128).astype(np.uint8)
+    around = cv2.boxFilter(ink, cv2.CV_16U, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    return np.count_nonzero((around <= 4) & (ink > 0)) / (gray.size / 1e6)
+
+
 def is_speckled(gray: np.ndarray) -> bool:
+    if gray.size == 0 or _lonely_ink(gray) <= SPECKLED:
+        return False  # too few dots possible: the component count is not needed
     density, share = speckle(gray)
     return density > SPECKLED and share > SPECK_SHARE
 

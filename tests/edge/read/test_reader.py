@@ -18,6 +18,7 @@ from edge.read.preprocess import (
     SPECKLED,
     despeckle,
     estimate_skew,
+    is_speckled,
     prepare,
     remove_rules,
     rotate,
@@ -217,6 +218,26 @@ def test_given_speckled_bilevel_scan_when_read_then_specks_filtered_and_text_rea
     r = reader.read(noisy, [], "scan")
     assert "Date: 2024-03-15" in r.text and "Total EUR 360.00" in r.text
     assert "despeckle_check" not in r.timings_ms  # read well: not cleaned and read a second way
+
+
+def test_given_any_page_when_specks_bounded_cheaply_then_bound_never_under_the_count() -> None:
+    """``is_speckled`` skips the component count where lonely dark pixels are already too few:
+    that bound must never fall under the dot density it stands for."""
+    from edge.read.preprocess import _lonely_ink
+
+    gray = cv2.cvtColor(render(LINES, font_px=14), cv2.COLOR_BGR2GRAY)
+    rng = np.random.default_rng(3)
+    pages = [
+        gray,
+        _speckled(gray, 0.02),
+        _speckled(gray, 0.12),
+        rng.integers(0, 256, (300, 400), dtype=np.uint8),
+    ]
+    for page in pages:
+        assert _lonely_ink(page) >= speckle(page)[0]
+    clean = cv2.cvtColor(render(LINES), cv2.COLOR_BGR2GRAY)
+    assert _lonely_ink(clean) <= SPECKLED and not is_speckled(clean)  # a clean page skips the count
+    assert is_speckled(pages[2])
 
 
 def test_given_thin_print_when_despeckled_finely_then_its_strokes_stay() -> None:
