@@ -103,6 +103,19 @@ RE_DOC_TITLE = re.compile(
 # it is then the issuer.
 RE_TITLE_TAIL = re.compile(rf"\s+(?:{TITLE_WORDS})\W*$", re.I)
 RE_LABELLED = re.compile(r"^[^:]{2,25}:\s*\S")
+# Letterhead lines that are no name: a street or postcode line ("698 Robin Extensions", "4, rue
+# Michel", "20867 Saint Julien", "Ashleyview, TN 88563"), an email or web address. Where the
+# name itself is not read (a script font), the issuer is better left unread than one of these.
+RE_ADDRESS_LINE = re.compile(
+    r"^\W*\d{1,5}[a-z]?[,.]?\s+\S|,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\W*$|@|(?i:\bwww\.|https?:)"
+)
+# What a logo beside the name reads as, before it: a symbol ("©", "|"), a lone accented letter
+# ("À Guichard SARL."), or a scrap of lower-case letters before a capital ("rom Bernard S.A.S."),
+# but not a name's particle ("de Vries BV", "van Dam").
+RE_LOGO_SCRAP = re.compile(
+    r"^(?:[^\w\s]+|[^\x00-\x7f]|(?!(?:de|du|da|di|del|des|van|von|le|la|les|den|der|ter|el|al)\s)[a-zà-ÿ]{1,3}"
+    r"|\w{1,3}\s+[|¦])\s+(?=[A-ZÀ-Ý])"
+)
 RE_ENDS_LEGAL_FORM = re.compile(
     r"[\s,](?:sdn\.?\s*bhd|bhd|ltd|limited|inc|llc|plc|gmbh|s\.?a\.?r\.?l|s\.a\.s|sas|s\.a|b\.v|n\.v|pty\.?\s*ltd"
     r"|corp(?:oration)?|& co)\.?\W*$",
@@ -572,11 +585,16 @@ class Extractor:
         """Who issued the page: of its top lines that read as a name, not a number line
         ("21802057"), a document title ("TAX INVOICE") or a "Label: value" line ("Cashier:
         Jessica"), the first that ends in a legal form ("Coolblue B.V.", below a slogan), else
-        the first. A legal form printed on the line below ("SDN BHD", "Ltd") is part of it; a
-        title after the name on its line ("OYO PAYMENT RECEIPT") is not."""
+        else the first that heads the page's title ("Amazon Web Services Invoice", below the logo
+        read as "amazon"), else the first. A legal form printed on the line below ("SDN BHD",
+        "Ltd") is part of it; a title after the name on its line ("OYO PAYMENT RECEIPT") is not."""
         found: list[tuple[int, str, int]] = []  # line, name, end of the name in the line
+        headed: list[tuple[int, str, int]] = []  # of those, names a title follows on their line
         for i, line in enumerate(self.p.lines[:ISSUER_LINES]):
             text = line.strip(" :,|")
+            if RE_ADDRESS_LINE.search(text):
+                continue
+            text = RE_LOGO_SCRAP.sub("", text, count=1)
             letters = sum(ch.isalpha() for ch in text)
             if letters < 3 or letters < 0.5 * len(text.replace(" ", "")):
                 continue
@@ -590,11 +608,13 @@ class Extractor:
             if tail and sum(ch.isalpha() for ch in text[: tail.start()]) >= 2:
                 who = text[: tail.start()].strip(" :,|-")
                 found.append((i, who, len(who)))
+                if len(who.split()) >= 2:  # "Sales Invoice" is a kind of invoice, not its issuer
+                    headed.append(found[-1])
                 continue
             nxt = self.p.lines[i + 1].strip() if i + 1 < len(self.p.lines) else ""
             found.append((i, f"{text} {nxt}" if RE_LEGAL_FORM.match(nxt) else text, len(line)))
         if found:
-            i, who, end = next((f for f in found if RE_ENDS_LEGAL_FORM.search(f[1])), found[0])
+            i, who, end = next((f for f in found if RE_ENDS_LEGAL_FORM.search(f[1])), (headed or found)[0])
             self.put(name, who, Span(i, 0, end), prior, raw=who)
 
     def line_value(self, name: str, index: int, prior: float) -> None:

@@ -731,6 +731,14 @@ def test_given_a_value_the_extractor_worked_out_when_asked_then_the_page_needs_r
         ("FACTUUR\nDat betaal ik zelf wel.\nCoolblue B.V.\n", "Coolblue B.V."),  # a slogan above the name
         ("OYO PAYMENT RECEIPT\nOYO 4189 Resort\n", "OYO"),  # the title after the issuer's name
         ("Official Receipt\nKEDAI ANEKA\n", "KEDAI ANEKA"),  # an adjective is part of the title
+        ("rom Bernard S.A.S.\n", "Bernard S.A.S."),  # a logo beside the name read as letters
+        ("© Dupont Frères\n", "Dupont Frères"),  # ... or as a symbol
+        ("Les | Petit S.A.R.L.\n", "Petit S.A.R.L."),  # ... or as a word and a bar
+        ("de Vries BV\n", "de Vries BV"),  # a name's particle is no logo
+        (
+            "amazon\nwebservices\nAmazon Web Services Invoice\n",
+            "Amazon Web Services",
+        ),  # the name heading the title
     ],
 )
 def test_given_lines_above_the_shop_name_when_extracted_then_the_merchant_is_the_name(
@@ -756,6 +764,19 @@ def test_given_a_stray_line_above_the_issuer_when_extracted_then_every_type_take
     # letters or a number line above the name are not the name.
     f = extract(page_from_text("Se\n0171 2334 55\nTessier S.A.\n12 rue Haute\n" + body), doc_type)
     assert _values(f)[key] == "Tessier S.A."
+
+
+def test_given_a_letterhead_whose_name_was_not_read_when_extracted_then_no_address_line_is_the_seller() -> (
+    None
+):
+    # The name in a script font that OCR gave nothing for: its street, town or email line is
+    # no issuer, and no seller is better than a wrong one.
+    for top in (
+        "698 Robin Extensions\nAshleyview, TN 88563\nahoffman@patel.info\n",
+        "4, rue Michel François\n20867 Saint Julien\n",
+    ):
+        f = extract(page_from_text(top + "INVOICE\nNo.: INV-1\nTotal 12.00\n"), "invoice")
+        assert "seller" not in _values(f), top
 
 
 def test_given_a_dutch_invoice_when_extracted_then_net_tax_and_total_are_each_their_own() -> None:
