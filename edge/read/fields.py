@@ -102,6 +102,7 @@ RE_DOC_TITLE = re.compile(
 # A title printed after the issuer's name on one line ("OYO PAYMENT RECEIPT"): the name before
 # it is then the issuer.
 RE_TITLE_TAIL = re.compile(rf"\s+(?:{TITLE_WORDS})\W*$", re.I)
+RE_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 RE_LABELLED = re.compile(r"^[^:]{2,25}:\s*\S")
 # Letterhead lines that are no name: a street or postcode line ("698 Robin Extensions", "4, rue
 # Michel", "20867 Saint Julien", "Ashleyview, TN 88563"), an email or web address. Where the
@@ -366,6 +367,17 @@ class Extractor:
         conf = max(0.0, min(1.0, prior * (0.5 + 0.5 * self.p.conf(words)) if words else prior * 0.7))
         if raw is None and span is not None:
             raw = self.p.lines[span.line][span.start : span.end]
+        if isinstance(value, str) and raw and RE_ISO_DATE.fullmatch(value):
+            printed = parse.misread_year(raw, value)
+            if printed:
+                conf *= 0.7
+                self.checks.append(
+                    Check(
+                        name="year_misread",
+                        ok=False,
+                        detail=f"{name}: year read as {printed}, taken as {value[:4]}",
+                    )
+                )
         self.values[name] = FieldValue(value=value, confidence=round(conf, 3), raw=raw, words=words)  # type: ignore[arg-type]
 
     # -- generic finders --------------------------------------------------------------------
@@ -1162,7 +1174,9 @@ def _code_claims(payload: str) -> dict[str, str]:
 # Failed checks that mean the extractor chose a value the page did not plainly print (a misread
 # digit mended, the total taken from the cash lines) or that the type contradicts the page: the
 # page goes to review so a person confirms it. Other failed checks are reported with the page.
-REVIEW_CHECKS = frozenset({"total_mended", "tax_mended", "total_from_cash", "type_fits_payment"})
+REVIEW_CHECKS = frozenset(
+    {"total_mended", "tax_mended", "total_from_cash", "type_fits_payment", "year_misread"}
+)
 
 
 def asks_review(fields: Fields) -> bool:

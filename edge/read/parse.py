@@ -94,11 +94,19 @@ def _edits(a: str, b: str) -> int:
     return prev[-1]
 
 
+# A year's hundreds digit misread: a 0 read as the 6, 8 or 9 it looks like ("8 mars 2623",
+# "8 juillet 2922"). No document is dated in the 27th century: the year is 20xx. Fields sends
+# the page to review when it reads a date so mended (see ``misread_year``).
+MISREAD_CENTURY = frozenset({6, 8, 9})
+
+
 def _mk(y: int, m: int, d: int) -> str | None:
     if y < 100:
         y += 2000 if y < 70 else 1900
+    if 2100 <= y <= 2999 and (y // 100) % 10 in MISREAD_CENTURY:
+        y = 2000 + y % 100
     if not YEARS[0] <= y <= YEARS[1]:
-        return None  # "2922": a misread year, not a date to act on
+        return None  # "2522": a misread year, not a date to act on
     try:
         return date(y, m, d).isoformat()
     except ValueError:
@@ -143,6 +151,13 @@ def find_dates(text: str, month_first: bool = False) -> list[tuple[str, int, int
                 taken.append((m.start(), m.end()))
     found.sort(key=lambda t: t[1])
     return found
+
+
+def misread_year(raw: str, iso: str) -> str | None:
+    """The four-digit year printed in ``raw`` when the date ``iso`` read from it has another
+    (a misread century mended by ``_mk``), else None."""
+    years = re.findall(r"(?<!\d)\d{4}(?!\d)", raw)
+    return years[0] if years and iso[:4] not in years else None
 
 
 def date_readings(raw: str) -> tuple[str, ...]:

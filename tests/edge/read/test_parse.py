@@ -67,7 +67,8 @@ def test_given_ambiguous_numeric_date_when_month_first_then_us_order() -> None:
         "31 juine 2021",  # read as June, which has no 31st
         "12 jon 2020",  # as far from jan as from jun
         "The 12 men 2020",
-        "Date: 8 juillet 2922",  # a misread year
+        "Date: 8 juillet 2522",  # a misread year whose century cannot be told
+        "Date: 8 juillet 3022",
         "01/02/1850",
         "12:30:45",  # a time
         "Total 1,234,2020",
@@ -75,6 +76,32 @@ def test_given_ambiguous_numeric_date_when_month_first_then_us_order() -> None:
 )
 def test_given_no_valid_date_when_parsed_then_none(text: str) -> None:
     assert parse.parse_date(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "iso", "printed"),
+    [
+        ("Date: 8 juillet 2922", "2022-07-08", "2922"),
+        ("8 mars 2623 16:06", "2023-03-08", "2623"),
+        ("12/05/2819", "2019-05-12", "2819"),
+    ],
+)
+def test_given_a_year_whose_zero_was_misread_when_parsed_then_the_century_is_mended_and_said(
+    text: str, iso: str, printed: str
+) -> None:
+    assert parse.parse_date(text) == iso
+    assert parse.misread_year(text, iso) == printed
+    assert parse.misread_year("Date: 8 juillet 2022", "2022-07-08") is None
+
+
+def test_given_a_date_with_a_mended_year_when_extracted_then_the_page_goes_to_review() -> None:
+    from edge.read.fields import asks_review, extract
+    from edge.read.ocr import page_from_text
+
+    f = extract(page_from_text("Shop SARL\nREÇU\nDate: 8 mars 2623 16:06\nTotal TTC 186,89 €\n"), "receipt")
+    assert f.values["date"].value == "2023-03-08" and f.values["date"].confidence < 0.7
+    assert any(c.name == "year_misread" and not c.ok and "2623" in c.detail for c in f.checks)
+    assert asks_review(f)
 
 
 @pytest.mark.parametrize(
