@@ -193,7 +193,10 @@ def paint_signatures(
             continue
         a, b = rect
         if ink is None:
-            out[a[1] : b[1], a[0] : b[0]] = paper
+            # The box's own paper, not the page's: on a camera frame the light varies across
+            # the sheet, and a box brighter than the paper around it reads as a picture region.
+            region = out[a[1] : b[1], a[0] : b[0]]
+            region[...] = np.percentile(region, 90) if region.size else paper
             painted[a[1] : b[1], a[0] : b[0]] = 0
             continue
         roi = ink[a[1] : b[1], a[0] : b[0]]
@@ -629,8 +632,12 @@ def mask_warped(
         a, b = (x1 - pad) * fw, (y1 - pad) * fh
         c, d = (x2 + pad) * fw, (y2 + pad) * fh
         corners = np.array([[[a, b], [c, b], [c, d], [a, d]]], np.float32)
-        poly = cv2.perspectiveTransform(corners, m.astype(np.float32))[0]
-        cv2.fillPoly(out, [np.round(poly).astype(np.int32)], paper)
+        poly = np.round(cv2.perspectiveTransform(corners, m.astype(np.float32))[0]).astype(np.int32)
+        # The box's own paper, as in paint_signatures: the light varies across a camera page.
+        inside = np.zeros(out.shape[:2], np.uint8)
+        cv2.fillPoly(inside, [poly], 255)
+        under = out[inside > 0]
+        cv2.fillPoly(out, [poly], int(np.percentile(under, 90)) if under.size else paper)
     return out
 
 

@@ -161,6 +161,27 @@ def test_given_whole_box_asked_when_masked_then_all_of_it_painted() -> None:
     assert (out[_in_box(np.full_like(page, 255))] == 255).all()
 
 
+def test_given_unevenly_lit_page_when_whole_box_painted_then_with_the_paper_around_it() -> None:
+    """A camera page is lit unevenly: a box painted the page's brightest paper stands out on its
+    dim side as a bright block, which Tesseract's layout takes for a picture (on 80 validation
+    stills, painting each box its own paper took the CER from 22.75% to 22.01%)."""
+    from edge.read.preprocess import mask_warped
+
+    page, _, _ = _signed_page()
+    h, w = page.shape[:2]
+    light = np.linspace(1.0, 0.6, w, dtype=np.float32)[None, :]  # dimmer to the right
+    dim = (page.astype(np.float32) * light).astype(np.uint8)
+    right = (0.7, 0.5, 0.95, 0.7)  # a box on the dim side, over paper only
+    local = float(np.percentile(dim[int(0.5 * h) : int(0.7 * h), int(0.7 * w) : int(0.95 * w)], 90))
+    assert int(np.percentile(dim, 90)) - local > 30  # the page's paper is far brighter
+    for out in (
+        mask_regions(dim, [right], strokes_only=False),
+        mask_warped(dim, [right], dim.shape, np.eye(3)),
+    ):
+        inner = out[int(0.55 * h) : int(0.65 * h), int(0.75 * w) : int(0.9 * w)]
+        assert abs(float(inner.mean()) - local) < 6
+
+
 def test_given_signed_scan_when_prepared_then_typed_name_kept() -> None:
     page, sig, name_ink = _signed_page()
     kept = _untouched(name_ink, sig)
