@@ -370,9 +370,9 @@ class PageReader:
                     alt = prepare(
                         image,
                         profile,
-                        sig_boxes,
+                        sig_boxes,  # type: ignore[arg-type]
                         rotation=r,
-                        fine_despeckle=prep.fine_despeckle,  # type: ignore[arg-type]
+                        fine_despeckle=prep.fine_despeckle,
                     )
                     alt_page = self._ocr(alt)
                     if _quality(alt_page) > quality + 0.1:
