@@ -39,6 +39,11 @@ from edge.store import EdgeStore, StoreFull, encode_page
 log = logging.getLogger(__name__)
 
 POLL_S = 0.5
+# Still documents a camera may have waiting while one is read: a visitor who shows a few pages
+# in a row while the device is busy (the branch scanner reading beside it) keeps all of them;
+# past this many the oldest waiting one is dropped, with a warning, so the newest page is never
+# more than a few reads behind.
+LIVE_BACKLOG = 3
 
 
 @dataclass
@@ -160,7 +165,7 @@ class Pipeline:
         self._lock = threading.Lock()
         self._pending = 0  # page jobs made and not yet settled in the store (for the drain)
         self._live_busy: dict[int, bool] = {}
-        self._live_waiting: dict[int, PageJob] = {}
+        self._live_waiting: dict[int, deque[PageJob]] = {}
         self.live_superseded = 0
         for i, src in enumerate(self.sources):
             if src.live:
@@ -427,25 +432,38 @@ class Pipeline:
 
     # -- reading and storing --------------------------------------------------------------
     def _live_submit(self, i: int, job: PageJob) -> None:
-        """One live read in flight per camera; a newer still document replaces a waiting one
-        (policy "latest wins": the visitor is holding the newest page, not the one before)."""
+        """One live read in flight per camera; the still documents shown meanwhile wait in
+        order, up to LIVE_BACKLOG of them, and past that the oldest waiting one is dropped (the
+        visitor is holding the newest page: it must not fall further behind)."""
+        dropped = None
         with self._lock:
-            if self._live_busy.get(i):
-                old = self._live_waiting.get(i)
-                self._live_waiting[i] = job
-                if old is not None:
+            read_now = not self._live_busy.get(i)
+            if read_now:
+                self._live_busy[i] = True
+            else:
+                waiting = self._live_waiting.setdefault(i, deque())
+                waiting.append(job)
+                if len(waiting) > LIVE_BACKLOG:
+                    dropped = waiting.popleft()
                     self.live_superseded += 1
                     self._pending -= 1
-                return
-            self._live_busy[i] = True
-        self._submit_read(job, wait_slot=False, after=lambda: self._live_next(i))
+        if dropped is not None:
+            log.warning(
+                "camera %d: %d still documents were waiting to be read; the oldest (frame %d) is dropped",
+                i,
+                LIVE_BACKLOG + 1,
+                dropped.page_index,
+            )
+        if read_now:
+            self._submit_read(job, wait_slot=False, after=lambda: self._live_next(i))
 
     def _live_next(self, i: int) -> None:
         with self._lock:
-            nxt = self._live_waiting.pop(i, None)
-            if nxt is None:
+            waiting = self._live_waiting.get(i)
+            if not waiting:
                 self._live_busy[i] = False
                 return
+            nxt = waiting.popleft()
         self._submit_read(nxt, wait_slot=False, after=lambda: self._live_next(i))
 
     def _submit_read(

@@ -313,7 +313,8 @@ def test_given_a_video_then_each_still_document_is_read_once_with_the_webcam_pro
     assert len(pipe.still_latency_ms) == 2 and all(ms > 0 for ms in pipe.still_latency_ms)
 
 
-def test_given_a_slow_reader_then_a_newer_still_document_replaces_the_one_waiting(tmp_path: Path) -> None:
+def _slow_video_run(tmp_path: Path) -> tuple[Pipeline, EdgeStore]:
+    """Three still documents shown one after the other while the first takes 2 s to read."""
     vid = _doc_video(tmp_path / "desk.avi", [1, 2, 3], still_frames=12)
     cfg = _cfg(tmp_path, still_s=0.2, workers=1)
     cfg.source.uri = f"file://{vid}"
@@ -325,5 +326,22 @@ def test_given_a_slow_reader_then_a_newer_still_document_replaces_the_one_waitin
         assert _wait(lambda: pipe.sources[0].state == "ended" and not pipe._busy(), timeout=60)  # type: ignore[union-attr]
     finally:
         pipe.stop()
+    return pipe, store
+
+
+def test_given_a_slow_reader_then_the_documents_shown_meanwhile_wait_and_are_all_read(tmp_path: Path) -> None:
+    pipe, store = _slow_video_run(tmp_path)
+    assert pipe.live_superseded == 0
+    assert store.count_results() == 3
+    assert len({r.source.page_index for r in store.recent_results(10)}) == 3  # three different stills
+
+
+def test_given_more_documents_waiting_than_the_backlog_then_the_oldest_waiting_is_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import edge.pipeline.runtime as runtime
+
+    monkeypatch.setattr(runtime, "LIVE_BACKLOG", 1)
+    pipe, store = _slow_video_run(tmp_path)
     assert pipe.live_superseded == 1
-    assert store.count_results() == 2  # the first and the newest; the one in between was superseded
+    assert store.count_results() == 2  # the first and the newest; the one in between was dropped
