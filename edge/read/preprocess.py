@@ -30,6 +30,8 @@ MIN_DESKEW = 1.0  # degrees; smaller skew is left to Tesseract
 MIN_WORK_WIDTH = 1800  # webcam pages are upscaled so their text reaches a height Tesseract reads well
 SPECKLED = 1000.0  # specks per megapixel above which a scan may be median-filtered before OCR
 SPECK_SHARE = 0.7  # ... if the specks are also this share of its dark components (not a font's dots)
+# Pages up to this many pixels (A4 at about 300 dpi) may be despeckled at double size.
+FINE_DESPECKLE_MAX_PX = 9_000_000
 FAINT_DEPTH = 40  # grey levels under the paper from which a pixel can be faint print ...
 FAINT_NOISE = 5.0  # ... and at least this many times the paper's noise (robust sigma)
 FAINT_INK = 40  # the grey the deepest faint print is brought down to
@@ -261,8 +263,11 @@ def despeckle(gray: np.ndarray, fine: bool = False) -> tuple[np.ndarray, int]:
     with area averaging: a one-pixel speck, two by two there, still goes, but a one-pixel
     stroke, two wide there, stays. It keeps the thin print of a bilevel 150 dpi page that a
     plain pass erodes, and leaves more of the coarser grain; which of the two reads better
-    depends on the page (see ``PageReader``)."""
+    depends on the page (see ``PageReader``). A page over FINE_DESPECKLE_MAX_PX pixels gets the
+    plain passes whatever ``fine`` says: its strokes are not one pixel thin, and doubling it
+    would take hundreds of megabytes."""
     passes = 0
+    fine = fine and gray.size <= FINE_DESPECKLE_MAX_PX
     while passes < 3 and is_speckled(gray):
         if fine:
             h, w = gray.shape[:2]
@@ -1071,6 +1076,7 @@ def prepare(
     lift_ok = _outside_boxes(gray.shape[:2], mask_boxes) if profile == "scan" and mask_boxes else None
     passes = 0
     if profile == "scan":
+        fine_despeckle = fine_despeckle and gray.size <= FINE_DESPECKLE_MAX_PX
         gray, passes = despeckle(gray, fine=fine_despeckle)
         if passes:
             how = " at double size" if fine_despeckle else ""

@@ -348,8 +348,8 @@ class PageReader:
                 # that the plain median erodes; the reading with clearly more confident words is
                 # kept.
                 fine = prepare(image, profile, sig_boxes, fine_despeckle=True)  # type: ignore[arg-type]
-                fine_page = self._ocr(fine)
-                if _clearly_better(fine_page, page):
+                fine_page = self._ocr(fine) if fine.fine_despeckle else page  # too big: same page
+                if fine_page is not page and _clearly_better(fine_page, page):
                     errors = [e for e in errors if e not in prep.notes] + fine.notes
                     prep, page, quality = fine, fine_page, _quality(fine_page)
                     read_prep = prep

@@ -253,6 +253,17 @@ def test_given_thin_print_when_despeckled_finely_then_its_strokes_stay() -> None
     assert kept[0] < 0.6 and kept[1] > 0.85
 
 
+def test_given_a_big_speckled_page_when_despeckled_finely_then_the_plain_passes_run() -> None:
+    # Doubling a 12,000 px page would take hundreds of megabytes; its strokes are thick anyway.
+    from edge.read.preprocess import FINE_DESPECKLE_MAX_PX
+
+    rng = np.random.default_rng(5)
+    side = int(FINE_DESPECKLE_MAX_PX**0.5) + 50
+    page = np.where(rng.random((side, side)) < 0.05, 0, 255).astype(np.uint8)
+    plain, fine = despeckle(page), despeckle(page, fine=True)
+    assert plain[1] >= 1 and np.array_equal(plain[0], fine[0])
+
+
 def test_given_speckled_scan_of_thin_print_when_read_then_the_finer_cleaning_is_kept(
     reader: PageReader,
 ) -> None:
