@@ -597,7 +597,7 @@ class Extractor:
         """Who issued the page: of its top lines that read as a name, not a number line
         ("21802057"), a document title ("TAX INVOICE") or a "Label: value" line ("Cashier:
         Jessica"), the first that ends in a legal form ("Coolblue B.V.", below a slogan), else
-        else the first that heads the page's title ("Amazon Web Services Invoice", below the logo
+        the first that heads the page's title ("Amazon Web Services Invoice", below the logo
         read as "amazon"), else the first. A legal form printed on the line below ("SDN BHD",
         "Ltd") is part of it; a title after the name on its line ("OYO PAYMENT RECEIPT") is not."""
         found: list[tuple[int, str, int]] = []  # line, name, end of the name in the line

@@ -157,7 +157,12 @@ def misread_year(raw: str, iso: str) -> str | None:
     """The four-digit year printed in ``raw`` when the date ``iso`` read from it has another
     (a misread century mended by ``_mk``), else None."""
     years = re.findall(r"(?<!\d)\d{4}(?!\d)", raw)
-    return years[0] if years and iso[:4] not in years else None
+    if iso[:4] in years:
+        return None
+    # Only the misreadings _mk mends: "2623" for 2023, never some other number on the line.
+    return next(
+        (y for y in years if y[0] == "2" and int(y[1]) in MISREAD_CENTURY and y[2:] == iso[2:4]), None
+    )
 
 
 def date_readings(raw: str) -> tuple[str, ...]:

@@ -92,6 +92,7 @@ def test_given_a_year_whose_zero_was_misread_when_parsed_then_the_century_is_men
     assert parse.parse_date(text) == iso
     assert parse.misread_year(text, iso) == printed
     assert parse.misread_year("Date: 8 juillet 2022", "2022-07-08") is None
+    assert parse.misread_year("12/03/23 1530 #4471", "2023-03-12") is None  # a two-digit year, a time
 
 
 def test_given_a_date_with_a_mended_year_when_extracted_then_the_page_goes_to_review() -> None:
