@@ -183,10 +183,11 @@ def paint_signatures(
     out = gray.copy()
     painted = np.full(out.shape[:2], 255, np.uint8)
     h, w = out.shape[:2]
-    paper = int(np.percentile(out, 90)) if out.size else 255
     ink = None
     glyph = 20.0
+    paper = 255
     if strokes_only and out.size:
+        paper = int(np.percentile(out, 90))  # strokes are painted the page's paper
         _, ink = cv2.threshold(to_gray(out), 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
         glyph = glyph_height(ink)
     for box in boxes:
@@ -198,7 +199,7 @@ def paint_signatures(
             # The box's own paper, not the page's: on a camera frame the light varies across
             # the sheet, and a box brighter than the paper around it reads as a picture region.
             region = out[a[1] : b[1], a[0] : b[0]]
-            region[...] = np.percentile(region, 90) if region.size else paper
+            region[...] = np.percentile(region, 90)  # _pixel_rect gives no empty box
             painted[a[1] : b[1], a[0] : b[0]] = 0
             continue
         roi = ink[a[1] : b[1], a[0] : b[0]]
@@ -632,17 +633,23 @@ def mask_warped(
         return page
     out = page.copy()
     fh, fw = frame_shape[:2]
-    paper = int(np.percentile(out, 90)) if out.size else 255
+    ph, pw = out.shape[:2]
     for x1, y1, x2, y2 in boxes:
         a, b = (x1 - pad) * fw, (y1 - pad) * fh
         c, d = (x2 + pad) * fw, (y2 + pad) * fh
         corners = np.array([[[a, b], [c, b], [c, d], [a, d]]], np.float32)
         poly = np.round(cv2.perspectiveTransform(corners, m.astype(np.float32))[0]).astype(np.int32)
         # The box's own paper, as in paint_signatures: the light varies across a camera page.
-        inside = np.zeros(out.shape[:2], np.uint8)
-        cv2.fillPoly(inside, [poly], 255)
-        under = out[inside > 0]
-        cv2.fillPoly(out, [poly], int(np.percentile(under, 90)) if under.size else paper)
+        # Only the box's bounding rectangle on the page is looked at.
+        lo = np.clip(poly.min(axis=0), 0, (pw, ph))
+        hi = np.clip(poly.max(axis=0) + 1, 0, (pw, ph))
+        if (hi <= lo).any():
+            continue  # off the page
+        inside = np.zeros((hi[1] - lo[1], hi[0] - lo[0]), np.uint8)
+        cv2.fillPoly(inside, [poly - lo], 255)
+        region = out[lo[1] : hi[1], lo[0] : hi[0]]
+        if inside.any():
+            region[inside > 0] = int(np.percentile(region[inside > 0], 90))
     return out
 
 
