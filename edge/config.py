@@ -95,6 +95,11 @@ class ReaderConfig(StrictModel):
     review_threshold: float = Field(
         0.80, ge=0, le=1, description="Below this confidence a page needs review."
     )
+    handwriting: Path | None = Field(
+        Path("models/artifacts/handwriting.onnx"),
+        description="Handwriting word model (ONNX): on scans, words it is sure were written by hand "
+        "are kept among the words (marked) but left out of the page's text; null turns it off.",
+    )
     mask_signatures: bool = Field(True, description="Blank detected signatures before OCR.")
     recover_missed: bool = Field(
         True,

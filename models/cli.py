@@ -23,6 +23,7 @@ models = lazy_group(
         "eval-detector": "models.detector.cli:eval_detector",
         "train-classifier": "models.classifier.cli:train_classifier",
         "eval-classifier": "models.classifier.cli:eval_classifier",
+        "train-handwriting": "models.hand.cli:train_handwriting",
         "report-reading": "models.reading_report:report_reading",
         "eval-page-finding": "models.page_finding:eval_page_finding",
         "dataset": "models.lifecycle:dataset",

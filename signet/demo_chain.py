@@ -47,7 +47,7 @@ def _check_prerequisites() -> list[str]:
     for tool in ("mosquitto", "mosquitto_passwd", "tesseract", "openssl"):
         if not shutil.which(tool):
             problems.append(f"{tool} is not installed (scripts/setup installs it)")
-    for artifact in ("detector.onnx", "classifier.int8.onnx"):
+    for artifact in ("detector.onnx", "classifier.int8.onnx", "handwriting.onnx"):
         if not (REPO / "models" / "artifacts" / artifact).exists():
             problems.append(
                 f"models/artifacts/{artifact} is missing (train and export it: see its model card)"
@@ -176,7 +176,10 @@ def _run(root: Path, services: Services, serve: bool, timeout: float) -> int:
             "device": {"id": dev, "site": site},
             "source": {"uri": sources[dev]},
             "detector": {"model": str(REPO / "models" / "artifacts" / "detector.onnx"), "threads": 1},
-            "reader": {"classifier": str(REPO / "models" / "artifacts" / "classifier.int8.onnx")},
+            "reader": {
+                "classifier": str(REPO / "models" / "artifacts" / "classifier.int8.onnx"),
+                "handwriting": str(REPO / "models" / "artifacts" / "handwriting.onnx"),
+            },
             "pipeline": {"workers": 1},
             "store": {"path": str(root / dev / "edge.db"), "images_dir": str(root / dev / "images")},
             "sync": {

@@ -41,11 +41,13 @@ class Word:
     par: int
     line: int
     index: int = 0  # position in reading order (what FieldValue.words refers to)
+    hand: float = 0.0  # the handwriting model's P(written by hand); 0 where it did not look
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["box"] = [round(v, 5) for v in self.box]
         d["conf"] = round(self.conf, 3)
+        d["hand"] = round(self.hand, 3)
         return d
 
 

@@ -23,6 +23,7 @@ from edge.contract import Box, Code, DocType, Fields, ModelRef
 from edge.read import fields as fields_mod
 from edge.read.classify import ClassifierUnavailable, DocClassifier
 from edge.read.codes import decode_codes
+from edge.read.hand import HandwritingModel, HandwritingUnavailable
 from edge.read.ocr import (
     OcrError,
     OcrPage,
@@ -48,6 +49,7 @@ STROKE_REACH = 0.5  # ... or when no painted pen stroke lies within this many wo
 # Webcam frames keep every word: the same rule made them slightly worse (30.3% -> 30.6%).
 TEXT_MIN_CONF = 0.4
 TEXT_FILTER_SHARE = 0.6  # share of words at TEXT_MIN_CONF or above for the filter to apply
+HAND_MAX_SHARE = 0.5  # a page with more of its words handwritten than this keeps them in its text
 SUSPICIOUS_QUALITY = 0.4  # under this share of confident words a page gets the orientation/script check
 # A speckled scan read with at least this share of confident words is not cleaned and read a
 # second way (see ``despeckle``): the plain median left its print legible.
@@ -137,12 +139,23 @@ def _reads_as_print(word: Word) -> bool:
 _BAR_WORD = re.compile(r"[|¦]+")
 
 
-def text_words(page: OcrPage, profile: str) -> OcrPage:
-    """The words that make the page's text: never a lone bar (see _BAR_WORD); on a scan whose
+def handwritten(page: OcrPage, threshold: float) -> int:
+    """How many of the page's words the handwriting model called handwritten (``hand`` at or
+    above ``threshold``), where they are a minority; 0 on a page written mostly by hand, whose
+    text is then what Tesseract made of the handwriting (HAND_MAX_SHARE)."""
+    n = sum(1 for w in page.words if w.hand >= threshold)
+    return n if n <= HAND_MAX_SHARE * len(page.words) else 0
+
+
+def text_words(page: OcrPage, profile: str, hand_threshold: float | None = None) -> OcrPage:
+    """The words that make the page's text: never a lone bar (see _BAR_WORD); with
+    ``hand_threshold``, not the words written by hand (see ``handwritten``); on a scan whose
     words are mostly confident, those Tesseract is at least TEXT_MIN_CONF sure of; otherwise all
     of them (a page read poorly throughout keeps its text rather than losing most of it)."""
     if any(_BAR_WORD.fullmatch(w.text) for w in page.words):
         page = drop_words(page, lambda w: _BAR_WORD.fullmatch(w.text) is not None)
+    if hand_threshold is not None and handwritten(page, hand_threshold):
+        page = drop_words(page, lambda w: w.hand >= hand_threshold)
     if profile != "scan" or not page.words:
         return page
     sure = sum(1 for w in page.words if w.conf >= TEXT_MIN_CONF)
@@ -214,6 +227,12 @@ class PageReader:
             log.error("%s", exc)
             self.classifier_error = str(exc)
             self.classifier_ref = ModelRef(name="doc-classifier", version="unavailable")
+        self.hand: HandwritingModel | None = None
+        if cfg.handwriting is not None:
+            try:
+                self.hand = HandwritingModel(cfg.handwriting)
+            except HandwritingUnavailable as exc:  # the page is still read, its text with handwriting
+                log.error("%s; handwritten words stay in the text", exc)
         self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-codes")
 
     def _empty(self, errors: list[str], timings: dict[str, float], prep: Prepared | None = None) -> Reading:
@@ -392,7 +411,17 @@ class PageReader:
                     and (_near_strokes(w.box, prep.painted) or not _reads_as_print(w))
                 ),
             )
-        text_page = text_words(page, profile)
+        hand_threshold = None
+        if self.hand is not None and profile == "scan" and page.words:
+            # Scans only: the model was trained on scans' words, not on flattened camera pages.
+            t = time.perf_counter()
+            p = self.hand.probabilities(prep.ocr_image, [w.box for w in page.words])
+            page.words = [replace(w, hand=float(v)) for w, v in zip(page.words, p, strict=True)]
+            hand_threshold = self.hand.info.threshold
+            # Not an error (that would make the page's result partial): the words say it.
+            log.debug("%d handwritten words left out of the text", handwritten(page, hand_threshold))
+            lap("handwriting", t)
+        text_page = text_words(page, profile, hand_threshold)
         text = text_page.text
         if too_small and quality < SUSPICIOUS_QUALITY:
             # Body text of a page this small in the frame is a few pixels high: no OCR reads it,
