@@ -9,7 +9,7 @@ A median over a dozen pages moves by several percent from run to run on a shared
 machine, so 24 pages are timed by default, and the per-page ratio (both pipelines on the same
 page, in the same worker, one after the other) is printed with its spread.
 
-    .venv/bin/python bench/page.py [--pages 24] [--languages eng+fra] [--no-mask]
+    .venv/bin/python bench/page.py [--pages 24] [--languages eng+fra] [--no-mask] [--no-handwriting]
 """
 
 from __future__ import annotations
@@ -29,13 +29,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 _STATE: dict[str, Any] = {}
 
 
-def _init(classifier: str, mask: bool, languages: list[str]) -> None:
+def _init(classifier: str, mask: bool, languages: list[str], handwriting: bool = True) -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"  # one Tesseract thread per worker, for both pipelines
     from edge.config import DetectorConfig, ReaderConfig
     from edge.read import PageReader
 
     _STATE["reader"] = PageReader(
-        ReaderConfig(classifier=Path(classifier), mask_signatures=mask, languages=languages)
+        ReaderConfig(
+            classifier=Path(classifier),
+            mask_signatures=mask,
+            languages=languages,
+            **({} if handwriting else {"handwriting": None}),
+        )
     )
     try:
         from edge.detect import load_detector
@@ -83,6 +88,9 @@ def main() -> int:
         "--languages", default="eng+fra", help="Tesseract languages of our reader (the naive one reads eng)."
     )
     ap.add_argument("--no-mask", action="store_true", help="Do not blank detected signatures before OCR.")
+    ap.add_argument(
+        "--no-handwriting", action="store_true", help="Without the handwriting word model (its cost)."
+    )
     args = ap.parse_args()
 
     import cv2
@@ -117,7 +125,7 @@ def main() -> int:
     with ctx.Pool(
         args.workers,
         initializer=_init,
-        initargs=(args.classifier, not args.no_mask, args.languages.split("+")),
+        initargs=(args.classifier, not args.no_mask, args.languages.split("+"), not args.no_handwriting),
     ) as pool:
         pool.map(
             _run_both, list(enumerate(paths[: args.workers]))
