@@ -415,11 +415,15 @@ class PageReader:
         if self.hand is not None and profile == "scan" and page.words:
             # Scans only: the model was trained on scans' words, not on flattened camera pages.
             t = time.perf_counter()
-            p = self.hand.probabilities(prep.ocr_image, [w.box for w in page.words])
-            page.words = [replace(w, hand=float(v)) for w, v in zip(page.words, p, strict=True)]
-            hand_threshold = self.hand.info.threshold
-            # Not an error (that would make the page's result partial): the words say it.
-            log.debug("%d handwritten words left out of the text", handwritten(page, hand_threshold))
+            try:
+                p = self.hand.probabilities(prep.ocr_image, [w.box for w in page.words])
+            except Exception:  # a runtime error in ONNX Runtime must not lose the page
+                log.exception("handwriting model failed; the page's text keeps its handwriting")
+            else:
+                page.words = [replace(w, hand=float(v)) for w, v in zip(page.words, p, strict=True)]
+                hand_threshold = self.hand.info.threshold
+                # Not an error (that would make the page's result partial): the words say it.
+                log.debug("%d handwritten words left out of the text", handwritten(page, hand_threshold))
             lap("handwriting", t)
         text_page = text_words(page, profile, hand_threshold)
         text = text_page.text

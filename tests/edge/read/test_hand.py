@@ -140,3 +140,32 @@ def test_given_a_form_filled_in_by_hand_when_read_then_its_handwriting_is_in_wor
     assert all(w["hand"] == 0.0 for w in without.words)
     assert len(with_model.text.split()) < len(without.text.split())
     assert with_model.fields.model_dump() == without.fields.model_dump()  # the fields see every word
+
+
+def test_given_the_model_fails_at_run_time_when_a_page_is_read_then_the_page_is_still_read(
+    tmp_path: Path,
+) -> None:
+    """A model file that loads (right metadata) but whose graph takes one crop at a time: ONNX
+    Runtime refuses the page's batch of words, and the page is read all the same."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from edge.config import ReaderConfig
+    from edge.read import PageReader
+
+    graph = helper.make_graph(
+        [helper.make_node("ReduceMean", ["crops"], ["logit"], axes=[1, 2, 3], keepdims=0)],
+        "one-at-a-time",
+        [helper.make_tensor_value_info("crops", TensorProto.FLOAT, [1, 1, CROP_H, CROP_W])],
+        [helper.make_tensor_value_info("logit", TensorProto.FLOAT, [1])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    for k, v in {"name": "one-at-a-time", "version": "0", "threshold": "0.5", "crop": "[32, 128]"}.items():
+        model.metadata_props.add(key=k, value=v)
+    path = tmp_path / "one.onnx"
+    onnx.save(model, str(path))
+    reader = PageReader(ReaderConfig(handwriting=path))
+    assert reader.hand is not None
+    reading = reader.read(_page_with("Invoice total 12.50"), [], "scan")
+    assert "total" in reading.text.lower() and all(w["hand"] == 0.0 for w in reading.words)
+    assert len(reading.words) >= 2  # several words: a batch the graph refuses
