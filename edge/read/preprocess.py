@@ -73,6 +73,10 @@ class Prepared:
     # signature was painted
     painted: np.ndarray | None = None
     despeckled: int = 0  # scans: median passes run on a speckled page (see ``despeckle``)
+    # webcam, page found: the perspective transform from input pixels to the flattened page's
+    # pixels (before its resolution was normalised), and that page's (width, height)
+    warp: np.ndarray | None = None
+    warp_size: tuple[int, int] = (0, 0)
     fine_despeckle: bool = False  # ... run on the page doubled in size
 
     @property
@@ -733,10 +737,14 @@ def _rotation(h: int, w: int, angle: float) -> tuple[np.ndarray, int, int]:
 
 def input_to_page(prep: Prepared, input_shape: tuple[int, ...], pts: np.ndarray) -> np.ndarray:
     """Pixel points (x, y) of the input image, normalised to where they lie on ``prep.gray``:
-    through the scaling, the quarter turns and the deskew ``prepare`` applied. Not for a webcam
-    page flattened from its outline (``page_found``), whose warp this does not follow."""
+    through the flattening of a webcam page found by its outline (``warp``), the scaling, the
+    quarter turns and the deskew ``prepare`` applied."""
     h, w = input_shape[:2]
-    p = np.asarray(pts, dtype=np.float64).reshape(-1, 2) * prep.scale
+    p = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+    if prep.warp is not None:
+        p = cv2.perspectiveTransform(p[None], prep.warp)[0]
+        w, h = prep.warp_size
+    p = p * prep.scale
     ph, pw = h * prep.scale, w * prep.scale
     for _ in range((prep.rotation // 90) % 4):  # a quarter turn clockwise: (x, y) -> (h - y, x)
         p = np.stack([ph - p[:, 1], p[:, 0]], axis=1)
@@ -1051,6 +1059,8 @@ def prepare(
     # into the edges it looks for. The boxes are painted afterwards, on the flattened page.
     others: list[np.ndarray] = []
     painted: np.ndarray | None = None
+    warp: np.ndarray | None = None
+    warp_size = (0, 0)
     if quad is not None:
         quad = np.asarray(quad, dtype=np.float64) * f0  # given in input pixels
     elif profile == "webcam" and outline:
@@ -1070,6 +1080,8 @@ def prepare(
             gray, m = warp_page(gray, quad)
             gray = mask_warped(gray, mask_boxes, frame_shape, m)
             page_found = True
+            warp = m @ np.diag([f0, f0, 1.0])  # from input pixels
+            warp_size = (gray.shape[1], gray.shape[0])
             # After warping, coordinates no longer scale uniformly from the input.
             f0 = 1.0
         elif outline:
@@ -1128,4 +1140,6 @@ def prepare(
         painted=painted,
         despeckled=passes,
         fine_despeckle=fine_despeckle,
+        warp=warp,
+        warp_size=warp_size,
     )

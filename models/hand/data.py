@@ -39,7 +39,8 @@ def _page_boxes(prep: Any, shape: tuple[int, ...], boxes: list[list[float]]) -> 
 
 
 def page_words(spec: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(uint8 crops N x H x W, labels N, word texts) of one corpus scan, read as the edge does."""
+    """(uint8 crops N x H x W, labels N, word texts) of one corpus page, read as the edge does
+    (a camera page: flattened from the outline found, where one is)."""
     from edge.read.hand import word_crops
     from edge.read.ocr import read_words
     from edge.read.preprocess import prepare
@@ -50,8 +51,9 @@ def page_words(spec: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     sig = [
         (s["box"][0] / w, s["box"][1] / h, s["box"][2] / w, s["box"][3] / h) for s in page.meta["signatures"]
     ]
-    prep = prepare(page.image, "scan", sig)
-    words = read_words(prep.ocr_image, ["eng", "fra"], 60.0, recover_missed=True, sharp=True).words
+    prep = prepare(page.image, spec.profile, sig)
+    sharp = spec.profile == "scan"
+    words = read_words(prep.ocr_image, ["eng", "fra"], 60.0, recover_missed=True, sharp=sharp).words
     hand = _page_boxes(
         prep, page.image.shape, [n["box"] for n in page.meta["negatives"] if n["kind"] in HAND_KINDS]
     )
@@ -67,17 +69,18 @@ def page_words(spec: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return (crops * 255).round().astype(np.uint8), labels, [wd.text for wd in words]
 
 
-def split_words(split: str, pages: int, workers: int = 2) -> dict[str, np.ndarray]:
-    """Crops, labels, page index and text of every word on the scans among a split's first
-    ``pages`` specs (``models.classifier.data.page_specs``); cached by split and page count."""
+def split_words(split: str, pages: int, workers: int = 2, profile: str = "scan") -> dict[str, np.ndarray]:
+    """Crops, labels, page index and text of every word on the pages of ``profile`` among a
+    split's first ``pages`` specs (``models.classifier.data.page_specs``); cached by split, page
+    count and profile. The shipped model is trained on scans only."""
     from models.classifier.data import page_specs
 
-    cache = CACHE_DIR / f"{split}_{pages}.npz"
+    cache = CACHE_DIR / (f"{split}_{pages}.npz" if profile == "scan" else f"{split}_{pages}_{profile}.npz")
     if cache.is_file():
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}
-    specs = [s for s in page_specs(split, pages) if s.profile == "scan"]
-    log.info("reading %d %s scans for handwriting crops", len(specs), split)
+    specs = [s for s in page_specs(split, pages) if s.profile == profile]
+    log.info("reading %d %s %s pages for handwriting crops", len(specs), split, profile)
     with ProcessPoolExecutor(max(1, workers)) as ex:
         rows = list(ex.map(page_words, specs, chunksize=2))
     out = {

@@ -169,3 +169,28 @@ def test_given_the_model_fails_at_run_time_when_a_page_is_read_then_the_page_is_
     reading = reader.read(_page_with("Invoice total 12.50"), [], "scan")
     assert "total" in reading.text.lower() and all(w["hand"] == 0.0 for w in reading.words)
     assert len(reading.words) >= 2  # several words: a batch the graph refuses
+
+
+def test_given_a_camera_page_flattened_from_its_outline_when_input_points_are_mapped_then_they_land_on_it() -> (
+    None
+):
+    """``input_to_page`` follows the flattening of a webcam page (what labels its words for the
+    handwriting model): a dark square drawn on a tilted page in the frame is found where the
+    square's centre in the frame is mapped to."""
+    from edge.read.preprocess import input_to_page, prepare
+
+    frame = np.full((900, 1200), 70, np.uint8)  # a dark desk
+    quad = np.array([[300, 80], [930, 140], [880, 860], [240, 800]], np.float32)
+    page = np.full((1400, 1000), 235, np.uint8)
+    for y in range(100, 1300, 40):  # lines of 'print' so the page reads as a page
+        page[y : y + 8, 100:900] = 30
+    page[600:700, 400:500] = 0  # the square, centre (450, 650) on the page
+    m = cv2.getPerspectiveTransform(np.array([[0, 0], [999, 0], [999, 1399], [0, 1399]], np.float32), quad)
+    cv2.warpPerspective(page, m, (1200, 900), dst=frame, borderMode=cv2.BORDER_TRANSPARENT)
+    centre = cv2.perspectiveTransform(np.array([[[450.0, 650.0]]], np.float32), m)[0]
+    prep = prepare(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR), "webcam")
+    assert prep.page_found and prep.warp is not None
+    ((x, y),) = input_to_page(prep, frame.shape, centre)
+    gh, gw = prep.gray.shape[:2]
+    near = prep.gray[int(y * gh) - 10 : int(y * gh) + 10, int(x * gw) - 10 : int(x * gw) + 10]
+    assert int((near < 60).sum()) > 300  # inside the square, which is larger than 20 x 20 px there
