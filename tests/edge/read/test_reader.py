@@ -182,6 +182,36 @@ def test_given_a_levelled_staircase_rule_when_rules_removed_then_no_dashes_stay_
     assert np.count_nonzero((out < 128) & text) > 0.97 * np.count_nonzero(text)
 
 
+def test_given_dotted_row_rules_when_rules_removed_then_dots_go_and_text_and_asterisks_stay() -> None:
+    """A table with dotted rules under its rows (Tesseract took each row for a picture) and a
+    masked card number, whose asterisks are flat marks too but half a glyph high."""
+    lines = ["Laptop stand - 1", "", "USB-C cable - 4", "", "VISA ************9417"]
+    clean = cv2.cvtColor(render(lines, size=(1300, 600), font_px=26), cv2.COLOR_BGR2GRAY)
+    dotted = clean.copy()
+    ys = []
+    for row in range(2):
+        y = 95 + 105 * row
+        ys.append(y)
+        for x in range(40, 1260, 9):  # 4 px dashes, 5 px gaps
+            cv2.line(dotted, (x, y), (x + 3, y), 0, 2)
+    out = remove_rules(dotted)
+    assert out is not None
+    for y in ys:
+        band = out[y - 3 : y + 4, 40:1260]
+        assert np.count_nonzero(band < 128) < 0.01 * band.size  # the dots are gone
+    ink_clean = clean < 128
+    assert np.count_nonzero((out < 128) & ink_clean) > 0.98 * np.count_nonzero(
+        ink_clean
+    )  # hyphens, asterisks
+    assert remove_rules(clean) is None  # the asterisks' row alone is no rule
+    # Lines set close together: the labelled strips around a row cut the next line's glyphs,
+    # whose tops are flat pieces there; they are not marks of a rule.
+    tight = cv2.cvtColor(
+        render(["08/19/2022 202203-5955 0800"] * 8, size=(900, 400), font_px=30), cv2.COLOR_BGR2GRAY
+    )
+    assert remove_rules(tight) is None
+
+
 def _speckled(gray: np.ndarray, share: float, seed: int = 7) -> np.ndarray:
     """A bilevel scan thresholded over grainy paper: ``share`` of the paper pixels turned black."""
     rng = np.random.default_rng(seed)
