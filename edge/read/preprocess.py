@@ -75,11 +75,11 @@ class Prepared:
     # signature was painted
     painted: np.ndarray | None = None
     despeckled: int = 0  # scans: median passes run on a speckled page (see ``despeckle``)
+    fine_despeckle: bool = False  # ... run on the page doubled in size
     # webcam, page found: the perspective transform from input pixels to the flattened page's
     # pixels (before its resolution was normalised), and that page's (width, height)
     warp: np.ndarray | None = None
     warp_size: tuple[int, int] = (0, 0)
-    fine_despeckle: bool = False  # ... run on the page doubled in size
 
     @property
     def ocr_image(self) -> np.ndarray:
@@ -992,17 +992,15 @@ def _dotted_rules(ink: np.ndarray, glyph: float, line: np.ndarray) -> np.ndarray
     """Dotted and dashed rules (table row separators, dotted lines to sign or write on): rows of
     flat marks, whole components of ink at most DOTTED_THICKNESS of a glyph high (not asterisks,
     half a glyph high), shorter than ``line`` and with paper above and below, that join into a
-    row as long as ``line``. Left
-    in, Tesseract took each table row for a picture and read one cell of nine rows. Only whole
-    flat components count: a serif or the foot of a glyph is part of a tall one, so a line of
-    text is not a rule. The marks on each row found are returned, not the band between them,
-    which a glyph may cross.
+    row as long as ``line``. Left in, Tesseract took each table row for a picture and read one
+    cell of nine rows. Only whole flat components count: a serif or the foot of a glyph is part
+    of a tall one, so a line of text is not a rule. The marks on each row found are returned,
+    not the band between them, which a glyph may cross.
 
     Rows where short vertical runs away from tall ones alone would join into a line (a
-    superset: flat strokes of glyphs too) are found on the whole page first; components are labelled only in
-    strips around them, a glyph high either side (a component the strip's edge cuts is never
-    taken for a mark: it may be the top of a glyph). The superset is found at half
-    size: on a text page without rules this look costs about 5 ms."""
+    superset: flat strokes of glyphs too) are found on the whole page first, at half size;
+    components are labelled only in strips around them, a glyph high either side (a component
+    the strip's edge cuts is never taken for a mark: it may be the top of a glyph)."""
     hmax = int(max(2, DOTTED_THICKNESS * glyph))
     tall = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((hmax + 1, 1), np.uint8))
     # Short runs right above or below a tall one are a glyph's foot or serif, not a mark.
@@ -1049,7 +1047,7 @@ def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | No
     '5 5 5') and its layout analysis splits or merges cells around them. A rule is a horizontal
     run of thin ink longer than ``min_len`` of the page width and RULE_GLYPHS typical glyph
     heights, found by opening the binary page with a long flat line; glyph strokes are far
-    shorter, so text is left alone. Vertical rules stay: they keep table columns apart for
+    shorter, so text is left alone. Dotted and dashed rules as long go too (``_dotted_rules``). Vertical rules stay: they keep table columns apart for
     Tesseract. The grey page itself is kept for barcodes, whose bars would go too."""
     w = gray.shape[1]
     _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)

@@ -1,9 +1,9 @@
 """Train, choose the threshold of, and export the handwriting word model (edge/read/hand.py).
 
-A four-layer CNN (about 60 k parameters, 12 M multiply-adds a word) over word crops, one logit: handwritten or printed. It
-trains from scratch on the crops of the corpus's training scans (``models.hand.data``), with the
-positive class weighted up (about one word in twenty is handwritten) and each crop shifted,
-lightened or darkened a little. The threshold is chosen on the validation scans: the lowest at
+A four-layer CNN (about 60 k parameters, 12 M multiply-adds a word) over word crops, one logit:
+handwritten or printed. It trains from scratch on the crops of the corpus's training scans
+(``models.hand.data``), with the positive class weighted up (about one word in 36 is
+handwritten) and each crop shifted, lightened or darkened a little. The threshold is chosen on the validation scans: the lowest at
 which at least ``precision`` of the words called handwritten are (a printed word left out of the
 page's text is lost text; a handwritten one left in is only noise). Exported to ONNX with its
 metadata (name, version, crop size, threshold, training data) inside the file.
