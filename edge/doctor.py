@@ -284,7 +284,29 @@ def check_reader(cfg: Any) -> list[Check]:
                 "train/export it or set reader.classifier",
             )
         )
+    out.append(_check_handwriting(cfg.reader.handwriting))
     return out
+
+
+def _check_handwriting(path: Path | None) -> Check:
+    """The handwriting word model loads (the reader works without it, its text then keeping
+    the handwriting Tesseract reads on scans)."""
+    if path is None:
+        return Check("handwriting model", "ok", "off (reader.handwriting: null)")
+    from edge.read.hand import HandwritingModel, HandwritingUnavailable
+
+    try:
+        info = HandwritingModel(Path(path)).info
+    except HandwritingUnavailable as exc:
+        return Check(
+            "handwriting model",
+            "warn",
+            f"{exc}: handwriting read on scans stays in their text",
+            "copy models/artifacts/handwriting.onnx or set reader.handwriting",
+        )
+    return Check(
+        "handwriting model", "ok", f"{path} ({info.name} {info.version}, threshold {info.threshold:.2f})"
+    )
 
 
 def check_sync(cfg: Any) -> list[Check]:

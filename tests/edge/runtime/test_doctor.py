@@ -54,6 +54,7 @@ sync: {{broker: {{host: 127.0.0.1, port: {broker.port}}}}}
         "libtesseract",
         "MQTT broker",
         "disk",
+        "handwriting model",
     ):
         assert any(line.startswith("[ok  ]") and name in line for line in out.splitlines()), (name, out)
     assert "0 to fix" in out
@@ -66,6 +67,7 @@ def test_given_missing_model_and_dead_broker_then_each_named_with_a_fix_and_exit
 device: {{id: doc-02, site: lab}}
 source: {{uri: "folder://{tmp_path / "inbox"}"}}
 detector: {{model: {tmp_path / "missing.onnx"}}}
+reader: {{handwriting: {tmp_path / "no-hand.onnx"}}}
 store: {{path: {tmp_path / "edge.db"}, images_dir: {tmp_path / "images"}}}
 sync: {{broker: {{host: 127.0.0.1, port: {_closed_port()}}}}}
 """
@@ -74,6 +76,10 @@ sync: {{broker: {{host: 127.0.0.1, port: {_closed_port()}}}}}
     assert r.returncode == 1, out + r.stderr
     fails = [line for line in out.splitlines() if line.startswith("[FAIL]")]
     assert any("detector" in f for f in fails), out
+    # the reader works without the handwriting model: a warning with its fix, not a failure
+    assert any(
+        line.startswith("[warn] handwriting model") and "not found" in line for line in out.splitlines()
+    ), out
     assert any("MQTT broker" in f for f in fails), out
     assert out.count("fix:") >= len(fails) >= 2, out
     assert "to fix" in out.splitlines()[-1]
