@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from edge.contract import DOC_TYPES, DocType
+from edge.read.onnx_cpu import cpu_session
 
 log = logging.getLogger(__name__)
 
@@ -60,21 +61,12 @@ class DocClassifier:
 
     def __init__(self, path: Path, threads: int = 1) -> None:
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401
             from tokenizers import Tokenizer
         except ImportError as exc:  # pragma: no cover - the edge extra installs both
             raise ClassifierUnavailable(f"backend unavailable: {exc}") from exc
         path = Path(path)
-        if not path.is_file():
-            raise ClassifierUnavailable(f"classifier model not found: {path}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:
-            raise ClassifierUnavailable(f"cannot load classifier {path}: {exc}") from exc
-        meta = self.session.get_modelmeta().custom_metadata_map
+        self.session, meta = cpu_session(path, threads, "classifier model", ClassifierUnavailable)
         try:
             labels = tuple(json.loads(meta["labels"]))
             self.info = ClassifierInfo(

@@ -23,6 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from edge.read.onnx_cpu import cpu_session
+
 log = logging.getLogger(__name__)
 
 CROP_H = 32  # pixels high each word is brought to
@@ -79,20 +81,7 @@ class HandwritingModel:
 
     def __init__(self, path: Path, threads: int = 1) -> None:
         path = Path(path)
-        if not path.is_file():
-            raise HandwritingUnavailable(f"handwriting model not found: {path}")
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise HandwritingUnavailable(f"onnxruntime is not installed ({exc})") from exc
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # a truncated or foreign file: say which
-            raise HandwritingUnavailable(f"cannot load handwriting model {path}: {exc}") from exc
-        meta = self.session.get_modelmeta().custom_metadata_map
+        self.session, meta = cpu_session(path, threads, "handwriting model", HandwritingUnavailable)
         try:
             crop = json.loads(meta.get("crop", f"[{CROP_H}, {CROP_W}]"))
             threshold = float(meta["threshold"])

@@ -758,6 +758,16 @@ def input_to_page(prep: Prepared, input_shape: tuple[int, ...], pts: np.ndarray)
     return p / np.array([gw, gh], dtype=np.float64)
 
 
+def input_box_to_page(
+    prep: Prepared, input_shape: tuple[int, ...], box: Sequence[float]
+) -> tuple[float, float, float, float]:
+    """An input-pixel box (x1, y1, x2, y2) brought onto ``prep.gray`` (normalised, unclipped):
+    the axis-aligned box around its four corners mapped by ``input_to_page``."""
+    x1, y1, x2, y2 = box
+    p = input_to_page(prep, input_shape, np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], np.float64))
+    return float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max())
+
+
 def turn(gray: np.ndarray, clockwise: int) -> np.ndarray:
     """Turn by a multiple of 90 degrees clockwise."""
     k = (clockwise // 90) % 4

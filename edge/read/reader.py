@@ -33,7 +33,7 @@ from edge.read.ocr import (
     read_words,
     tesseract_version,
 )
-from edge.read.preprocess import InputError, Prepared, ink_fraction, input_to_page, prepare, to_gray
+from edge.read.preprocess import InputError, Prepared, ink_fraction, input_box_to_page, prepare, to_gray
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +194,10 @@ def page_codes(image: np.ndarray, prep: Prepared) -> list[Code]:
         box = None
         if code.box is not None:
             b = code.box
-            corners = np.array([[b.x1, b.y1], [b.x2, b.y1], [b.x2, b.y2], [b.x1, b.y2]]) * [w, h]
-            p = np.clip(input_to_page(prep, image.shape, corners), 0.0, 1.0)
-            if p[:, 0].max() > p[:, 0].min() and p[:, 1].max() > p[:, 1].min():
-                box = Box(x1=p[:, 0].min(), y1=p[:, 1].min(), x2=p[:, 0].max(), y2=p[:, 1].max())
+            on_page = input_box_to_page(prep, image.shape, (b.x1 * w, b.y1 * h, b.x2 * w, b.y2 * h))
+            x1, y1, x2, y2 = (min(1.0, max(0.0, v)) for v in on_page)
+            if x2 > x1 and y2 > y1:
+                box = Box(x1=x1, y1=y1, x2=x2, y2=y2)
         codes.append(code.model_copy(update={"box": box}))
     return codes
 

@@ -29,13 +29,9 @@ UNSURE = 2  # the label of a word in a signature's box
 
 def _page_boxes(prep: Any, shape: tuple[int, ...], boxes: list[list[float]]) -> list[tuple[float, ...]]:
     """Input-pixel boxes brought onto the prepared page (normalised), as axis-aligned boxes."""
-    from edge.read.preprocess import input_to_page
+    from edge.read.preprocess import input_box_to_page
 
-    out = []
-    for x1, y1, x2, y2 in boxes:
-        q = input_to_page(prep, shape, np.array([[x1, y1], [x2, y2], [x1, y2], [x2, y1]], float))
-        out.append((q[:, 0].min(), q[:, 1].min(), q[:, 0].max(), q[:, 1].max()))
-    return out
+    return [input_box_to_page(prep, shape, b) for b in boxes]
 
 
 def page_words(spec: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -1,0 +1,27 @@
+"""One ONNX Runtime session on the CPU for the reader's small models (the document-type
+classifier, the handwriting word model), with the errors a missing or foreign file gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def cpu_session(path: Path, threads: int, name: str, error: type[Exception]) -> tuple[Any, dict[str, str]]:
+    """(session, metadata) of the ONNX file at ``path`` on ``threads`` CPU threads; a missing
+    file, a missing ONNX Runtime or a file it cannot load raise ``error``, naming ``name``."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{name} not found: {path}")
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:
+        raise error(f"onnxruntime is not installed ({exc})") from exc
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    try:
+        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # a truncated or foreign file: say which
+        raise error(f"cannot load {name} {path}: {exc}") from exc
+    return session, dict(session.get_modelmeta().custom_metadata_map)
