@@ -423,7 +423,8 @@ class PageReader:
                 page.words = [replace(w, hand=float(v)) for w, v in zip(page.words, p, strict=True)]
                 hand_threshold = self.hand.info.threshold
                 # Not an error (that would make the page's result partial): the words say it.
-                log.debug("%d handwritten words left out of the text", handwritten(page, hand_threshold))
+                if log.isEnabledFor(logging.DEBUG):  # counted again by text_words otherwise
+                    log.debug("%d handwritten words left out of the text", handwritten(page, hand_threshold))
             lap("handwriting", t)
         text_page = text_words(page, profile, hand_threshold)
         text = text_page.text
