@@ -72,29 +72,30 @@ def _retry_crop(img: np.ndarray, pts: np.ndarray) -> str:
     return str(classic.detectAndDecode(img)[0] or "")
 
 
-def decode_codes(gray: np.ndarray, barcodes: bool = True) -> list[Code]:
-    """QR codes (and 1-D barcodes where this OpenCV build has the detector, unless ``barcodes``
-    is false) on a grey page.
+def decode_codes(gray: np.ndarray, barcodes: bool = True, qr: bool = True) -> list[Code]:
+    """QR codes (unless ``qr`` is false) and 1-D barcodes (where this OpenCV build has the
+    detector, unless ``barcodes`` is false) on a grey page.
 
     Boxes are normalised to ``gray``. Failures of the decoders are logged and give no codes:
     a page without a readable code is not an error.
     """
     codes: list[Code] = []
     seen: set[str] = set()
-    try:
-        qimg = _shrink(gray, MAX_QR_SIDE)
-        sh, sw = qimg.shape[:2]
-        ok, payloads, points, _ = _qr_detector().detectAndDecodeMulti(qimg)
-        if ok:
-            for i, payload in enumerate(payloads):
-                if not payload and points is not None:
-                    payload = _retry_crop(qimg, points[i])
-                if payload and payload not in seen:
-                    seen.add(payload)
-                    pts = points[i] if points is not None else None
-                    codes.append(Code(kind="qr", payload=payload[:8000], box=_box(pts, sw, sh)))
-    except cv2.error as exc:
-        log.debug("QR decoding failed: %s", exc)
+    if qr:
+        try:
+            qimg = _shrink(gray, MAX_QR_SIDE)
+            sh, sw = qimg.shape[:2]
+            ok, payloads, points, _ = _qr_detector().detectAndDecodeMulti(qimg)
+            if ok:
+                for i, payload in enumerate(payloads):
+                    if not payload and points is not None:
+                        payload = _retry_crop(qimg, points[i])
+                    if payload and payload not in seen:
+                        seen.add(payload)
+                        pts = points[i] if points is not None else None
+                        codes.append(Code(kind="qr", payload=payload[:8000], box=_box(pts, sw, sh)))
+        except cv2.error as exc:
+            log.debug("QR decoding failed: %s", exc)
     if barcodes and hasattr(cv2, "barcode"):
         img = _shrink(gray, MAX_CODE_SIDE)
         sh, sw = img.shape[:2]

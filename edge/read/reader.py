@@ -171,26 +171,18 @@ def _timed(fn: Callable[..., list[Code]], *args: Any) -> tuple[list[Code], float
     return out, round((time.perf_counter() - t0) * 1000.0, 1)
 
 
-def _as_it_came(prep: Prepared) -> bool:
-    """Whether a scan was read on its own pixels: not turned, levelled, rescaled or despeckled
-    (its codes were then already looked for as they came)."""
-    return prep.rotation == 0 and prep.skew == 0 and abs(prep.scale - 1.0) < 1e-9 and not prep.despeckled
-
-
 def page_codes(image: np.ndarray, prep: Prepared) -> list[Code]:
-    """The codes on the prepared page; where it shows no QR code, also those of the input as it
-    came, placed on the page. Levelling and despeckling a fax resample its 2-3 px modules: on
-    the scans of the first 300 test specs, 12 of 14 QR codes were read on the prepared page and
-    all 14 on the input. A webcam page flattened from its outline keeps only its own codes, and
-    a page read on its own pixels is not looked at twice."""
-    codes = decode_codes(prep.gray)
-    if prep.page_found or any(c.kind == "qr" for c in codes) or _as_it_came(prep):
-        return codes
-    seen = {c.payload for c in codes}
+    """The codes on the page, boxes on the prepared page. A webcam page flattened from its
+    outline is looked at as prepared. Any other page's QR codes are looked for once, on the
+    input as it came, and placed on the page: levelling and despeckling a fax resample its 2-3 px
+    modules (on the scans of the first 300 test specs, 12 of 14 QR codes were read on the
+    prepared page and all 14 on the input). Its barcodes are looked for on the prepared page,
+    levelled, where a barcode's bars stand upright."""
+    if prep.page_found:
+        return decode_codes(prep.gray)
     h, w = image.shape[:2]
-    for code in decode_codes(to_gray(image), barcodes=False):  # only its QR codes are taken
-        if code.kind != "qr" or code.payload in seen:
-            continue
+    codes: list[Code] = []
+    for code in decode_codes(to_gray(image), barcodes=False):
         box = None
         if code.box is not None:
             b = code.box
@@ -199,6 +191,8 @@ def page_codes(image: np.ndarray, prep: Prepared) -> list[Code]:
             if x2 > x1 and y2 > y1:
                 box = Box(x1=x1, y1=y1, x2=x2, y2=y2)
         codes.append(code.model_copy(update={"box": box}))
+    seen = {c.payload for c in codes}
+    codes.extend(c for c in decode_codes(prep.gray, qr=False) if c.payload not in seen)
     return codes
 
 
