@@ -199,6 +199,11 @@ class ModelsUsed(Wire):
     detector: ModelRef
     classifier: ModelRef
     ocr: ModelRef
+    handwriting: ModelRef | None = Field(
+        None,
+        description="The handwriting word model that kept handwritten words out of the text; "
+        "null where none looked at the page (camera pages, a device without the model).",
+    )
 
 
 class Result(Versioned):

@@ -176,8 +176,10 @@ def models_list() -> Any:
         ("detector", Page.detector_version),
         ("classifier", Page.classifier_version),
         ("ocr", Page.ocr_version),
+        ("handwriting", Page.handwriting_version),
     ):
-        for version, n in s.execute(select(col, func.count()).where(in_window).group_by(col).order_by(col)):
+        rows = select(col, func.count()).where(in_window & col.is_not(None)).group_by(col).order_by(col)
+        for version, n in s.execute(rows):
             in_use.append({"kind": kind, "version": version, "pages": n})
     return {"registered": registered, "in_use": in_use}
 

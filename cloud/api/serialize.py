@@ -103,7 +103,12 @@ def page_detail(p: Page) -> dict[str, Any]:
             for li in p.line_items
         ],
         "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in p.checks],
-        "models": {"detector": p.detector_version, "classifier": p.classifier_version, "ocr": p.ocr_version},
+        "models": {
+            "detector": p.detector_version,
+            "classifier": p.classifier_version,
+            "ocr": p.ocr_version,
+            "handwriting": p.handwriting_version,
+        },
         "timings_ms": p.timings_ms,
         "status": p.status,
         "errors": p.errors,

@@ -158,6 +158,7 @@ class Page(Base):
     detector_version: Mapped[str] = mapped_column(String(320))
     classifier_version: Mapped[str] = mapped_column(String(320))
     ocr_version: Mapped[str] = mapped_column(String(320))
+    handwriting_version: Mapped[str | None] = mapped_column(String(320))  # null: no model looked
     timings_ms: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(10), default="ok")
     errors: Mapped[list[Any]] = mapped_column(default=list)

@@ -130,6 +130,9 @@ def _page_row(r: Result, document_id: int, now: datetime) -> dict[str, Any]:
         "detector_version": f"{r.models.detector.name}:{r.models.detector.version}",
         "classifier_version": f"{r.models.classifier.name}:{r.models.classifier.version}",
         "ocr_version": f"{r.models.ocr.name}:{r.models.ocr.version}",
+        "handwriting_version": (
+            f"{r.models.handwriting.name}:{r.models.handwriting.version}" if r.models.handwriting else None
+        ),
         "timings_ms": dict(r.timings_ms),
         "status": r.status,
         "errors": list(r.errors),

@@ -42,6 +42,7 @@ class PageView:
     detector_version: str
     classifier_version: str
     ocr_version: str
+    handwriting_version: str | None
     timings: list[tuple[str, float]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -67,6 +68,7 @@ def page_view(p: Page) -> PageView:
         detector_version=p.detector_version,
         classifier_version=p.classifier_version,
         ocr_version=p.ocr_version,
+        handwriting_version=p.handwriting_version,
         timings=[(str(k), float(v)) for k, v in (p.timings_ms or {}).items() if isinstance(v, int | float)],
         errors=[str(e) for e in (p.errors or [])],
     )

@@ -75,11 +75,13 @@ def build_result(
             timings[f"read.{k}"] = round(max(0.0, float(v)), 1)
         text, fields, doc_type = reading.text, reading.fields, reading.doc_type
         ocr, classifier = reading.ocr, reading.classifier
+        handwriting = reading.handwriting
         status: Literal["ok", "partial", "failed"] = "partial" if reading.errors else "ok"
     else:
         text, fields, doc_type = "", Fields(), failed_doc_type()
         ocr = ModelRef(name="tesseract", version="unknown")
         classifier = ModelRef(name="doc-classifier", version="unknown")
+        handwriting = None
         status = "failed"
     sigs = to_signatures(detections)
     processed = datetime.now(timezone.utc)
@@ -104,7 +106,7 @@ def build_result(
         text=text[:200_000],
         fields=fields,
         doc_type=doc_type,
-        models=ModelsUsed(detector=detector_ref, classifier=classifier, ocr=ocr),
+        models=ModelsUsed(detector=detector_ref, classifier=classifier, ocr=ocr, handwriting=handwriting),
         timings_ms=timings,
         status=status,
         errors=[e[:2000] for e in errs],

@@ -89,6 +89,7 @@ class Reading:
     ocr_text: str = ""
     rotation: int = 0
     skew: float = 0.0
+    handwriting: ModelRef | None = None  # the handwriting model, where it looked at the page
 
 
 def _quality(page: OcrPage) -> float:
@@ -222,9 +223,11 @@ class PageReader:
             self.classifier_error = str(exc)
             self.classifier_ref = ModelRef(name="doc-classifier", version="unavailable")
         self.hand: HandwritingModel | None = None
+        self.hand_ref: ModelRef | None = None
         if cfg.handwriting is not None:
             try:
                 self.hand = HandwritingModel(cfg.handwriting)
+                self.hand_ref = ModelRef(name=self.hand.info.name, version=self.hand.info.version)
             except HandwritingUnavailable as exc:  # the page is still read, its text with handwriting
                 log.error("%s; handwritten words stay in the text", exc)
         self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-codes")
@@ -486,4 +489,5 @@ class PageReader:
             ocr_text=page.text,
             rotation=prep.rotation,
             skew=prep.skew,
+            handwriting=self.hand_ref if hand_threshold is not None else None,
         )

@@ -27,6 +27,7 @@ def make_result(
     page_count: int | None = None,
     fields: dict[str, Any] | None = None,
     status: str = "ok",
+    handwriting: bool = False,
 ) -> c.Result:
     """A valid Result; ``i`` varies the id, time and content deterministically."""
     at = captured_at or (T0 + timedelta(minutes=i))
@@ -70,6 +71,9 @@ def make_result(
                 "detector": {"name": "sigdet", "version": "1.0.0"},
                 "classifier": {"name": "doctype", "version": "1.0.0"},
                 "ocr": {"name": "tesseract", "version": "5.3.0"},
+                **(
+                    {"handwriting": {"name": "signet-handwriting", "version": "1.0.0"}} if handwriting else {}
+                ),
             },
             "timings_ms": {"detect": 31.0, "ocr": 420.5},
             "status": status,

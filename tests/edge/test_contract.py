@@ -47,6 +47,10 @@ def test_result_round_trips_through_json_unchanged() -> None:
     r = make_result()
     back = c.decode(c.Result, c.encode(r))
     assert back == r
+    assert back.models.handwriting is None  # optional: a result without it is whole
+    hand = c.ModelRef(name="signet-handwriting", version="1.0.0")
+    r2 = r.model_copy(update={"models": r.models.model_copy(update={"handwriting": hand})})
+    assert c.decode(c.Result, c.encode(r2)).models.handwriting == hand
     assert isinstance(back.result_id, uuid.UUID)
     assert back.schema_version == c.SCHEMA_VERSION
 

@@ -30,6 +30,7 @@ def seed(engine: Engine) -> None:
                 captured_at=T0 + timedelta(hours=i),
                 text=f"page {i} " + ("bail commercial" if i % 7 == 0 else "facture"),
                 status="partial" if i == 29 else "ok",
+                handwriting=(i % 4 == 3),  # the scans a handwriting model looked at
             )
         )
     with session_scope(engine) as s:
@@ -160,6 +161,7 @@ def test_given_a_document_then_pages_signatures_fields_and_history_come_with_it(
     assert {f["name"] for f in p["fields"]} == {"number", "total"}
     assert p["image"]["url"] == f"/api/v1/images/{p['image']['sha256']}"
     assert p["models"]["detector"] == "sigdet:1.0.0"
+    assert p["models"]["handwriting"] == "signet-handwriting:1.0.0"
     assert doc["history"][0]["user"] == "reviewer" and doc["history"][0]["after"] == {"label": "invoice"}
     assert client.get("/api/v1/documents/999999").status_code == 404
     # An id past a 64-bit integer names no row: 404, not an overflow in the driver.
@@ -188,4 +190,8 @@ def test_given_devices_sites_aggregates_and_models_then_they_describe_the_data(c
     assert agg["stage_latency"]["ocr"]["median_ms"] == 420.5
     models = client.get("/api/v1/models?from=2026-10-30&to=2026-11-05").get_json()
     assert {"kind": "detector", "version": "sigdet:1.0.0", "pages": 30} in models["in_use"]
+    # pages no handwriting model looked at are not counted as a version of it
+    assert [m for m in models["in_use"] if m["kind"] == "handwriting"] == [
+        {"kind": "handwriting", "version": "signet-handwriting:1.0.0", "pages": 7}
+    ]
     assert client.get("/api/v1/aggregates?from=2026-12-01&to=2026-11-01").status_code == 400

@@ -88,6 +88,7 @@ def test_given_a_document_when_opened_then_its_image_and_one_box_per_signature_a
     client, _ = as_role("viewer")
     page = client.get(f"/documents/{doc.id}").data.decode()
     assert page.count('class="sig"') == 2
+    assert "none looked at this page" in page  # provenance: no handwriting model named
     img = re.search(r'<img src="([^"]+)"', page)
     assert img, "page image missing"
     r = client.get(img.group(1))

@@ -140,6 +140,11 @@ def test_given_a_form_filled_in_by_hand_when_read_then_its_handwriting_is_in_wor
     assert all(w["hand"] == 0.0 for w in without.words)
     assert len(with_model.text.split()) < len(without.text.split())
     assert with_model.fields.model_dump() == without.fields.model_dump()  # the fields see every word
+    # the Result names the model that filtered its text, and none where none ran
+    info = HandwritingModel(SHIPPED).info
+    assert with_model.handwriting is not None
+    assert (with_model.handwriting.name, with_model.handwriting.version) == (info.name, info.version)
+    assert without.handwriting is None
 
 
 def test_given_the_model_fails_at_run_time_when_a_page_is_read_then_the_page_is_still_read(
@@ -168,6 +173,7 @@ def test_given_the_model_fails_at_run_time_when_a_page_is_read_then_the_page_is_
     assert reader.hand is not None
     reading = reader.read(_page_with("Invoice total 12.50"), [], "scan")
     assert "total" in reading.text.lower() and all(w["hand"] == 0.0 for w in reading.words)
+    assert reading.handwriting is None  # it did not look at the page: the Result does not name it
     assert len(reading.words) >= 2  # several words: a batch the graph refuses
 
 
