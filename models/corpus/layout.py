@@ -462,8 +462,9 @@ def _form(p: Page, b: Block) -> None:
             )
         else:
             p.text(vx, vy, v, f)
-        # the text is what is printed: a value filled in by hand is not (fields still hold it)
-        p.out.text.append(k if hand else f"{k}: {v}")
+        # the text is what is printed, the label over its value and no colon between them; a
+        # value filled in by hand is not printed (fields still hold it)
+        p.out.text.append(k if hand else f"{k} {v}")
         if c == cols - 1 or i == len(b.data["items"]) - 1:
             p.y += bh + p.mm(1.5)
     p.gap()
