@@ -32,7 +32,7 @@ L_NUMBER = [
     r"(?:invoice|inv|facture|receipt|re[çc]u|ticket|order|commande|delivery note|bon de livraison|payslip)\s*(?:no\.?|n[°º*o]\.?|n[ec]\.?(?=\s*:)|number|num[ée]ro|#)",
     r"(?:num[ée]ro de (?:facture|commande)|factuurnummer|invoice number|booking id|mandate reference|r[ée]f[ée]rence unique du mandat|document number)",
     # a payment receipt's or a card slip's own reference
-    r"(?<![a-z] )(?<![a-z])(?:reference|r[ée]f[ée]rence|transaction id|n° de (?:r[ée]servation|transaction))(?=\s*:)",
+    r"(?<![a-z] )(?<![a-z])(?:reference|r[ée]f[ée]rence|transaction id|n° (?:de )?(?:r[ée]servation|transaction))(?=\s*:)",
     r"(?<![A-Za-z])(?:no\.|n°|nº|n\*|number|num[ée]ro|#)",
     # "No:" without its dot, and "N°:" whose degree sign OCR read as a letter ("Ne:", "Nc.:")
     # or lost ("N: BC-2019-02138").

@@ -251,6 +251,15 @@ def test_given_receipt_number_as_ocr_mangles_it_when_extracted_then_whole_number
     assert _values(extract(page_from_text(text), "receipt")).get("number") == number
 
 
+@pytest.mark.parametrize("label", ["N° transaction", "N° de transaction"])
+def test_given_a_transaction_number_under_a_phone_read_with_a_hash_when_extracted_then_it_is_the_number(
+    label: str,
+) -> None:
+    # "+33 5 63 ..." read as "#33 5 63 ...": the "#" must not make 33 the receipt's number
+    text = f"Cordier SARL\n#33 5 63 12 03 73\nREÇU\n{label}: 1645-811445\nCafé 2 12,50\nTotal 25,00 €\n"
+    assert _values(extract(page_from_text(text), "receipt")).get("number") == "1645-811445"
+
+
 def test_given_number_label_lost_when_extracted_then_lone_code_at_top_with_low_confidence() -> None:
     # A stamp over "N°:" leaves the number alone on its line.
     text = "Hamon\n37, boulevard Martine\n0495801803\nBon de commande\nBC-2019-38610\n26/10/2021\nTotal 12,50 €\n"
