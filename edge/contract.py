@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -306,8 +306,14 @@ class CommandState(Versioned):
     _device = field_validator("device_id")(_check_device_id)
 
 
+# The models a device runs that the registry can roll out. A kind added here is refused by devices
+# built before it (extra values are errors): devices are upgraded before such a model is promoted.
+ModelKind = Literal["detector", "classifier", "handwriting"]
+MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
+
+
 class DesiredModel(Wire):
-    kind: Literal["detector", "classifier"]
+    kind: ModelKind
     name: str = Field(max_length=200)
     version: str = Field(max_length=100)
     sha256: str

@@ -579,7 +579,8 @@ def _failure_key(rollout_id: str | None, sha256: str) -> str:
 def pipeline_swapper(pipeline: Any, cfg: EdgeConfig) -> Swapper:
     """The swap for engineer D's ``Pipeline.swap_models``: a detector built by engineer B's
     ``load_detector`` from the new file; the reader as a ReaderConfig naming the new classifier
-    (its workers build their own reader; the tokenizer travels in the same package folder)."""
+    (its workers build their own reader; the tokenizer travels in the same package folder), or
+    naming the new handwriting word model."""
 
     def swap(kind: str, onnx: Path, ref: ModelRef) -> None:
         if kind == "detector":
@@ -593,8 +594,10 @@ def pipeline_swapper(pipeline: Any, cfg: EdgeConfig) -> Swapper:
             except AttributeError:
                 log.warning("detector %s keeps its own version label", type(det).__name__)
             pipeline.swap_models(detector=det)
+        elif kind in ("classifier", "handwriting"):
+            pipeline.swap_models(reader=cfg.reader.model_copy(update={kind: onnx}))
         else:
-            pipeline.swap_models(reader=cfg.reader.model_copy(update={"classifier": onnx}))
+            raise ValueError(f"no swap for a {kind} model")
 
     return swap
 

@@ -230,7 +230,7 @@ class Tracker:
     ) -> str:
         """Log the ONNX (with card, signature and golden pages) and register it as a new version of ``name``.
 
-        ``kind`` is ``detector`` or ``classifier`` (guessed from the name when omitted); ``golden``
+        ``kind`` is ``detector``, ``classifier`` or ``handwriting`` (guessed from the name when omitted); ``golden``
         defaults to ``<onnx stem>.golden.npz`` beside the model when that file exists;
         ``extra_files`` (a tokenizer...) travel with the model to the device. Returns the version.
         """
@@ -249,7 +249,9 @@ class Tracker:
                 # which still catches a damaged file or a runtime that computes something else.
                 tmp_golden = tempfile.TemporaryDirectory()
                 golden = synthetic_golden(onnx_path, Path(tmp_golden.name) / (onnx_path.stem + ".golden.npz"))
-        kind = kind or ("classifier" if "classif" in name else "detector")
+        kind = kind or (
+            "classifier" if "classif" in name else "handwriting" if "hand" in name else "detector"
+        )
         self.client.log_artifact(self.run_id, str(onnx_path), MODEL_DIR)
         if card is not None:
             self.client.log_artifact(self.run_id, str(card), MODEL_DIR)

@@ -247,6 +247,10 @@ def _register_shipped_models(tracking_uri: str) -> None:
                 art / "classifier.int8.onnx", "signet-classifier", card=art / "classifier.md",
                 aliases=["production"], kind="classifier", extra_files=[art / "classifier.tokenizer.json"],
             )  # fmt: skip
+            t.register_onnx(
+                art / "handwriting.onnx", "signet-handwriting", card=art / "handwriting.md",
+                aliases=["production"], kind="handwriting",
+            )  # fmt: skip
     except Exception as exc:  # the chain runs without the registry; say why it is empty
         log.warning("could not register the shipped models in MLflow: %s", exc)
 

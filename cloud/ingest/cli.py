@@ -35,12 +35,12 @@ def ingest(config_path: Path | None, client_id: str | None) -> None:
     # Model rollout progress reported by devices (their retained .../cmd/model/state) goes to the
     # registry's rollout store, so the Models page shows it without a separate watcher process.
     from cloud.registry.rollout import RolloutStore
-    from edge.contract import CommandState
+    from edge.contract import MODEL_KINDS, CommandState
 
     rollouts = RolloutStore(cfg.mlflow.state_db)
 
     def _model_state(cs: CommandState) -> None:
-        if cs.name in ("model", "rollback") and cs.data.get("kind") in ("detector", "classifier"):
+        if cs.name in ("model", "rollback") and cs.data.get("kind") in MODEL_KINDS:
             try:
                 rollouts.record_state(cs)
             except Exception:  # the results stream must not stop for the rollout store

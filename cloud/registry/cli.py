@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from edge.contract import MODEL_KINDS
+
 log = logging.getLogger(__name__)
 
 config_option = click.option(
@@ -125,7 +127,7 @@ def promote_cmd(
 
 @models_cmd.command("rollback")
 @config_option
-@click.option("--kind", type=click.Choice(["detector", "classifier"]), default="detector", show_default=True)
+@click.option("--kind", type=click.Choice(MODEL_KINDS), default="detector", show_default=True)
 def rollback_cmd(config_path: Path | None, kind: str) -> None:
     """Put the whole fleet back on the version before the last fleet promotion (one action)."""
     from cloud.registry.service import make_services

@@ -66,7 +66,9 @@ def psi(expected: dict[str, float], actual: dict[str, float]) -> float:
 
 
 def _version_column(kind: str) -> Any:
-    return Page.classifier_version if kind == "classifier" else Page.detector_version
+    return {"classifier": Page.classifier_version, "handwriting": Page.handwriting_version}.get(
+        kind, Page.detector_version
+    )
 
 
 def live_metrics(s: Session, kind: str, name: str, version: str) -> LiveMetrics:
@@ -87,7 +89,7 @@ def live_metrics(s: Session, kind: str, name: str, version: str) -> LiveMetrics:
     m.needs_review_rate = float(row[2] or 0.0)
     if kind == "classifier":
         m.mean_confidence = float(row[1] or 0.0)
-    else:
+    elif kind == "detector":
         m.mean_confidence = s.scalar(
             select(func.avg(SignatureBox.score))
             .join(Page, Page.id == SignatureBox.page_id)

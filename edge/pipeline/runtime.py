@@ -196,7 +196,10 @@ class Pipeline:
                     "reader must be a ReaderConfig or have a .cfg (workers build their own reader)"
                 )
             self.pool.swap(cfg)
-            log.info("reader swapped", extra={"classifier": str(cfg.classifier)})
+            log.info(
+                "reader swapped",
+                extra={"classifier": str(cfg.classifier), "handwriting": str(cfg.handwriting)},
+            )
 
     # -- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:

@@ -221,7 +221,19 @@ def train(
             f"validation: {len(vy)} words of the val split's scans.",
         )
         t.artifact(card, "onnx")
-    return {"threshold": threshold, **final, "run_id": t.run_id}
+        # Registered as a candidate like the other models the devices run, with golden pages
+        # made of validation crops (some handwritten) for the device's self-test before a swap.
+        from edge.rollout import write_golden
+
+        pick = np.r_[np.nonzero(vy == 1)[0][:8], np.nonzero(vy == 0)[0][:8]]
+        golden = write_golden(
+            out.with_name(out.stem + ".golden.npz"),
+            out,
+            [{"crops": vx[pick, None].astype(np.float32) / 255.0}],
+        )
+        version = t.register_onnx(out, NAME, card=card, golden=golden, kind="handwriting")
+        log.info("registered %s version %s (alias candidate)", NAME, version)
+    return {"threshold": threshold, **final, "run_id": t.run_id, "registered_version": version}
 
 
 def export_onnx(model: Any, out: Path, meta: dict[str, str]) -> None:

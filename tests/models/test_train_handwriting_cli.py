@@ -64,3 +64,10 @@ def test_given_cached_crops_when_training_from_the_cli_then_an_onnx_model_with_i
     assert run.data.params["train_words"] == "159" and "threshold" in run.data.metrics
     files = {Path(f.path).name for f in client.list_artifacts(summary["run_id"], "onnx")}
     assert {"hand.onnx", "hand.draft.md"} <= files
+    # registered as a candidate of its own kind, with golden crops the device self-tests against
+    mv = client.get_model_version("signet-handwriting", summary["registered_version"])
+    assert mv.tags["kind"] == "handwriting" and mv.tags["golden_source"] == "given"
+    assert client.get_model_version_by_alias("signet-handwriting", "candidate").version == mv.version
+    from edge.rollout import self_test
+
+    assert "golden" in self_test(out, out.with_name("hand.golden.npz"))
