@@ -13,10 +13,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from edge.config import EdgeConfig
-from edge.contract import Result
+from edge.contract import ModelRef, Result
 from edge.pipeline import Pipeline
 from edge.pipeline.watchdog import Notifier
 from edge.pipeline.workers import default_reader_factory
@@ -117,9 +118,14 @@ class EdgeApp:
             on_desired=lambda desired: self.updater.handle(desired) if self.updater is not None else None,
         )
         token = read_secret(self.cfg.sync.token, self.cfg.sync.token_file)
-        self.updater = make_updater(
-            self.cfg, pipeline_swapper(self.pipeline, self.cfg), self.sync.publish_state, token
-        )
+        swap = pipeline_swapper(self.pipeline, self.cfg)
+        sync = self.sync
+
+        def swap_and_report(kind: str, onnx: Path, ref: ModelRef) -> None:
+            swap(kind, onnx, ref)
+            sync.set_version(kind, f"{ref.name}:{ref.version}")  # the Fleet page shows it
+
+        self.updater = make_updater(self.cfg, swap_and_report, self.sync.publish_state, token)
         self.sync.start()
 
     def stop(self) -> bool:

@@ -163,6 +163,17 @@ class SyncClient:
         """Tell the sync thread new rows are waiting (optional: it polls anyway)."""
         self._wake.set()
 
+    def set_version(self, kind: str, label: str) -> None:
+        """Record what the device now runs for ``kind`` (a rollout swapped a model in) and queue
+        the retained ``online`` Status again (thread-safe), so the fleet sees it without waiting
+        for a reconnect."""
+        self.versions[kind] = label
+        online = Status(
+            device_id=self.device.id, state="online", site=self.device.site, versions=dict(self.versions)
+        )
+        self._outgoing.put((status_topic(self.device.id), encode(online), 1, True))
+        self._wake.set()
+
     def publish_state(self, state: CommandState) -> None:
         """Queue a retained command state (thread-safe; used by the rollout for progress)."""
         self._outgoing.put((command_state_topic(self.device.id, state.name), encode(state), 1, True))

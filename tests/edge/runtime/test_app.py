@@ -158,7 +158,7 @@ def test_given_sync_enabled_then_stored_results_reach_a_real_broker_and_the_outb
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from edge.contract import Result, decode, result_topic
+    from edge.contract import ModelRef, Result, decode, result_topic
 
     got: list[Result] = []
     sub = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="test-sub")
@@ -184,6 +184,11 @@ def test_given_sync_enabled_then_stored_results_reach_a_real_broker_and_the_outb
         assert _wait(lambda: app.store.outbox_backlog() == 0, timeout=15)
         assert got[0].result_id == app.store.recent_results(1)[0].result_id
         assert app.sync is not None and app.sync.connected
+        # a model the rollout swaps in is named in the device's status from then on
+        assert app.updater is not None
+        hand = Path(__file__).resolve().parents[3] / "models" / "artifacts" / "handwriting.onnx"
+        app.updater.swap("handwriting", hand, ModelRef(name="signet-handwriting", version="2"))
+        assert app.sync.versions["handwriting"] == "signet-handwriting:2"
     finally:
         app.stop()
         sub.loop_stop()

@@ -107,6 +107,31 @@ def test_given_running_client_when_stopped_then_retained_status_offline(
     assert msg.retain and json.loads(msg.payload)["state"] == "offline"
 
 
+def test_given_a_model_swapped_in_when_its_version_is_set_then_the_retained_status_names_it(
+    tmp_path: Path, broker: Broker
+) -> None:
+    _store, sync = make(tmp_path, broker.port)
+    sync.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not sync.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        sync.set_version("handwriting", "signet-handwriting:2")
+        want = {"software": "0.1.0", "handwriting": "signet-handwriting:2"}
+        deadline = time.monotonic() + 10
+        while True:  # a late subscriber gets the retained status: the newest one, once it is sent
+            listener = Listener(broker.port, [status_topic("dev-1")])
+            (msg,) = listener.take(1, timeout=5)
+            listener.close()
+            status = json.loads(msg.payload)
+            if status["versions"] == want or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert msg.retain and status["state"] == "online" and status["versions"] == want
+    finally:
+        sync.stop()
+
+
 def test_given_ping_and_config_commands_when_sent_then_states_retained(
     tmp_path: Path, broker: Broker
 ) -> None:
