@@ -5,7 +5,6 @@ that name it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -40,30 +39,13 @@ def test_given_a_handwriting_model_when_desired_then_the_contract_carries_it_and
         c.DesiredModel.model_validate({**m, "kind": "stamp"})
 
 
-class _Swaps:
-    """What the rollout hands the pipeline's ``swap_models`` seam."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-
-    def swap_models(self, detector: Any | None = None, reader: Any | None = None) -> None:
-        self.calls.append({"detector": detector, "reader": reader})
-
-
-def test_given_a_new_handwriting_model_when_swapped_then_readers_are_rebuilt_naming_it(
+def test_given_a_model_of_no_known_kind_when_swapped_then_the_swap_fails_with_the_reason(
     tmp_path: Path,
 ) -> None:
-    cfg = EdgeConfig()
-    pipe = _Swaps()
-    swap = pipeline_swapper(pipe, cfg)
-    new = tmp_path / "handwriting.onnx"
-    swap("handwriting", new, c.ModelRef(name="signet-handwriting", version="2"))
-    (call,) = pipe.calls
-    assert call["detector"] is None
-    assert call["reader"].handwriting == new
-    assert call["reader"].classifier == cfg.reader.classifier  # the other reader model stays
+    # (a handwriting model swapped into a running pipeline: tests/edge/runtime/test_app.py)
+    swap = pipeline_swapper(None, EdgeConfig())
     with pytest.raises(ValueError, match="no swap for a stamp model"):
-        swap("stamp", new, c.ModelRef(name="x", version="1"))
+        swap("stamp", tmp_path / "stamp.onnx", c.ModelRef(name="x", version="1"))
 
 
 def test_given_pages_read_with_a_handwriting_model_when_measured_then_its_figures_count_only_them(

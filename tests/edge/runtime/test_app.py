@@ -189,6 +189,7 @@ def test_given_sync_enabled_then_stored_results_reach_a_real_broker_and_the_outb
         hand = Path(__file__).resolve().parents[3] / "models" / "artifacts" / "handwriting.onnx"
         app.updater.swap("handwriting", hand, ModelRef(name="signet-handwriting", version="2"))
         assert app.sync.versions["handwriting"] == "signet-handwriting:2"
+        assert app.pipeline is not None and app.pipeline.pool.cfg.handwriting == hand  # readers rebuilt on it
     finally:
         app.stop()
         sub.loop_stop()
