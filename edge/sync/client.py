@@ -167,9 +167,10 @@ class SyncClient:
         """Record what the device now runs for ``kind`` (a rollout swapped a model in) and queue
         the retained ``online`` Status again (thread-safe), so the fleet sees it without waiting
         for a reconnect."""
-        self.versions[kind] = label
+        # a new dict, swapped in whole: the sync thread may be reading the old one as it connects
+        self.versions = {**self.versions, kind: label}
         online = Status(
-            device_id=self.device.id, state="online", site=self.device.site, versions=dict(self.versions)
+            device_id=self.device.id, state="online", site=self.device.site, versions=self.versions
         )
         self._outgoing.put((status_topic(self.device.id), encode(online), 1, True))
         self._wake.set()
