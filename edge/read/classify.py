@@ -60,10 +60,9 @@ class DocClassifier:
     """Load once per process; ``predict`` is thread-compatible (ONNX Runtime sessions are)."""
 
     def __init__(self, path: Path, threads: int = 1) -> None:
-        try:
-            import onnxruntime  # noqa: F401
+        try:  # ONNX Runtime's absence is reported by cpu_session
             from tokenizers import Tokenizer
-        except ImportError as exc:  # pragma: no cover - the edge extra installs both
+        except ImportError as exc:  # pragma: no cover - the edge extra installs it
             raise ClassifierUnavailable(f"backend unavailable: {exc}") from exc
         path = Path(path)
         self.session, meta = cpu_session(path, threads, "classifier model", ClassifierUnavailable)

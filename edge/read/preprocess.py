@@ -998,11 +998,11 @@ def _flat_rows(bits: np.ndarray, glyph: float, length: int, half: bool = False) 
     return cv2.morphologyEx(joined, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
 
 
-def _dotted_rules(ink: np.ndarray, glyph: float, line: np.ndarray) -> np.ndarray | None:
+def _dotted_rules(ink: np.ndarray, glyph: float, length: int) -> np.ndarray | None:
     """Dotted and dashed rules (table row separators, dotted lines to sign or write on): rows of
     flat marks, whole components of ink at most DOTTED_THICKNESS of a glyph high (not asterisks,
-    half a glyph high), shorter than ``line`` and with paper above and below, that join into a
-    row as long as ``line``. Left in, Tesseract took each table row for a picture and read one
+    half a glyph high), shorter than ``length`` pixels and with paper above and below, that join
+    into a row that long. Left in, Tesseract took each table row for a picture and read one
     cell of nine rows. Only whole flat components count: a serif or the foot of a glyph is part
     of a tall one, so a line of text is not a rule. The marks on each row found are returned,
     not the band between them, which a glyph may cross.
@@ -1015,7 +1015,7 @@ def _dotted_rules(ink: np.ndarray, glyph: float, line: np.ndarray) -> np.ndarray
     tall = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((hmax + 1, 1), np.uint8))
     # Short runs right above or below a tall one are a glyph's foot or serif, not a mark.
     short = cv2.subtract(cv2.subtract(ink, tall), cv2.dilate(tall, np.ones((3, 3), np.uint8)))
-    rows = np.flatnonzero(_flat_rows(short, glyph, line.shape[1], half=True).any(axis=1)) * 2
+    rows = np.flatnonzero(_flat_rows(short, glyph, length, half=True).any(axis=1)) * 2
     if not rows.size:
         return None
     out = np.zeros_like(ink)
@@ -1025,7 +1025,7 @@ def _dotted_rules(ink: np.ndarray, glyph: float, line: np.ndarray) -> np.ndarray
         y0, y1 = max(0, a - margin), min(ink.shape[0], b + margin + 1)
         n, labels, stats, _ = cv2.connectedComponentsWithStats(ink[y0:y1], connectivity=8)
         top, height = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_HEIGHT]
-        flat = (height <= hmax) & (stats[:, cv2.CC_STAT_WIDTH] < line.shape[1])
+        flat = (height <= hmax) & (stats[:, cv2.CC_STAT_WIDTH] < length)
         # A component the strip's edge cuts may be a glyph's top or foot: never a mark.
         flat &= ((top > 0) | (y0 == 0)) & ((top + height < y1 - y0) | (y1 == ink.shape[0]))
         flat[0] = False
@@ -1041,7 +1041,7 @@ def _dotted_rules(ink: np.ndarray, glyph: float, line: np.ndarray) -> np.ndarray
         if flat.sum() < 3:
             continue
         bits = (flat[labels] * 255).astype(np.uint8)
-        found = _flat_rows(bits, glyph, line.shape[1])
+        found = _flat_rows(bits, glyph, length)
         on_line = np.zeros(n, bool)
         on_line[np.unique(labels[(found > 0) & (bits > 0)])] = True
         on_line[0] = False
@@ -1057,8 +1057,9 @@ def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | No
     '5 5 5') and its layout analysis splits or merges cells around them. A rule is a horizontal
     run of thin ink longer than ``min_len`` of the page width and RULE_GLYPHS typical glyph
     heights, found by opening the binary page with a long flat line; glyph strokes are far
-    shorter, so text is left alone. Dotted and dashed rules as long go too (``_dotted_rules``). Vertical rules stay: they keep table columns apart for
-    Tesseract. The grey page itself is kept for barcodes, whose bars would go too."""
+    shorter, so text is left alone. Dotted and dashed rules as long go too (``_dotted_rules``).
+    Vertical rules stay: they keep table columns apart for Tesseract. The grey page itself is
+    kept for barcodes, whose bars would go too."""
     w = gray.shape[1]
     _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     glyph = glyph_height(ink)
@@ -1071,9 +1072,8 @@ def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | No
     t = int(max(3, RULE_THICKNESS * glyph))
     thick = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, t + 1)))
     thin = cv2.subtract(ink, thick)
-    line = cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1))
-    rules = cv2.morphologyEx(thin, cv2.MORPH_OPEN, line)
-    dotted = _dotted_rules(ink, glyph, line)
+    rules = cv2.morphologyEx(thin, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1)))
+    dotted = _dotted_rules(ink, glyph, k)
     if dotted is not None:
         rules = cv2.bitwise_or(rules, dotted)
     if not rules.any():
