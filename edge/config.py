@@ -100,6 +100,18 @@ class ReaderConfig(StrictModel):
         description="Handwriting word model (ONNX): on scans, words it is sure were written by hand "
         "are kept among the words (marked) but left out of the page's text; null turns it off.",
     )
+    classifier_label: str | None = Field(
+        None,
+        description="name:version that results give the classifier (a rollout sets the registry's); "
+        "null: the name and version written inside the ONNX file.",
+        pattern=r"^[^:]+:[^:]+$",
+    )
+    handwriting_label: str | None = Field(
+        None,
+        description="name:version that results give the handwriting model (a rollout sets the "
+        "registry's); null: the name and version written inside the ONNX file.",
+        pattern=r"^[^:]+:[^:]+$",
+    )
     mask_signatures: bool = Field(True, description="Blank detected signatures before OCR.")
     recover_missed: bool = Field(
         True,

@@ -595,7 +595,11 @@ def pipeline_swapper(pipeline: Any, cfg: EdgeConfig) -> Swapper:
                 log.warning("detector %s keeps its own version label", type(det).__name__)
             pipeline.swap_models(detector=det)
         elif kind in ("classifier", "handwriting"):
-            pipeline.swap_models(reader=cfg.reader.model_copy(update={kind: onnx}))
+            # From the settings the workers read with now, so swapping one reader model keeps the
+            # other one a rollout swapped in earlier; results name the registry's version.
+            current = pipeline.reader_config()
+            label = f"{ref.name}:{ref.version}"
+            pipeline.swap_models(reader=current.model_copy(update={kind: onnx, f"{kind}_label": label}))
         else:
             raise ValueError(f"no swap for a {kind} model")
 

@@ -180,6 +180,10 @@ class Pipeline:
             name=str(getattr(d, "name", "detector")), version=str(getattr(d, "version", "unknown"))
         )
 
+    def reader_config(self) -> ReaderConfig:
+        """The reader settings the workers read with now (the start-up ones, or the last swapped in)."""
+        return self.pool.cfg  # type: ignore[no-any-return]
+
     def swap_models(self, detector: Any | None = None, reader: Any | None = None) -> None:
         """Hot-swap models (used by the rollout): the detector at once (one reference
         assignment; a frame in detection finishes with the old one), the reader by rebuilding

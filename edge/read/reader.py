@@ -202,6 +202,14 @@ def review_doc_type(scores: dict[str, float] | None = None) -> DocType:
     return DocType(label="other", confidence=0.0, needs_review=True, scores=scores or {})
 
 
+def _ref(label: str | None, name: str, version: str) -> ModelRef:
+    """The name and version results give a model: ``label`` ("name:version", the registry's,
+    set by a rollout) where there is one, else those written inside its ONNX file."""
+    if label:
+        name, version = label.split(":", 1)
+    return ModelRef(name=name, version=version)
+
+
 class PageReader:
     """Reads pages with the settings in ``cfg``. Build one per worker process (it is not shared)."""
 
@@ -215,8 +223,8 @@ class PageReader:
         self.classifier_error: str | None = None
         try:
             self.classifier = DocClassifier(cfg.classifier)
-            self.classifier_ref = ModelRef(
-                name=self.classifier.info.name, version=self.classifier.info.version
+            self.classifier_ref = _ref(
+                cfg.classifier_label, self.classifier.info.name, self.classifier.info.version
             )
         except ClassifierUnavailable as exc:
             log.error("%s", exc)
@@ -227,7 +235,7 @@ class PageReader:
         if cfg.handwriting is not None:
             try:
                 self.hand = HandwritingModel(cfg.handwriting)
-                self.hand_ref = ModelRef(name=self.hand.info.name, version=self.hand.info.version)
+                self.hand_ref = _ref(cfg.handwriting_label, self.hand.info.name, self.hand.info.version)
             except HandwritingUnavailable as exc:  # the page is still read, its text with handwriting
                 log.error("%s; handwritten words stay in the text", exc)
         self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-codes")

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from edge.read.hand import CROP_H, CROP_W, HandwritingModel, HandwritingUnavailable, word_crop, word_crops
 from edge.read.ocr import Line, OcrPage, Word
@@ -200,3 +201,24 @@ def test_given_a_camera_page_flattened_from_its_outline_when_input_points_are_ma
     gh, gw = prep.gray.shape[:2]
     near = prep.gray[int(y * gh) - 10 : int(y * gh) + 10, int(x * gw) - 10 : int(x * gw) + 10]
     assert int((near < 60).sum()) > 300  # inside the square, which is larger than 20 x 20 px there
+
+
+def test_given_registry_labels_when_a_page_is_read_then_its_result_names_the_registry_versions() -> None:
+    """A rollout names the reader's models by their registry version ("signet-handwriting:2"),
+    which the Models page splits its live figures by; the ONNX file says "1.0.0"."""
+    from edge.config import ReaderConfig
+    from edge.read import PageReader
+
+    labelled = PageReader(
+        ReaderConfig(classifier_label="signet-classifier:3", handwriting_label="signet-handwriting:2")
+    )
+    reading = labelled.read(_page_with("Invoice total 12.50"), [], "scan")
+    assert (reading.classifier.name, reading.classifier.version) == ("signet-classifier", "3")
+    assert reading.handwriting is not None
+    assert (reading.handwriting.name, reading.handwriting.version) == ("signet-handwriting", "2")
+    plain = PageReader(ReaderConfig()).read(_page_with("Invoice total 12.50"), [], "scan")
+    assert (
+        plain.handwriting is not None and plain.handwriting.version == HandwritingModel(SHIPPED).info.version
+    )
+    with pytest.raises(ValidationError):
+        ReaderConfig(classifier_label="no-version")

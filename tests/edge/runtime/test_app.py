@@ -186,10 +186,18 @@ def test_given_sync_enabled_then_stored_results_reach_a_real_broker_and_the_outb
         assert app.sync is not None and app.sync.connected
         # a model the rollout swaps in is named in the device's status from then on
         assert app.updater is not None
-        hand = Path(__file__).resolve().parents[3] / "models" / "artifacts" / "handwriting.onnx"
+        artifacts = Path(__file__).resolve().parents[3] / "models" / "artifacts"
+        clf, hand = artifacts / "classifier.int8.onnx", artifacts / "handwriting.onnx"
+        app.updater.swap("classifier", clf, ModelRef(name="signet-classifier", version="3"))
         app.updater.swap("handwriting", hand, ModelRef(name="signet-handwriting", version="2"))
         assert app.sync.versions["handwriting"] == "signet-handwriting:2"
-        assert app.pipeline is not None and app.pipeline.pool.cfg.handwriting == hand  # readers rebuilt on it
+        assert app.pipeline is not None
+        reader = app.pipeline.reader_config()
+        assert reader.handwriting == hand  # readers rebuilt on it
+        # ... and on the classifier swapped in before it, not the start-up one; results name both
+        # by the registry's versions
+        assert reader.classifier == clf and reader.classifier_label == "signet-classifier:3"
+        assert reader.handwriting_label == "signet-handwriting:2"
     finally:
         app.stop()
         sub.loop_stop()
