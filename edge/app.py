@@ -106,6 +106,16 @@ class EdgeApp:
         versions = {
             "detector": f"{getattr(det, 'name', '?')}:{getattr(det, 'version', '?')}",
         }
+        # The reading workers load the reader's models; the status names them from their files.
+        from edge.read.onnx_cpu import model_label
+
+        rc = self.cfg.reader
+        for kind, label in (
+            ("classifier", model_label(rc.classifier, rc.classifier_label)),
+            ("handwriting", model_label(rc.handwriting, rc.handwriting_label)),
+        ):
+            if label is not None:
+                versions[kind] = label
         self.sync = SyncClient(
             self.cfg.sync,
             self.cfg.device,

@@ -25,3 +25,25 @@ def cpu_session(path: Path, threads: int, name: str, error: type[Exception]) -> 
     except Exception as exc:  # a truncated or foreign file: say which
         raise error(f"cannot load {name} {path}: {exc}") from exc
     return session, dict(session.get_modelmeta().custom_metadata_map)
+
+
+def model_label(path: Path | None, label: str | None) -> str | None:
+    """ "name:version" of a reader model for the device's status: ``label`` where the settings
+    give one (a rollout's registry version), else the name and version inside the ONNX file,
+    "unavailable" where it cannot be read; None where no model is configured. Reads only the
+    file's metadata (no graph optimisation, session dropped at once): for a process that does
+    not read pages itself."""
+    if path is None:
+        return None
+    if label:
+        return label
+    try:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        meta = session.get_modelmeta().custom_metadata_map
+    except Exception:  # a missing or foreign file: the readers log why when they load it
+        return f"{Path(path).stem}:unavailable"
+    return f"{meta.get('name', Path(path).stem)}:{meta.get('version', 'unknown')}"

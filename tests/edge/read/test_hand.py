@@ -222,3 +222,18 @@ def test_given_registry_labels_when_a_page_is_read_then_its_result_names_the_reg
     )
     with pytest.raises(ValidationError):
         ReaderConfig(classifier_label="no-version")
+
+
+def test_given_reader_model_files_when_labelled_for_the_status_then_each_case_says_what_it_is(
+    tmp_path: Path,
+) -> None:
+    from edge.read.onnx_cpu import model_label
+
+    info = HandwritingModel(SHIPPED).info
+    assert model_label(SHIPPED, None) == f"{info.name}:{info.version}"
+    assert model_label(SHIPPED, "signet-handwriting:2") == "signet-handwriting:2"
+    assert model_label(None, None) is None  # no model configured: not named
+    bad = tmp_path / "hand.onnx"
+    bad.write_bytes(b"not a model")
+    assert model_label(bad, None) == "hand:unavailable"
+    assert model_label(tmp_path / "gone.onnx", None) == "gone:unavailable"

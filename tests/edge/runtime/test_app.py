@@ -188,6 +188,12 @@ def test_given_sync_enabled_then_stored_results_reach_a_real_broker_and_the_outb
         assert app.updater is not None
         artifacts = Path(__file__).resolve().parents[3] / "models" / "artifacts"
         clf, hand = artifacts / "classifier.int8.onnx", artifacts / "handwriting.onnx"
+        # from the start, the status names the reader's models by the files the workers load
+        from edge.read.hand import HandwritingModel
+
+        info = HandwritingModel(hand).info
+        assert app.sync.versions["handwriting"] == f"{info.name}:{info.version}"
+        assert app.sync.versions["classifier"].split(":")[1] not in ("", "unknown", "unavailable")
         app.updater.swap("classifier", clf, ModelRef(name="signet-classifier", version="3"))
         app.updater.swap("handwriting", hand, ModelRef(name="signet-handwriting", version="2"))
         assert app.sync.versions["handwriting"] == "signet-handwriting:2"
