@@ -117,9 +117,12 @@ RE_LOGO_SCRAP = re.compile(
     r"^(?:[^\w\s]+|[^\x00-\x7f]|(?!(?:de|du|da|di|del|des|van|von|le|la|les|den|der|ter|el|al)\s)[a-zà-ÿ]{1,3}"
     r"|\w{1,3}\s+[|¦])\s+(?=[A-ZÀ-Ý])"
 )
+# A name that ends in a legal form is a business's ("Coolblue B.V.", "MPH BOOKSTORES SDN BHD"),
+# "Enterprise" and "Trading" included: the registered business names of sole traders and
+# partnerships in Malaysia and Singapore ("KEDAI HUAT ENTERPRISE").
 RE_ENDS_LEGAL_FORM = re.compile(
     r"[\s,](?:sdn\.?\s*bhd|bhd|ltd|limited|inc|llc|plc|gmbh|s\.?a\.?r\.?l|s\.a\.s|sas|s\.a|b\.v|n\.v|pty\.?\s*ltd"
-    r"|corp(?:oration)?|& co)\.?\W*$",
+    r"|corp(?:oration)?|& co|enterprises?|trading)\.?\W*$",
     re.I,
 )
 RE_LEGAL_FORM = re.compile(
