@@ -736,8 +736,9 @@ def test_given_a_value_the_extractor_worked_out_when_asked_then_the_page_needs_r
         ("GM\nGutierrez, Miller and Jones\n", "Gutierrez, Miller and Jones"),  # a logo's letters
         ("Cashier: Jessica\nCorner Shop\n", "Corner Shop"),  # a label line
         ("TAX INVOICE\nYONGFATT ENTERPRISE\n", "YONGFATT ENTERPRISE"),  # the title above the shop
-        ("lee mei ling\nHUAT SENG ENTERPRISE\n(JM0123456-X)\n", "HUAT SENG ENTERPRISE"),  # a person's name above
-        ("Tan Ah Kow\nSRI MAJU TRADING\n", "SRI MAJU TRADING"),  # ... the business's
+        # a person's name above the business's
+        ("lee mei ling\nHUAT SENG ENTERPRISE\n(JM0123456-X)\n", "HUAT SENG ENTERPRISE"),
+        ("Tan Ah Kow\nSRI MAJU TRADING\n", "SRI MAJU TRADING"),
         ("FACTU U R.\nCoolblue B.V.\n", "Coolblue B.V."),  # a title OCR split into pieces
         ("FACTUUR\nDat betaal ik zelf wel.\nCoolblue B.V.\n", "Coolblue B.V."),  # a slogan above the name
         ("OYO PAYMENT RECEIPT\nOYO 4189 Resort\n", "OYO"),  # the title after the issuer's name
