@@ -312,6 +312,23 @@ ModelKind = Literal["detector", "classifier", "handwriting"]
 MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
 
 
+def file_label(metadata: dict[str, str]) -> str | None:
+    """The ``name:version`` that results give a model file no rollout renamed: the name and version in
+    its ONNX metadata (the detector's JSON-encoded under ``signet.``, the reader models' plain);
+    None where the file names neither. A rollout names it by the registry's version instead."""
+    name, version = metadata.get("signet.name"), metadata.get("signet.version")
+    if name and version:
+        try:
+            name, version = json.loads(name), json.loads(version)
+        except ValueError:
+            return None
+    else:
+        name, version = metadata.get("name"), metadata.get("version")
+    if not isinstance(name, str) or not isinstance(version, str) or not name or not version:
+        return None
+    return f"{name}:{version}"
+
+
 class DesiredModel(Wire):
     kind: ModelKind
     name: str = Field(max_length=200)

@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from edge.contract import file_label
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TRACKING_URI = "sqlite:///var/mlflow/mlflow.db"
@@ -276,6 +278,8 @@ class Tracker:
             "sha256": digest,
             "size": str(onnx_path.stat().st_size),
             "signature": json.dumps(signature)[:4900],
+            # what a device names this file by before a rollout gives it the registry's version
+            "file_label": file_label(signature["metadata"]) or "",
             "golden_file": golden.name if golden is not None else "",
             "golden_source": "synthetic" if tmp_golden is not None else "given",
             "card_file": card.name if card is not None else "",

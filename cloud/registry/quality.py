@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy import Integer, func, select
 from sqlalchemy.orm import Session
 
 from cloud.db.models import Alert, Correction, Page, Review, SignatureBox
+from cloud.registry.registry import page_labels
 from edge.contract import utcnow
 
 log = logging.getLogger(__name__)
@@ -71,17 +73,24 @@ def _version_column(kind: str) -> Any:
     )
 
 
-def live_metrics(s: Session, kind: str, name: str, version: str) -> LiveMetrics:
-    """Volume, mean confidence, needs-review rate and reviewer-measured accuracy of a version."""
-    col = _version_column(kind)
-    tag = f"{name}:{version}"
+def _named(col: Any, name: str, version: str, labels: Sequence[str]) -> Any:
+    """The condition on a page's version column for a version named by any of its labels."""
+    return col.in_(sorted({f"{name}:{version}", *labels}))
+
+
+def live_metrics(s: Session, kind: str, name: str, version: str, labels: Sequence[str] = ()) -> LiveMetrics:
+    """Volume, mean confidence, needs-review rate and reviewer-measured accuracy of a version:
+    of the pages that name it ``name:version`` or by one of ``labels`` (see
+    ``registry.page_labels``: the label inside its file, which devices running it without a
+    rollout give)."""
+    tag = _named(_version_column(kind), name, version, labels)
     row = s.execute(
         select(
             func.count(Page.id),
             func.avg(Page.type_confidence),
             func.avg(Page.needs_review.cast(Integer)),
             func.count(func.distinct(Page.device_id)),
-        ).where(col == tag)
+        ).where(tag)
     ).one()
     m = LiveMetrics(pages=int(row[0] or 0), devices=int(row[3] or 0))
     if not m.pages:
@@ -93,9 +102,9 @@ def live_metrics(s: Session, kind: str, name: str, version: str) -> LiveMetrics:
         m.mean_confidence = s.scalar(
             select(func.avg(SignatureBox.score))
             .join(Page, Page.id == SignatureBox.page_id)
-            .where(col == tag, SignatureBox.source == "model")
+            .where(tag, SignatureBox.source == "model")
         )
-    reviewed_ids = select(Review.page_id).distinct().join(Page, Page.id == Review.page_id).where(col == tag)
+    reviewed_ids = select(Review.page_id).distinct().join(Page, Page.id == Review.page_id).where(tag)
     reviewed = s.execute(
         select(Page.id, Page.doc_type, Page.signature_count).where(Page.id.in_(reviewed_ids))
     ).all()
@@ -153,18 +162,24 @@ def reference_distributions(validation: dict[str, Any]) -> dict[str, dict[str, f
 
 
 def drift(
-    s: Session, kind: str, name: str, version: str, validation: dict[str, Any], weeks: int = 8
+    s: Session,
+    kind: str,
+    name: str,
+    version: str,
+    validation: dict[str, Any],
+    weeks: int = 8,
+    labels: Sequence[str] = (),
 ) -> list[DriftRow]:
-    """PSI per site and ISO week for every distribution the validation set has."""
+    """PSI per site and ISO week for every distribution the validation set has, over the pages
+    that name the version (``labels`` as in ``live_metrics``)."""
     ref = reference_distributions(validation)
     if not ref:
         return []
-    col = _version_column(kind)
     since = datetime.now(timezone.utc) - timedelta(weeks=weeks)
     rows = s.execute(
         select(
             Page.id, Page.site_id, Page.received_at, Page.type_confidence, Page.doc_type, Page.signature_count
-        ).where(col == f"{name}:{version}", Page.received_at >= since)
+        ).where(_named(_version_column(kind), name, version, labels), Page.received_at >= since)
     ).all()
     scores: dict[int, list[float]] = defaultdict(list)
     if kind == "detector" and "confidence" in ref and rows:
@@ -232,7 +247,10 @@ def check_drift(s: Session, registry: Any, threshold: float) -> list[str]:
         if prod is None:
             continue
         val = registry.validation_distribution(name, prod.version) or {}
-        crossed = [d for d in drift(s, prod.kind, name, prod.version, val) if d.worst() > threshold]
+        labels = page_labels(registry.versions(name, with_metrics=False)).get(prod.version, [])
+        crossed = [
+            d for d in drift(s, prod.kind, name, prod.version, val, labels=labels) if d.worst() > threshold
+        ]
         if not crossed:
             continue
         key = f"{name}:{prod.version}"

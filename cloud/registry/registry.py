@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edge.contract import file_label
 from edge.rollout import _sha256, build_package
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,34 @@ class VersionInfo:
     params: dict[str, str] = field(default_factory=dict)
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def file_label(self) -> str | None:
+        """The ``name:version`` inside the version's ONNX file: what a device that runs the file
+        without a rollout (the model it shipped with) names it by. From the registration's
+        ``file_label`` tag, or, for a version registered before that tag, from the metadata in
+        its ``signature`` tag."""
+        if "file_label" in self.tags:
+            return self.tags["file_label"] or None
+        try:
+            metadata = json.loads(self.tags.get("signature", "{}")).get("metadata", {})
+        except ValueError:  # cut at the tag's length limit
+            return None
+        return file_label(metadata) if isinstance(metadata, dict) else None
+
+
+def page_labels(versions: list[VersionInfo]) -> dict[str, list[str]]:
+    """The labels the pages read with each of one model's ``versions`` carry: its registry
+    ``name:version``, which a rollout gives the device, and the label inside its file where no
+    other version's file carries the same one (two trainings left at the same version cannot be
+    told apart by their pages, so those pages count for neither)."""
+    seen = Counter(v.file_label for v in versions if v.file_label)
+    out = {}
+    for v in versions:
+        own = f"{v.name}:{v.version}"
+        fl = v.file_label
+        out[v.version] = [own] + ([fl] if fl and fl != own and seen[fl] == 1 else [])
+    return out
 
 
 @dataclass

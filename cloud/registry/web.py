@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from cloud import context
 from cloud.auth.core import audit, current_principal, require_role, require_token
 from cloud.registry import quality
+from cloud.registry.registry import page_labels
 from cloud.registry.service import Services, make_services, promote
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,11 @@ def page() -> str:
         names, error = [], f"MLflow at {svc.cfg.mlflow.tracking_uri} is not reachable: {exc}"
     for name in names:
         versions = svc.registry.versions(name)
-        rows = [{"info": v, "live": quality.live_metrics(s, v.kind, name, v.version)} for v in versions]
+        labels = page_labels(versions)
+        rows = [
+            {"info": v, "live": quality.live_metrics(s, v.kind, name, v.version, labels[v.version])}
+            for v in versions
+        ]
         models.append({"name": name, "rows": rows, "kind": versions[0].kind if versions else "detector"})
     sel_name = request.args.get("name") or (models[0]["name"] if models else None)
     compare = None
@@ -98,7 +103,10 @@ def page() -> str:
         prod = next((r for r in vs if "production" in r["info"].aliases), vs[0] if vs else None)
         if prod is not None:
             val = svc.registry.validation_distribution(sel_name, prod["info"].version) or {}
-            drift_rows = quality.drift(s, prod["info"].kind, sel_name, prod["info"].version, val)
+            pv = prod["info"]
+            drift_rows = quality.drift(
+                s, pv.kind, sel_name, pv.version, val, labels=page_labels([r["info"] for r in vs])[pv.version]
+            )
             crossed = [d for d in drift_rows if d.worst() > threshold]
             if crossed:
                 _drift_alert(sel_name, prod["info"].version, crossed, threshold)

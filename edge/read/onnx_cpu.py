@@ -28,7 +28,7 @@ def cpu_session(path: Path, threads: int, name: str, error: type[Exception]) -> 
 
 
 def model_label(path: Path | None, label: str | None) -> str | None:
-    """ "name:version" of a reader model for the device's status: ``label`` where the settings
+    """The ``name:version`` of a reader model for the device's status: ``label`` where the settings
     give one (a rollout's registry version), else the name and version inside the ONNX file,
     "unavailable" where it cannot be read; None where no model is configured. Reads only the
     file's metadata (no graph optimisation, session dropped at once): for a process that does
@@ -46,4 +46,6 @@ def model_label(path: Path | None, label: str | None) -> str | None:
         meta = session.get_modelmeta().custom_metadata_map
     except Exception:  # a missing or foreign file: the readers log why when they load it
         return f"{Path(path).stem}:unavailable"
-    return f"{meta.get('name', Path(path).stem)}:{meta.get('version', 'unknown')}"
+    from edge.contract import file_label
+
+    return file_label(dict(meta)) or f"{meta.get('name', Path(path).stem)}:{meta.get('version', 'unknown')}"

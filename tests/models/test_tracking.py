@@ -50,6 +50,7 @@ def test_given_a_training_run_when_registering_onnx_then_version_carries_signatu
     assert [i["name"] for i in sig["inputs"]] == ["x"]
     assert sig["inputs"][0]["shape"] == ["batch", 4]
     assert sig["metadata"]["version"] == "7"
+    assert mv.tags["file_label"] == ""  # the file names a version but no model: no label of its own
     assert mv.description.startswith("# Tiny detector")
     assert str(client.get_model_version_by_alias("tiny-detector", "candidate").version) == "1"
     assert str(client.get_model_version_by_alias("tiny-detector", "production").version) == "2"

@@ -2,7 +2,7 @@
 (SQLite file), promoted by the cloud, told to a real ``EdgeApp`` over Mosquitto, downloaded over
 HTTP, self-tested, swapped into the reading workers; the page read after it comes back through
 the broker to the cloud's ingest, names the registry version, and is counted in that version's
-live figures. (The detector's rollout paths are tests/cloud/registry/test_registry.py.)"""
+live figures, as is the page read before it with the same file as shipped. (The detector's rollout paths are tests/cloud/registry/test_registry.py.)"""
 
 from __future__ import annotations
 
@@ -27,9 +27,9 @@ DEVICE, SITE, TOKEN = "d-hw", "west", "sdt_d-hw-secret-token-value"
 SHIPPED = Path(__file__).resolve().parents[3] / "models" / "artifacts" / "handwriting.onnx"
 
 
-def _page() -> np.ndarray:
+def _page(number: str) -> np.ndarray:
     img = np.full((1100, 850, 3), 255, np.uint8)
-    for i, line in enumerate(["INVOICE INV-2041", "Date: 2026-03-14", "Total due: 412.50 EUR"]):
+    for i, line in enumerate([f"INVOICE {number}", "Date: 2026-03-14", "Total due: 412.50 EUR"]):
         cv2.putText(img, line, (60, 120 + 60 * i), cv2.FONT_HERSHEY_SIMPLEX, 1.1, (0, 0, 0), 2, cv2.LINE_AA)
     return img
 
@@ -105,6 +105,7 @@ def test_given_a_handwriting_version_promoted_when_the_device_runs_it_then_its_p
 
     from cloud.db.engine import session_scope
     from cloud.registry.quality import live_metrics
+    from cloud.registry.registry import page_labels
     from cloud.registry.service import promote
     from edge.app import EdgeApp
     from edge.config import EdgeConfig
@@ -142,11 +143,24 @@ def test_given_a_handwriting_version_promoted_when_the_device_runs_it_then_its_p
         assert edge.sync is not None and edge.pipeline is not None
         shipped = edge.sync.versions["handwriting"]
         assert shipped.startswith(f"{NAME}:") and shipped != f"{NAME}:{version}"  # the file's own
+
+        def counted() -> int:
+            labels = page_labels(chain["svc"].registry.versions(NAME, with_metrics=False))[version]
+            with session_scope(chain["engine"]) as s:
+                return live_metrics(s, "handwriting", NAME, version, labels).pages
+
+        # Before any rollout the device names the file it shipped with by the label inside it;
+        # the registry knows that label for the version registered from the same file.
+        cv2.imwrite(str(inbox / "before.png"), _page("INV-2040"))
+        wait_until(lambda: len(got) >= 1, timeout=120, what="the first page's result on the broker")
+        assert got[0].models.handwriting is not None
+        assert f"{got[0].models.handwriting.name}:{got[0].models.handwriting.version}" == shipped
+        wait_until(lambda: counted() == 1, timeout=60, what="the cloud counts it for the registered version")
         promote(chain["svc"], NAME, version, fleet=True)
         label = f"{NAME}:{version}"
         wait_until(  # swapped into the readers, then named in the status the Fleet page shows
             lambda: edge.sync.versions["handwriting"] == label,  # type: ignore[union-attr]
-            timeout=60,
+            timeout=120,
             what="handwriting model swapped in",
         )
         assert edge.pipeline.reader_config().handwriting_label == label
@@ -157,20 +171,16 @@ def test_given_a_handwriting_version_promoted_when_the_device_runs_it_then_its_p
                 s["device_id"] == DEVICE and s["version"] == version and s["state"] == "active"
                 for s in chain["svc"].store.device_states()
             ),
+            timeout=60,
             what="the cloud sees the device active on it",
         )
-        cv2.imwrite(str(inbox / "page.png"), _page())
-        wait_until(lambda: len(got) >= 1, timeout=60, what="the page's result on the broker")
-        r = got[0]
+        cv2.imwrite(str(inbox / "after.png"), _page("INV-2041"))
+        wait_until(lambda: len(got) >= 2, timeout=120, what="the second page's result on the broker")
+        r = got[1]
         assert r.models.handwriting is not None
         assert (r.models.handwriting.name, r.models.handwriting.version) == (NAME, version)
         assert "INV-2041" in (r.text or "")
-
-        def counted() -> int:
-            with session_scope(chain["engine"]) as s:
-                return live_metrics(s, "handwriting", NAME, version).pages
-
-        wait_until(lambda: counted() == 1, what="the cloud counts the page for that version")
+        wait_until(lambda: counted() == 2, timeout=60, what="the cloud counts both pages for that version")
     finally:
         edge.stop()
         sub.loop_stop()
