@@ -29,6 +29,7 @@ RULE_THICKNESS = 0.6  # ... and at most this share of a typical glyph's height t
 RULE_GAP = 0.5  # gaps of a dotted or dashed rule up to this share of a glyph's height are bridged
 DOTTED_THICKNESS = 0.3  # the dots and dashes of a dotted rule are at most this share of a glyph high
 MIN_DESKEW = 1.0  # degrees; smaller skew is left to Tesseract
+WIDE_SKEW = 25.0  # degrees: the widest skew looked for (a hand-held page)
 MIN_WORK_WIDTH = 1800  # webcam pages are upscaled so their text reaches a height Tesseract reads well
 SPECKLED = 1000.0  # specks per megapixel above which a scan may be median-filtered before OCR
 SPECK_SHARE = 0.7  # ... if the specks are also this share of its dark components (not a font's dots)
@@ -711,6 +712,14 @@ def estimate_skew(binary: np.ndarray, max_angle: float = 8.0) -> float:
         s = score(float(a))
         if s > best_s:
             best, best_s = float(a), s
+    if abs(best) >= max_angle - 1e-6 and max_angle < WIDE_SKEW:
+        # The best angle is the last one looked at: the page is turned further than expected
+        # (a camera page flattened from a wrong outline): look on, the same way, up to WIDE_SKEW.
+        sign = 1.0 if best > 0 else -1.0
+        for a in np.arange(max_angle + step, WIDE_SKEW + 0.01, step):
+            s = score(float(sign * a))
+            if s > best_s:
+                best, best_s = float(sign * a), s
     for a in np.arange(best - step + 0.2, best + step - 0.19, 0.2):
         s = score(float(a))
         if s > best_s:
@@ -1136,7 +1145,6 @@ def prepare(
     gray, f0 = limit_size(gray)
     notes: list[str] = []
     page_found = False
-    cut = False  # webcam: the page outline runs along the frame's border
     # The page outline is found on the frame as it is: painted-over signature boxes would cut
     # into the edges it looks for. The boxes are painted afterwards, on the flattened page.
     others: list[np.ndarray] = []
@@ -1155,10 +1163,6 @@ def prepare(
     if profile == "webcam":
         if quad is not None:
             frame_shape = gray.shape
-            fh, fw = frame_shape[:2]
-            # A side on the frame's border is where the page runs out of view, not its edge:
-            # flattening does not level such a page, which may lie at any angle.
-            cut = any(_on_border(quad[k], quad[(k + 1) % 4], fw, fh) for k in range(4))
             gray, m = warp_page(gray, quad)
             gray = mask_warped(gray, mask_boxes, frame_shape, m)
             page_found = True
@@ -1190,8 +1194,11 @@ def prepare(
     lift_ok = _follow_turn(lift_ok, rotation, gray.shape)
     painted = _follow_turn(painted, rotation, gray.shape) if profile == "scan" else None
     binary = _analysis_binary(gray, profile)
-    # A hand-held page can be turned well past a scanner's few degrees.
-    skew = estimate_skew(binary, max_angle=25.0 if profile == "webcam" and (cut or not page_found) else 8.0)
+    # A hand-held page can be turned well past a scanner's few degrees, and so can one
+    # flattened from an outline found: the outline may be another sheet's edge or run over two
+    # sheets (80 validation stills, searched to 25 degrees where before only pages without an
+    # outline or cut by the frame were: order-free CER 22.06% -> 21.74%, 3 pages changed).
+    skew = estimate_skew(binary, max_angle=WIDE_SKEW if profile == "webcam" else 8.0)
     if abs(skew) < MIN_DESKEW:
         skew = 0.0  # Tesseract copes with a slight tilt; resampling the page costs more than it fixes
     if skew:

@@ -117,6 +117,19 @@ def test_given_skewed_page_when_prepared_then_skew_estimated_and_removed() -> No
     assert abs(prepare(tilted, "scan").skew + 4.0) < 0.8
 
 
+def test_given_a_page_turned_past_the_usual_range_when_prepared_then_the_search_goes_on() -> None:
+    """A scan is looked at within 8 degrees; where the best angle is the last one looked at, the
+    page is turned further (a sheet fed crooked, a photo sent to the scan folder): the search
+    goes on the same way, and a camera page is always searched to 25 degrees (one flattened
+    from a wrong outline is turned by as much as the outline was off)."""
+    gray = cv2.cvtColor(render(LINES * 2, size=(1100, 1500)), cv2.COLOR_BGR2GRAY)
+    tilted = rotate(gray, 14.0)
+    _, binary = cv2.threshold(tilted, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    assert abs(estimate_skew(binary) + 14.0) < 0.8
+    assert abs(prepare(tilted, "scan").skew + 14.0) < 0.8
+    assert abs(estimate_skew(255 - np.zeros_like(binary))) == 0.0  # blank: nothing to level
+
+
 def test_given_skewed_page_with_dark_scanner_band_when_prepared_then_skew_still_found() -> None:
     """The dark band past a sheet's edge is level with the scanner, not with the text; as wide as
     the page, it outweighed every text line and the page was read as level."""
