@@ -714,7 +714,8 @@ def estimate_skew(binary: np.ndarray, max_angle: float = 8.0) -> float:
             best, best_s = float(a), s
     if abs(best) >= max_angle - 1e-6 and max_angle < WIDE_SKEW:
         # The best angle is the last one looked at: the page is turned further than expected
-        # (a camera page flattened from a wrong outline): look on, the same way, up to WIDE_SKEW.
+        # (a sheet fed crooked, a photo dropped in the scan folder): look on, the same way, up
+        # to WIDE_SKEW.
         sign = 1.0 if best > 0 else -1.0
         for a in np.arange(max_angle + step, WIDE_SKEW + 0.01, step):
             s = score(float(sign * a))
