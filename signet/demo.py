@@ -66,7 +66,12 @@ class Services:
         return proc
 
     def check(self) -> list[str]:
+        """The services that have exited, for whatever reason."""
         return [name for name, p in self.procs if p.poll() is not None]
+
+    def failed(self) -> list[str]:
+        """The services that have exited with an error (a device whose video file ended exits 0)."""
+        return [name for name, p in self.procs if p.poll() not in (None, 0)]
 
     def stop(self) -> None:
         for _name, proc in reversed(self.procs):

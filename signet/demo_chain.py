@@ -224,10 +224,20 @@ def _run(root: Path, services: Services, serve: bool, timeout: float) -> int:
     print(f"Whole chain in {time.monotonic() - started:.0f} s")
     if serve:
         print("Serving until Ctrl-C ...")
-        while not services.check():
+        ended: set[str] = set()
+        while not services.failed():
+            # The kiosk's video file ends and its device stops by itself (exit 0): the dashboard,
+            # the scanner station and the rest stay up for a person to look at.
+            for name in set(services.check()) - ended:
+                log.info("%s has finished its source and stopped; the other services keep running", name)
+                ended.add(name)
+            if len(ended) == len(services.procs):
+                break
             time.sleep(1)
-        log.error("a service stopped: %s", ", ".join(services.check()))
-        return 1
+        failed = services.failed()
+        if failed:
+            log.error("a service stopped with an error: %s (see their logs)", ", ".join(failed))
+        return 1 if failed else 0
     pages = sum(d["page_count"] for d in docs if d["device"] == "branch-01")
     return 0 if pages >= scanner_pages else 1
 

@@ -46,3 +46,23 @@ def test_demo_runs_the_whole_chain_on_the_bundled_samples(tmp_path: Path) -> Non
         except psutil.Error:
             continue
     assert left == []
+
+
+def test_given_services_that_ended_when_checked_then_only_an_error_exit_is_a_failure(tmp_path: Path) -> None:
+    """``signet demo --serve`` keeps the chain up when the kiosk's video file has ended (the
+    device exits 0 once every source has ended) and stops it when a service fails."""
+    from signet.demo import Services
+
+    (tmp_path / "logs").mkdir()
+    services = Services(tmp_path)
+    done = services.start("edge-kiosk", [sys.executable, "-c", "pass"])
+    broken = services.start("web", [sys.executable, "-c", "raise SystemExit(3)"])
+    up = services.start("ingest", [sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        done.wait(10)
+        broken.wait(10)
+        assert sorted(services.check()) == ["edge-kiosk", "web"]
+        assert services.failed() == ["web"]
+        assert up.poll() is None
+    finally:
+        services.stop()
