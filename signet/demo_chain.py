@@ -229,7 +229,7 @@ def _run(root: Path, services: Services, serve: bool, timeout: float) -> int:
             # The kiosk's video file ends and its device stops by itself (exit 0): the dashboard,
             # the scanner station and the rest stay up for a person to look at.
             for name in set(services.check()) - ended:
-                log.info("%s has finished its source and stopped; the other services keep running", name)
+                log.info("%s stopped by itself (exit 0); the other services keep running", name)
                 ended.add(name)
             if len(ended) == len(services.procs):
                 break
