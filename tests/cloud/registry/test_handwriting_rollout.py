@@ -19,7 +19,6 @@ from edge.contract import Result, decode, result_topic
 from edge.rollout import write_golden
 from models.tracking import tracked_run
 from tests.e2e.rollout_env import AppServer, wait_until
-from tests.edge.pipeline.fakes import FakeDetector
 from tests.support.broker import Broker
 
 NAME = "signet-handwriting"
@@ -137,7 +136,7 @@ def test_given_a_handwriting_version_promoted_when_the_device_runs_it_then_its_p
     sub.connect("127.0.0.1", chain["broker"].port)
     sub.subscribe(result_topic(DEVICE), qos=1)
     sub.loop_start()
-    edge = EdgeApp(cfg, environ={}, detector=FakeDetector())  # the real reader, in its workers
+    edge = EdgeApp(cfg, environ={})  # the shipped detector; the real reader, in its workers
     edge.start()
     try:
         assert edge.sync is not None and edge.pipeline is not None
