@@ -82,7 +82,11 @@ def page() -> str:
         versions = svc.registry.versions(name)
         labels = page_labels(versions)
         rows = [
-            {"info": v, "live": quality.live_metrics(s, v.kind, name, v.version, labels[v.version])}
+            {
+                "info": v,
+                "labels": labels[v.version],
+                "live": quality.live_metrics(s, v.kind, name, v.version, labels[v.version]),
+            }
             for v in versions
         ]
         models.append({"name": name, "rows": rows, "kind": versions[0].kind if versions else "detector"})
@@ -104,9 +108,7 @@ def page() -> str:
         if prod is not None:
             val = svc.registry.validation_distribution(sel_name, prod["info"].version) or {}
             pv = prod["info"]
-            drift_rows = quality.drift(
-                s, pv.kind, sel_name, pv.version, val, labels=page_labels([r["info"] for r in vs])[pv.version]
-            )
+            drift_rows = quality.drift(s, pv.kind, sel_name, pv.version, val, labels=prod["labels"])
             crossed = [d for d in drift_rows if d.worst() > threshold]
             if crossed:
                 _drift_alert(sel_name, prod["info"].version, crossed, threshold)
