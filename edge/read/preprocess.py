@@ -138,6 +138,28 @@ def glyph_height(ink: np.ndarray) -> float:
     return float(np.median(heights)) if heights.size >= 20 else 20.0
 
 
+@dataclass
+class Ink:
+    """A grey page's dark ink (Otsu's threshold, 255 = ink) and, once asked for, its typical
+    glyph height: what ``lift_faint`` and ``remove_rules`` both start from. ``prepare`` hands the
+    same one to both where lifting left the page as it was (most pages), and the thresholding
+    and component count are paid once."""
+
+    dark: np.ndarray
+    _glyph: float | None = None
+
+    @classmethod
+    def of(cls, gray: np.ndarray) -> Ink:
+        _, dark = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+        return cls(dark)
+
+    @property
+    def glyph(self) -> float:
+        if self._glyph is None:
+            self._glyph = glyph_height(self.dark)
+        return self._glyph
+
+
 # Signature masking by strokes: inside a signature box, ink components taller than
 # STROKE_TALL glyph heights or wider than STROKE_WIDE are pen strokes (with any glyph they
 # cross); smaller ones are the printed words a signature is written over, and are kept.
@@ -892,7 +914,9 @@ def _outside_boxes(shape: tuple[int, ...], boxes: Sequence[tuple[float, float, f
     return out
 
 
-def lift_faint(gray: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+def lift_faint(
+    gray: np.ndarray, allowed: np.ndarray | None = None, ink: Ink | None = None
+) -> tuple[np.ndarray, int]:
     """Darken faint print, light grey small print and bright coloured headings (orange, cyan,
     yellow-green come out 150-180 grey), which Tesseract's global Otsu threshold, set between
     black text and paper, takes for paper. Returns the page and how many pixels were darkened.
@@ -904,11 +928,12 @@ def lift_faint(gray: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.
     rest of the page is left exactly as it was. A global tone curve recovers the same words
     but darkens noise and every glyph's edge with them (on 40 validation scans, CER 10.2% ->
     11.2%). ``allowed`` (0 = leave alone) keeps it out of painted-out signatures, whose
-    strokes leave a faint fringe."""
+    strokes leave a faint fringe. ``ink`` is ``Ink.of(gray)`` where the caller has it."""
     if min(gray.shape[:2]) < 64:
         return gray, 0
     paper = _paper(gray)
-    _, dark = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    ink = ink if ink is not None else Ink.of(gray)
+    dark = ink.dark
     depth = paper.astype(np.int16) - gray.astype(np.int16)  # how much darker than the paper around it
     noise = _paper_noise(depth[::4, ::4][dark[::4, ::4] == 0])
     near_dark = cv2.dilate(dark, np.ones((5, 5), np.uint8)) > 0
@@ -924,7 +949,7 @@ def lift_faint(gray: np.ndarray, allowed: np.ndarray | None = None) -> tuple[np.
     rows, cols = gray.shape[:2]
     pooled = cv2.resize(faint * 255, (cols // 2, rows // 2), interpolation=cv2.INTER_AREA)
     half = (pooled > 0).astype(np.uint8)
-    glyph = glyph_height(dark) / 2
+    glyph = ink.glyph / 2
     _, parts, stats, _ = cv2.connectedComponentsWithStats(half, connectivity=8)
     h, w, area = stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_AREA]
     solid_band = (w > 4 * h) & (area > 0.6 * h * w)  # a tinted table row or banner, not print
@@ -1059,7 +1084,7 @@ def _dotted_rules(ink: np.ndarray, glyph: float, length: int) -> np.ndarray | No
     return out if out.any() else None
 
 
-def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | None:
+def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN, dark: Ink | None = None) -> np.ndarray | None:
     """The page with its ruled lines (table rules, form boxes, signature lines, underlines)
     painted the paper colour, or None when it has none.
 
@@ -1069,10 +1094,11 @@ def remove_rules(gray: np.ndarray, min_len: float = RULE_LEN) -> np.ndarray | No
     heights, found by opening the binary page with a long flat line; glyph strokes are far
     shorter, so text is left alone. Dotted and dashed rules as long go too (``_dotted_rules``).
     Vertical rules stay: they keep table columns apart for Tesseract. The grey page itself is
-    kept for barcodes, whose bars would go too."""
+    kept for barcodes, whose bars would go too. ``dark`` is ``Ink.of(gray)`` where the caller
+    has it."""
     w = gray.shape[1]
-    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    glyph = glyph_height(ink)
+    dark = dark if dark is not None else Ink.of(gray)
+    ink, glyph = dark.dark, dark.glyph
     k = int(max(w * min_len, RULE_GLYPHS * glyph, 25))
     if w < k:
         return None
@@ -1204,21 +1230,25 @@ def prepare(
         skew = 0.0  # Tesseract copes with a slight tilt; resampling the page costs more than it fixes
     if skew:
         gray = rotate(gray, skew)
-        binary = _analysis_binary(gray, profile)
+        # Turned with the page rather than found again: it only says how much ink there is.
+        binary = cv2.threshold(rotate(binary, skew), 127, 255, cv2.THRESH_BINARY)[1]
         if lift_ok is not None:
             lift_ok = rotate(lift_ok, skew)
         if painted is not None:
             painted = rotate(painted, skew)
+    ink: Ink | None = None
     if profile == "scan":
         # Level on the page by now, so a faint word can be told from a stamp set at an angle.
-        gray, lifted = lift_faint(gray, lift_ok)
+        ink = Ink.of(gray)
+        gray, lifted = lift_faint(gray, lift_ok, ink)
         if lifted:
             log.debug("faint print darkened: %d px", lifted)
+            ink = None  # the page changed: its ink is found again
     return Prepared(
         gray=gray,
         binary=binary,
         flat=flatten_light(gray) if profile == "webcam" else None,
-        ruled=remove_rules(gray) if profile == "scan" else None,
+        ruled=remove_rules(gray, dark=ink) if profile == "scan" else None,
         scale=f0 * f1,
         rotation=rotation,
         skew=skew,

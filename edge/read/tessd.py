@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import logging
 import os
 import select
@@ -32,6 +33,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 STARTUP_S = 30.0  # starting the helper and loading a language set, once each
+PIPE_BYTES = 1 << 20  # pipe buffer asked for (Linux's default cap, /proc/sys/fs/pipe-max-size)
 GRACE_S = 1.0  # past the deadline, for the helper to answer a page its deadline cancelled
 
 
@@ -88,10 +90,16 @@ class Helper:
             stderr=subprocess.DEVNULL,
             env=env,
         )
+        # A page is megabytes; Linux pipes hold 64 KiB unless asked for more, and every 64 KiB
+        # costs the two processes a switch. Best effort: the system's cap may refuse it.
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    fcntl.fcntl(f.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
         self._buf = bytearray()
         self._loaded: set[tuple[str, int]] = set()
 
-    def _send(self, head: str, body: bytes = b"") -> None:
+    def _send(self, head: str, body: bytes | memoryview = b"") -> None:
         stdin: IO[bytes] = self.proc.stdin  # type: ignore[assignment]
         try:
             stdin.write(head.encode())
@@ -109,7 +117,7 @@ class Helper:
             self._send(f"0 0 {psm} 0 {lang}\n")
             self._answer(time.monotonic() + STARTUP_S)
             self._loaded.add((lang, psm))
-        self._send(f"{w} {h} {psm} {max(1, int(timeout * 1000))} {lang}\n", img.tobytes())
+        self._send(f"{w} {h} {psm} {max(1, int(timeout * 1000))} {lang}\n", img.reshape(-1).data)
         return self._answer(time.monotonic() + timeout + GRACE_S)
 
     def _answer(self, deadline: float) -> str:
