@@ -150,6 +150,13 @@ def _iban(c: Ctx) -> str:
     return "FR76" + "".join(str(c.r.randrange(10)) for _ in range(23))
 
 
+def _creditor_id(country: str, national: str) -> str:
+    """A SEPA creditor identifier with its check digits (EPC262-08: MOD 97-10 over the national
+    identifier, the country and "00"; the business code "ZZZ" is left out of it)."""
+    digits = "".join(str(int(ch, 36)) for ch in national + country + "00")
+    return f"{country}{98 - int(digits) % 97:02d}ZZZ{national}"
+
+
 def _signing(c: Ctx, labels: list[str]) -> Block:
     """A signature block. Pages that will carry many signatures usually print a slot for each
     (co-signers, witnesses, approvers), so extra slots are added for them most of the time."""
@@ -588,9 +595,11 @@ def build_mandate(c: Ctx) -> Doc:
     t = c.t
     cred, debtor = c.company(), c.person()
     ref = c.number("RUM" if c.lang == "fr" else "MR")
-    cid = f"FR{c.r.randrange(10, 99)}ZZZ{c.r.randrange(100000, 999999)}"
+    c.r.randrange(10, 99)  # drawn as before the check digits were computed: later draws keep their values
+    cid = _creditor_id("FR", str(c.r.randrange(100000, 999999)))
     iban = _iban(c)
-    bic = "".join(c.r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(6)) + "2X"
+    # A bank's code, then the IBAN's country (a debtor's BIC and IBAN are of one bank).
+    bic = "".join(c.r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(6))[:4] + iban[:2] + "2X"
     d = c.day()
     legal = ("By signing this mandate form, you authorise the creditor to send instructions to your bank to debit your account. "
              if c.lang == "en" else "En signant ce formulaire de mandat, vous autorisez le créancier à envoyer des instructions à votre banque pour débiter votre compte. ")  # fmt: skip
