@@ -22,16 +22,19 @@ from edge.contract import Result
 
 log = logging.getLogger(__name__)
 
-KEY_FIELDS = (
+KEY_FIELDS = (  # shown first, in this order, where the page has them (six at most)
     "number",
     "date",
     "total",
     "currency",
     "due_date",
-    "parties",
+    "customer",
+    "birth_date",
+    "id_number",
+    "debtor",
     "iban",
-    "name",
-    "net_pay",
+    "bic",
+    "creditor_id",
     "period",
 )
 

@@ -167,6 +167,51 @@ RE_PLACE = re.compile(
     r"(?:signed at|made at|done at|fait [àa])\s+(?P<place>[A-ZÀ-ÿa-z][\w' -]{1,40}?)\s*(?:,|\s+on\b|\s+le\b)",
     re.I,
 )
+# Forms (KYC, mandates): labels of the values filled in beside or under them.
+L_BIRTH = [r"date of birth|birth\s?date|date de naissance|n[ée]\(?e?\)? le(?!\w)|(?<![a-z])dob(?![a-z])"]
+RE_BIRTH = re.compile("|".join(L_BIRTH), re.I)
+L_FULL_NAME = [
+    r"full name|nom et pr[ée]nom|pr[ée]nom et nom|nom complet|(?:customer|applicant|client)(?:'s)? name|nom du client",
+    r"(?<![a-z])(?:name|nom)(?![a-z])",  # the rest of the label lost ("[x name")
+]
+L_ID_NUMBER = [
+    r"(?:id|identity|passport|licen[cs]e)\s(?:document\s|card\s)?(?:no\.?|number|#)|document number"
+    r"|num[ée]ro (?:de (?:la )?)?(?:pi[èe]ce|passeport|document|carte)|n°\s?(?:de )?pi[èe]ce"
+]
+L_NATIONALITY = [r"nationality|nationalit[ée]"]
+L_CREDITOR_ID = [r"creditor id\w*|identifiant (?:du )?cr[ée]ancier(?: sepa)?|(?<![a-z])ics(?![a-z])"]
+L_BIC = [r"(?<![A-Za-z])(?:BIC|SWIFT)(?![A-Za-z])"]
+L_DEBTOR = [
+    r"account holder|debtor(?:'s)? name|name of (?:the )?debtor|titulaire du compte|nom du d[ée]biteur"
+]
+L_PERIOD = [
+    r"pay period|billing period|period of pay|p[ée]riode(?: de (?:paie|facturation))?|(?<![a-z])period(?![a-z])"
+]
+# Any label of a form's boxes: under a label whose value was not read, the next label is no value.
+RE_FORM_LABEL = re.compile(
+    "|".join(
+        [
+            *L_BIRTH,
+            *L_FULL_NAME,
+            *L_ID_NUMBER,
+            *L_NATIONALITY,
+            *L_DEBTOR,
+            *L_BIC,
+            *L_CREDITOR_ID,
+            r"^\W*(?:address|adresse|occupation|profession|e-?mail|courriel|phone|t[ée]l[ée]phone|iban|date|type"
+            r"|id document|pi[èe]ce d'identit[ée])\W*$",
+        ]
+    ),
+    re.I,
+)
+COLUMN_SLACK = 0.02  # of the page's width: how far left of its label a value under it may start
+COLUMN_GAP = 1.5  # label heights between two words of a row that puts them in two columns
+BELOW_LINES = 4.0  # label heights below a label that its value may lie within
+RE_NAME = re.compile(
+    r"^[^\W\d_][^\W\d_'’.\- ]*(?:[ '’.\-]+[^\W\d_]+)+\.?$"
+)  # two words or more, letters only
+
+
 # A document number standing alone: a short letter prefix, then digits in up to three groups.
 RE_DOC_NUMBER = re.compile(r"[A-Z]{2,4}[-/]?\d{2,}(?:[-/]\d{2,}){0,2}")
 UNLABELLED_ID_LINES = 12  # how far down the page (at least) an unlabelled number is looked for
@@ -590,6 +635,10 @@ class Extractor:
         for i, line in enumerate(self.p.lines):
             if RE_DUE.search(line):
                 continue
+            if RE_BIRTH.search(line) or (
+                i and RE_BIRTH.search(self.p.lines[i - 1]) and not re.search(r"\d", self.p.lines[i - 1])
+            ):
+                continue  # a birth date, on its label's line or under it, is not the page's date
             dates = parse.find_dates(line, self.month_first)
             if dates:
                 iso, a, b = dates[0]
@@ -648,6 +697,146 @@ class Extractor:
                 self.line_value(name, i + 1, prior * 0.9)
             return
 
+    # -- forms ---------------------------------------------------------------------------------
+
+    def _below(self, i: int, m: re.Match[str]) -> Span | None:
+        """What is filled in under a label: the words in the label's column on the nearest line
+        below it, within BELOW_LINES of the label's height. The column runs from the label's
+        phrase (the words set close before it: "Full name", "[x name") to the next word a
+        column's gap away on its right (a form's row of labels over a row of boxes, "IBAN
+        BIC" over "FR76 3000 ...  BNPAFRPP"). Found by the word boxes, not the reading order,
+        which may put the two columns' values lines apart. Text without boxes gives the next
+        line."""
+        words = self.p.ocr.words
+        own = self.p.words(Span(i, m.start(), m.end()))
+        width, height = self.p.ocr.size
+        if not own or not width or all(words[w].box[2] <= words[w].box[0] for w in own):
+            return Span(i + 1, 0, len(self.p.lines[i + 1])) if i + 1 < len(self.p.lines) else None
+        row = [w for _a, _b, w in self.p.offsets[i]]
+        first, last = row.index(own[0]), row.index(own[-1])
+        tall = max(words[w].box[3] - words[w].box[1] for w in own)  # of the page's height
+        gap = COLUMN_GAP * tall * height / width  # of the page's width
+        while first > 0 and words[row[first]].box[0] - words[row[first - 1]].box[2] < gap:
+            first -= 1
+        while last + 1 < len(row) and words[row[last + 1]].box[0] - words[row[last]].box[2] < gap:
+            last += 1
+        left = words[row[first]].box[0] - COLUMN_SLACK
+        right = words[row[last + 1]].box[0] - COLUMN_SLACK if last + 1 < len(row) else 2.0
+        top = max(words[w].box[3] for w in own) - 0.3 * tall
+        best: tuple[float, Span] | None = None
+        for j, spans in enumerate(self.p.offsets):
+            inside = [
+                (a, b, words[w].box[1])
+                for a, b, w in spans
+                if left <= words[w].box[0] < right and top < words[w].box[1] < top + BELOW_LINES * tall
+            ]
+            if j != i and inside:
+                y = min(t for _a, _b, t in inside)
+                if best is None or y < best[0]:
+                    best = (y, Span(j, inside[0][0], inside[-1][1]))
+        return best[1] if best else None
+
+    def form_value(
+        self, name: str, patterns: list[str], parse_value: Callable[[str], str | None], prior: float = 0.75
+    ) -> str | None:
+        """A form's value: after its label on the label's line, else under it (``_below``);
+        ``parse_value`` normalises the text found (None: not such a value). Another label
+        under it means the value was not read: nothing is taken."""
+        for i, m in self.p.find(patterns):
+            line = self.p.lines[i]
+            rest = line[m.end() :]
+            lead = len(rest) - len(rest.lstrip(" :.#°-|"))
+            spans = [Span(i, m.end() + lead, len(line))] if re.search(r"\w{2,}", rest) else []
+            below = self._below(i, m)
+            if below is not None:
+                spans.append(below)
+            for span in spans:
+                text = self.p.lines[span.line][span.start : span.end].strip(" :|[]")
+                if not text or RE_FORM_LABEL.search(text):
+                    continue
+                value = parse_value(text)
+                if value is not None:
+                    self.put(name, value, span, prior if span.line == i else prior * 0.9, raw=text)
+                    return value
+            return None  # the first label found is the form's: another is some other box's
+        return None
+
+    @staticmethod
+    def _person(text: str) -> str | None:
+        """A person's or a company's name as filled in: two words or more, letters only (box
+        borders read as bars and brackets cut off); capitals kept as written."""
+        text = re.split(r"\s[|\[\]{}]|[|\[\]{}]\s", text)[0].strip(" ,.;:")
+        return text[:200] if RE_NAME.match(text) else None
+
+    def _id_value(self, text: str) -> str | None:
+        m = RE_ID.match(text.strip(" :.#°"))
+        if not m or parse.parse_date(m.group(0), self.month_first):
+            return None
+        value = m.group(0).strip("._/-")
+        return value if len(value) >= 4 and any(ch.isdigit() for ch in value) else None
+
+    def kyc(self) -> None:
+        """An identity form: the customer's name, birth date, nationality and identity document
+        number, each from its box."""
+        self.form_value("customer", L_FULL_NAME, self._person, prior=0.7)
+        born = self.form_value(
+            "birth_date", L_BIRTH, lambda t: parse.parse_date(t, self.month_first), prior=0.8
+        )
+        date = self.values.get("date")
+        if born is not None and date is not None and date.value == born:
+            del self.values["date"]  # the birth date read where the form's own date was looked for
+        self.form_value(
+            "nationality",
+            L_NATIONALITY,
+            lambda t: t[:60] if re.fullmatch(r"[^\W\d_][^\W\d_' -]{2,}", t) else None,
+            prior=0.6,
+        )
+        if (
+            not self.form_value("id_number", L_ID_NUMBER, self._id_value, prior=0.8)
+            and "number" in self.values
+        ):
+            # "Numéro" alone under "Pièce d'identité": the page's one number is the document's.
+            n = self.values["number"]
+            self.values["id_number"] = n.model_copy(update={"confidence": round(n.confidence * 0.8, 3)})
+
+    def mandate(self) -> None:
+        """A SEPA direct debit mandate: the creditor identifier (its check digits checked), the
+        debtor, and the debtor's BIC beside the IBAN."""
+        ci = self.form_value("creditor_id", L_CREDITOR_ID, parse.creditor_id, prior=0.85)
+        if ci is None:
+            # Unlabelled (the label lost under a stamp): the default business code "ZZZ" makes
+            # one unmistakable.
+            m = re.search(r"\b[A-Z]{2}[0-9OISBZ]{2}ZZZ[A-Z0-9]{4,28}\b", self.p.text)
+            ci = parse.creditor_id(m.group(0)) if m else None
+            if m and ci:
+                self.put("creditor_id", ci, None, 0.6, raw=m.group(0))
+        if ci is not None:
+            self.checks.append(
+                Check(
+                    name="creditor_id_checksum",
+                    ok=parse.creditor_id_valid(ci),
+                    detail=f"creditor identifier {ci}",
+                )
+            )
+        self.form_value("debtor", L_DEBTOR, self._person, prior=0.7)
+        bic = self.form_value("bic", L_BIC, lambda t: (b := parse.find_bic(t)) and b[0], prior=0.8)
+        iban = self.values.get("iban")
+        if bic is None and iban is not None:
+            # The box labels unread (small print in a colour): a line that is nothing but a BIC
+            # of the IBAN's country is the debtor's.
+            for i, line in enumerate(self.p.lines):
+                found = parse.find_bic(line)
+                rest = line[: found[1]] + line[found[2] :] if found else ""
+                if found and found[0][4:6] == str(iban.value)[:2] and not re.search(r"\w{2,}", rest):
+                    bic = found[0]
+                    self.put("bic", bic, Span(i, found[1], found[2]), 0.5)
+                    break
+        if bic is not None:
+            detail = f"BIC {bic}" + ("" if parse.bic_valid(bic) else ": no such country in it")
+            if iban is not None and str(iban.value)[:2] != bic[4:6]:
+                detail += f"; the IBAN is of {str(iban.value)[:2]}"  # possible, rare: said, not failed
+            self.checks.append(Check(name="bic_valid", ok=parse.bic_valid(bic), detail=detail))
+
     def currency(self) -> None:
         for key in ("total", "subtotal", "gross"):
             fv = self.values.get(key)
@@ -697,8 +886,27 @@ class Extractor:
         total = self.settle_with_cash(self.after_rounding(total, rounding), rounding)
         total = self.rounded_unread(total, rounding)
         tax = self.drop_tax_above(total if total is not None else sub, tax)
+        self.tax_rate(sub, tax)
         self.total_checks(items, sub, tax, total)
         return items
+
+    def tax_rate(self, sub: Decimal | None, tax: Decimal | None) -> None:
+        """The rate printed on the page's tax lines ("TVA 20%", "Tax (8%)"), as a fraction
+        ("0.2"); none where several rates are printed (a page taxed at 5.5% and 20% has no one
+        rate). Surer where the net times the rate gives the tax read."""
+        found: dict[str, Span] = {}
+        for i, m in self.p.find(L_TAX):
+            line = self.p.lines[i]
+            for r in parse.RATE_RE.finditer(line, m.end()):
+                rate = parse.parse_rate(r.group(0))
+                if rate is not None:
+                    found.setdefault(rate, Span(i, r.start(), r.end()))
+                break  # the first rate after the label is its own
+        if len(found) != 1:
+            return
+        ((rate, span),) = found.items()
+        fits = sub is not None and tax is not None and abs(sub * Decimal(rate) - tax) <= CENT
+        self.put("tax_rate", rate, span, 0.9 if fits else 0.7)
 
     def drop_tax_above(self, bound: Decimal | None, tax: Decimal | None) -> Decimal | None:
         """A tax above the total (or, with no total, the net) is a registration number or a
@@ -1029,6 +1237,7 @@ class Extractor:
         self.currency()
         self.issuer_line("employer", 0.6)
         self.after_label("employee", [r"employee|salari[ée]"])
+        self.form_value("period", L_PERIOD, lambda t: parse.parse_period(t, self.month_first), prior=0.8)
 
     def agreement(self, doc_type: str, signatures_found: int) -> None:
         m = RE_BETWEEN.search(self.p.text)
@@ -1052,6 +1261,10 @@ class Extractor:
             self.checks.append(
                 Check(name="iban_checksum", ok=parse.iban_valid(iban[0]), detail=f"IBAN {iban[0]}")
             )
+        if doc_type == "kyc_form":
+            self.kyc()
+        elif doc_type == "mandate":
+            self.mandate()
         if "party_a" in self.values:
             # An agreement is issued by its first party (the supplier, employer, landlord);
             # its page opens with the title and the "Between ... and ..." sentence.

@@ -347,3 +347,119 @@ def find_iban(text: str) -> tuple[str, int, int] | None:
             return found
         first = first or found
     return first
+
+
+def _mod97(s: str) -> int:
+    """ISO 7064 MOD 97-10 remainder of letters and digits, letters as 10 (A) to 35 (Z)."""
+    return int("".join(str(int(ch, 36)) for ch in s)) % 97
+
+
+# SEPA creditor identifier (EPC262-08): the country, two check digits, a three-character
+# creditor business code that the check leaves out (most often "ZZZ"), then the national
+# identifier ("FR72ZZZ123456", "DE98ZZZ09999999999").
+CREDITOR_ID_RE = re.compile(r"\b([A-Z]{2}\d{2}[A-Z0-9]{3}[A-Z0-9]{4,28})\b")
+_LOOSE_CREDITOR_ID_RE = re.compile(r"\b([A-Z]{2}[0-9OISBZ]{2}[A-Z0-9]{3}[A-Z0-9]{4,28})\b")
+# Letters OCR puts for digits where only digits can stand.
+_AS_DIGIT = str.maketrans("OISBZ", "01582")
+
+
+def creditor_id(text: str) -> str | None:
+    """The first creditor identifier in ``text``, written as one word. Its check digits are digits:
+    letters OCR puts for them are read back ("FRO5" is "FR05"). A business code of Z, 7 and 2
+    only is read as "ZZZ", which nearly every identifier carries and OCR reads as "777" or
+    "Z27" (``creditor_id_valid`` then tells whether the whole reading holds)."""
+    m = _LOOSE_CREDITOR_ID_RE.search(text.upper())
+    if not m:
+        return None
+    ci = m.group(1)
+    ci = ci[:2] + ci[2:4].translate(_AS_DIGIT) + ci[4:]
+    if ci[4:7] != "ZZZ" and set(ci[4:7]) <= set("Z72"):
+        ci = ci[:4] + "ZZZ" + ci[7:]
+    return ci
+
+
+def creditor_id_valid(ci: str) -> bool:
+    """The creditor identifier's check digits: MOD 97-10 over the national identifier, then the
+    country and the check digits (the business code is skipped), gives 1."""
+    s = re.sub(r"\s", "", ci).upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{3}[A-Z0-9]{1,28}", s):
+        return False
+    return _mod97(s[7:] + s[:4]) == 1
+
+
+# ISO 3166-1 alpha-2 country codes, with XK (Kosovo), which banks use in BICs.
+COUNTRIES = frozenset(
+    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR
+    BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC
+    EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK
+    HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB
+    LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ
+    NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU
+    RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN
+    TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK""".split()  # noqa: SIM905
+)
+
+# ISO 9362 BIC: four characters for the bank, the country, two for the location, and an
+# optional three for the branch.
+_BIC_RE = re.compile(r"(?<![A-Z0-9])([A-Z0-9]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)(?![A-Z0-9])")
+# Digits OCR puts for letters where a BIC can hold only letters (its bank and country parts).
+_AS_LETTER = str.maketrans("015827", "OISBZZ")
+
+
+def find_bic(text: str) -> tuple[str, int, int] | None:
+    """The first BIC-shaped word of ``text`` (8 or 11 characters, upper case), with its span.
+    Digits in its first six places, which banks fill with letters, are read as the letters OCR
+    takes them for ("B0USFRPP" is "BOUSFRPP"); a word with more than two digits there is not
+    a BIC."""
+    for m in _BIC_RE.finditer(text.upper()):
+        raw = m.group(1)
+        if sum(ch.isdigit() for ch in raw[:6]) > 2:
+            continue
+        bic = raw[:6].translate(_AS_LETTER) + raw[6:]
+        if bic[:6].isalpha():
+            return bic, m.start(1), m.end(1)
+    return None
+
+
+def bic_valid(bic: str) -> bool:
+    """A BIC's shape, and a country that exists in its fifth and sixth places."""
+    return bool(re.fullmatch(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?", bic)) and bic[4:6] in COUNTRIES
+
+
+_PERIOD_NUMERIC = re.compile(r"(?<![\d/.-])(?:(\d{4})[-/.](\d{1,2})|(\d{1,2})[-/.](\d{4}))(?![\d/.-])")
+_PERIOD_WORD = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{4}})(?!\d)", re.I)
+
+
+def parse_period(text: str, month_first: bool = False) -> str | None:
+    """The month a pay or billing period names, as ``YYYY-MM``: "September 2020", "sept. 2020",
+    "09/2020", "2020-09", or a date range, whose first date's month it takes ("01/09/2020 -
+    30/09/2020"). None when the text names no month."""
+    dates = find_dates(text, month_first)
+    if dates:
+        return dates[0][0][:7]
+    m = _PERIOD_WORD.search(text)
+    if m:
+        month, year = MONTHS[m.group(1).lower()], int(m.group(2))
+    else:
+        n = _PERIOD_NUMERIC.search(text)
+        if not n:
+            return None
+        year, month = (int(n.group(1)), int(n.group(2))) if n.group(1) else (int(n.group(4)), int(n.group(3)))
+    if not (1 <= month <= 12 and YEARS[0] <= year <= YEARS[1]):
+        return None
+    return f"{year:04d}-{month:02d}"
+
+
+RATE_RE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
+
+
+def parse_rate(text: str) -> str | None:
+    """A percentage as a fraction's decimal string ("TVA 5,5%" -> "0.055", "20%" -> "0.2"), or
+    None; only rates a tax can have (over 0, under 100)."""
+    m = RATE_RE.search(text)
+    if not m:
+        return None
+    pct = Decimal(m.group(1).replace(",", "."))
+    if not 0 < pct < 100:
+        return None
+    return format(pct.normalize() / 100, "f")

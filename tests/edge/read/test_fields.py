@@ -867,3 +867,76 @@ def test_given_a_contract_between_two_parties_when_extracted_then_its_issuer_is_
     )
     v = _values(extract(page_from_text(text), "contract"))
     assert (v["party_a"], v["issuer"]) == ("Smith LLC", "Smith LLC")
+
+
+def test_given_tax_lines_when_extracted_then_the_rate_is_a_fraction_surer_when_it_fits() -> None:
+    en = extract(page_from_text(INVOICE_EN), "invoice")
+    fr = extract(page_from_text(FACTURE_FR), "invoice")
+    assert (_values(en)["tax_rate"], _values(fr)["tax_rate"]) == ("0.08", "0.2")
+    assert en.values["tax_rate"].confidence > 0.8  # 436.50 x 8% is the 34.92 read
+    two = "Shop\nTotal HT 100,00\nTVA 5,5% 2,75\nTVA 20% 10,00\nTotal TTC 112,75\n"
+    assert "tax_rate" not in _values(extract(page_from_text(two), "receipt"))
+
+
+def test_given_a_kyc_form_when_extracted_then_customer_birth_date_and_id_document_not_the_page_date() -> None:
+    text = (
+        "Carson Inc\nAccount opening - identity\nFull name\nKAREN MEZA\nDate of birth\n1969-08-11\n"
+        "Nationality\nGabon\nDocument number\nJ83395575\nAddress\n2420 Andrea Groves\nCustomer\n"
+    )
+    v = _values(extract(page_from_text(text), "kyc_form"))
+    assert (v["customer"], v["birth_date"], v["nationality"], v["id_number"]) == (
+        "KAREN MEZA",
+        "1969-08-11",
+        "Gabon",
+        "J83395575",
+    )
+    assert "date" not in v  # the birth date is the only date printed: it is no date of the form
+
+
+def test_given_a_form_value_not_read_when_extracted_then_the_next_label_is_not_taken() -> None:
+    v = _values(extract(page_from_text("Bank\nFull name\nDate of birth\n1969-08-11\n"), "kyc_form"))
+    assert "customer" not in v and v["birth_date"] == "1969-08-11"
+
+
+def _rows_page(rows: list[tuple[float, list[tuple[float, str]]]]) -> OcrPage:
+    """An A4 page at 200 dpi whose lines each hold one or more runs of words: (y, [(x, text)])."""
+    page = OcrPage(size=(1654, 2339))
+    page.blocks.append([])
+    for y, runs in rows:
+        line = Line(words=[], text=" ".join(t for _x, t in runs), block=1, box=(0.0, y, 1.0, y + 0.012))
+        for x, text in runs:
+            for tok in text.split():
+                w = Word(
+                    tok, 0.95, (x, y, x + 0.008 * len(tok), y + 0.012), 1, 1, len(page.lines), len(page.words)
+                )
+                x += 0.008 * (len(tok) + 1)
+                line.words.append(w.index)
+                page.words.append(w)
+        page.blocks[0].append(len(page.lines))
+        page.lines.append(line)
+    return page
+
+
+def test_given_a_row_of_labels_over_a_row_of_values_when_extracted_then_each_value_from_its_column() -> None:
+    """A form's two boxes side by side: the reading order joins both labels into one line and
+    both values into the next; the word boxes split them by column."""
+    page = _rows_page(
+        [
+            (0.10, [(0.1, "Mandat de prélèvement SEPA")]),
+            (0.13, [(0.1, "ICS: FRO5ZZZ678726")]),
+            (0.30, [(0.06, "Titulaire du compte"), (0.5, "Adresse")]),
+            (0.32, [(0.07, "MICHELE VERDIER"), (0.5, "3 rue Haute, Lyon")]),
+            (0.36, [(0.06, "IBAN"), (0.5, "BIC")]),
+            (0.38, [(0.07, "FR76 3000 6000 0112 3456 7890 189"), (0.5, "AGRIFRPP")]),
+        ]
+    )
+    f = extract(page, "mandate")
+    v = _values(f)
+    assert (v["debtor"], v["bic"], v["creditor_id"]) == ("MICHELE VERDIER", "AGRIFRPP", "FR05ZZZ678726")
+    checks = {c.name: c.ok for c in f.checks}
+    assert checks["creditor_id_checksum"] and checks["bic_valid"]
+
+
+def test_given_a_payslip_when_extracted_then_its_pay_period_as_a_month() -> None:
+    text = "Dupont SA\nBULLETIN DE PAIE\nSalarié: Marie Curie\nPériode: octobre 2023\nSalaire brut 3 200,00 €\nNet à payer 2 480,00 €\n"
+    assert _values(extract(page_from_text(text), "payslip"))["period"] == "2023-10"

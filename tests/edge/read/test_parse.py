@@ -241,3 +241,84 @@ def test_given_a_reference_of_an_unknown_country_shape_when_ibans_are_looked_for
     assert parse.find_iban("Mandate reference: MR52 9363 CRED ITOR") is None
     found = parse.find_iban("IBAN: QA58 DOHB 0000 1234 5678 90AB CDEF G")  # Qatar, valid mod-97
     assert found is not None and found[0] == "QA58DOHB00001234567890ABCDEFG"
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "valid"),
+    [
+        ("ICS: FR72ZZZ123456", "FR72ZZZ123456", True),
+        ("DE98ZZZ09999999999", "DE98ZZZ09999999999", True),  # the Bundesbank's published example
+        ("ICS: FRO5ZZZ678726", "FR05ZZZ678726", True),  # a zero read as O in the check digits
+        (
+            "Creditor identifi FR49Z27579358",
+            "FR49ZZZ579358",
+            False,
+        ),  # "ZZZ" read back; its digits still checked
+        ("FR73ZZZ123456", "FR73ZZZ123456", False),  # one check digit off
+    ],
+)
+def test_given_a_creditor_identifier_when_read_then_normalised_and_its_check_digits_tested(
+    text: str, want: str, valid: bool
+) -> None:
+    from edge.read.parse import creditor_id, creditor_id_valid
+
+    assert creditor_id(text) == want
+    assert creditor_id_valid(want) is valid
+
+
+def test_given_words_run_together_when_a_creditor_identifier_is_looked_for_then_none() -> None:
+    from edge.read.parse import creditor_id
+
+    assert creditor_id("BY SIGNING THIS MANDATE FORM") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "valid"),
+    [
+        ("BIC: BNPAFRPP", "BNPAFRPP", True),
+        ("SWIFT DEUTDEFF500", "DEUTDEFF500", True),
+        ("B0USFRPP", "BOUSFRPP", True),  # a letter read as a digit in the bank's code
+        ("ABCDQQ2X", "ABCDQQ2X", False),  # no country QQ
+    ],
+)
+def test_given_a_bic_when_found_then_letters_restored_and_country_checked(
+    text: str, want: str, valid: bool
+) -> None:
+    from edge.read.parse import bic_valid, find_bic
+
+    found = find_bic(text)
+    assert found is not None and found[0] == want
+    assert bic_valid(want) is valid
+
+
+def test_given_a_word_with_digits_where_a_bank_code_has_letters_when_bics_are_looked_for_then_none() -> None:
+    from edge.read.parse import find_bic
+
+    assert find_bic("FR46H1CF 46945") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("Pay period: September 2020", "2020-09"),
+        ("Période : sept. 2023", "2023-09"),
+        ("09/2020", "2020-09"),
+        ("2021-11", "2021-11"),
+        ("01/10/2022 - 31/10/2022", "2022-10"),
+        ("Period: 13/2020", None),
+        ("Hours 151.67", None),
+    ],
+)
+def test_given_a_pay_period_when_parsed_then_its_month(text: str, want: str | None) -> None:
+    from edge.read.parse import parse_period
+
+    assert parse_period(text) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "want"), [("TVA 5,5%", "0.055"), ("Tax (8 %)", "0.08"), ("VAT 20.0%", "0.2"), ("0%", None)]
+)
+def test_given_a_printed_rate_when_parsed_then_a_fraction(text: str, want: str | None) -> None:
+    from edge.read.parse import parse_rate
+
+    assert parse_rate(text) == want
