@@ -75,3 +75,15 @@ def test_given_a_real_document_truth_when_matched_then_issuer_ignores_case_and_p
     )
     truth = _real_fields(tmp_path, {"fields": "x.json"})
     assert truth == {"issuer": "Coolblue B.V.", "iban": "NL50INGB0683251309"}
+
+
+def test_given_the_other_fields_when_scored_then_rates_as_numbers_and_parties_by_role() -> None:
+    from models.reading_report import _field_match, _truth
+
+    assert _field_match("tax_rate", "0.2", "0.20") and not _field_match("tax_rate", "0.055", "0.55")
+    assert not _field_match("tax_rate", "n/a", "0.20")
+    truth = {
+        "parties": [{"role": "institution", "name": "Carson Inc"}, {"role": "customer", "name": "Karen Meza"}]
+    }
+    assert _truth(truth, "customer") == "Karen Meza" and _truth(truth, "debtor") is None
+    assert _field_match("customer", "KAREN MEZA", "Karen Meza")  # names without case or punctuation
