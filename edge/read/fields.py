@@ -212,6 +212,14 @@ RE_NAME = re.compile(
 )  # two words or more, letters only
 
 
+# A letter's closing, above its signature and the signer's name.
+RE_CLOSING = re.compile(
+    r"^\W*(?:(?:yours )?sincerely|(?:best|kind|warm) regards|regards|yours (?:faithfully|truly)|respectfully"
+    r"|cordialement|bien [àa] vous|veuillez agr[ée]er|salutations distingu[ée]es)",
+    re.I,
+)
+SIGNER_LINES = 4
+
 # A document number standing alone: a short letter prefix, then digits in up to three groups.
 RE_DOC_NUMBER = re.compile(r"[A-Z]{2,4}[-/]?\d{2,}(?:[-/]\d{2,}){0,2}")
 UNLABELLED_ID_LINES = 12  # how far down the page (at least) an unlabelled number is looked for
@@ -339,6 +347,11 @@ NEXT_LABEL = re.compile(r"[^\W\d_]{4,}")
 _AMOUNT_LABELS = tuple(
     re.compile(p, re.I) for p in (*L_TOTAL, *L_SUBTOTAL, *L_TAX, *L_CASH, *L_CHANGE, *L_ROUNDING)
 )
+
+
+def _name_key(name: str) -> str:
+    """A name compared without case, spaces or punctuation."""
+    return re.sub(r"[\W_]", "", name.casefold())
 
 
 def _coin_rounding(rounding: tuple[Decimal, int] | None) -> bool:
@@ -1275,16 +1288,42 @@ class Extractor:
 
     def letter(self) -> None:
         self.issuer_line("sender", 0.6)
-        dm = re.search(r"^(?:dear|cher|ch[èe]re)\s+(.+?),?\s*$", self.p.text, re.I | re.M)
-        if dm:
-            self.put("recipient", dm.group(1).strip(" ,"), None, 0.6, raw=dm.group(0))
-        elif len(self.p.ocr.blocks) > 1 and self.p.ocr.blocks[1]:
-            self.line_value("recipient", self.p.ocr.blocks[1][0], 0.4)
+        dm = re.search(r"^(?:dear|cher|ch[èe]re)\s+([^,\n]+)", self.p.text, re.I | re.M)
+        if dm and dm.group(1).strip(" ,.").lower() not in ("sir", "madam", "sir or madam", "customer"):
+            self.put("recipient", dm.group(1).strip(" ,."), None, 0.6, raw=dm.group(0))
+        else:
+            self.addressee()
+        self.signer()
         if not self.labelled_date("date", L_DATE):
             self.first_date("date")
         sm = re.search(r"^(?:subject|objet|re)\s*:\s*(.+)$", self.p.text, re.I | re.M)
         if sm:
             self.put("subject", sm.group(1).strip(), None, 0.7, raw=sm.group(0))
+
+    def addressee(self) -> None:
+        """Whom a letter that greets no one by name ("Madame, Monsieur,") is addressed to: the
+        first block after the sender's that opens with a name over at least one more line (its
+        address). The sender's own address and phone lines open with digits; a greeting or a
+        subject is one line."""
+        sender = self.values.get("sender")
+        not_sender = _name_key(str(sender.value)) if sender is not None else None
+        for block in self.p.ocr.blocks[1:]:
+            first = self.p.lines[block[0]].strip(" ,") if len(block) >= 2 else ""
+            who = self._person(first) if not (RE_LABELLED.search(first) or RE_TITLE.match(first)) else None
+            if who and _name_key(who) != not_sender:
+                self.put("recipient", who, Span(block[0], 0, len(self.p.lines[block[0]])), 0.5)
+                return
+
+    def signer(self) -> None:
+        """Who signed a letter: the first name within SIGNER_LINES lines under its closing
+        ("Kind regards,", "Cordialement,"), the signature's scribble and a blank between."""
+        for i, _m in self.p.find([RE_CLOSING.pattern]):
+            for j in range(i + 1, min(len(self.p.lines), i + 1 + SIGNER_LINES)):
+                who = self._person(self.p.lines[j].strip(" ,"))
+                if who:
+                    self.put("signer", who, Span(j, 0, len(self.p.lines[j])), 0.6)
+                    return
+            return
 
     def signatures(self, doc_type: str, found: int) -> None:
         rx = re.compile(L_SIGN, re.I)

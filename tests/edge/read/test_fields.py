@@ -940,3 +940,30 @@ def test_given_a_row_of_labels_over_a_row_of_values_when_extracted_then_each_val
 def test_given_a_payslip_when_extracted_then_its_pay_period_as_a_month() -> None:
     text = "Dupont SA\nBULLETIN DE PAIE\nSalarié: Marie Curie\nPériode: octobre 2023\nSalaire brut 3 200,00 €\nNet à payer 2 480,00 €\n"
     assert _values(extract(page_from_text(text), "payslip"))["period"] == "2023-10"
+
+
+def test_given_a_letter_greeting_no_one_by_name_when_extracted_then_the_addressee_block_and_the_signer() -> (
+    None
+):
+    text = (
+        "Martel S.A.S.\n\n64, boulevard de Perret\n23551 Paul\n07 58 95 49 26\n\n"
+        "Camille de Picard\nchemin de Gaillard\n31603 Bailly\n\n"
+        "Saint Philippine, 08/11/2019\nObjet: Relance\n\nMadame, Monsieur,\n\nNous vous écrivons.\n\n"
+        "Cordialement,\n\nAudrey Rolland\n"
+    )
+    v = _values(extract(page_from_text(text), "letter"))
+    assert (v["sender"], v["recipient"], v["signer"]) == (
+        "Martel S.A.S.",
+        "Camille de Picard",
+        "Audrey Rolland",
+    )
+
+
+def test_given_a_letter_greeting_its_addressee_when_extracted_then_the_name_without_what_ocr_ran_into_it() -> (
+    None
+):
+    text = (
+        'Acme Ltd\n1 High Street\n\nDear Erin Williams, °°". : ‘ é\n\nWe write.\n\nKind regards,\nJo Bloggs\n'
+    )
+    v = _values(extract(page_from_text(text), "letter"))
+    assert (v["recipient"], v["signer"]) == ("Erin Williams", "Jo Bloggs")
