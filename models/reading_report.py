@@ -363,6 +363,7 @@ def _real_fields(docs: Path, row: dict[str, str]) -> dict[str, str]:
 
 REAL_KEYS = (*FIELD_KEYS, "issuer", "iban")
 ISSUER_KEYS = ("seller", "merchant", "issuer")  # what the extractor calls who issued the page
+PO_ISSUER_KEYS = ("buyer", "issuer")  # ... on a purchase order, which its buyer issues
 
 
 def real_part(docs: Path, model: Path) -> list[str]:
@@ -401,7 +402,8 @@ def real_part(docs: Path, model: Path) -> list[str]:
             correct += int(reading.doc_type.label == row["doc_type"])
             values = reading.fields.values
             got = {k: values[k].value for k in REAL_KEYS if k in values}
-            issuer = next((values[k].value for k in ISSUER_KEYS if k in values), None)
+            keys = PO_ISSUER_KEYS if reading.doc_type.label == "purchase_order" else ISSUER_KEYS
+            issuer = next((values[k].value for k in keys if k in values), None)
             got["issuer"] = str(issuer) if issuer is not None else None
             marks = []
             if i == 0:

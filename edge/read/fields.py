@@ -158,6 +158,7 @@ RE_NON_US_TAX = re.compile(r"\b(?:VAT|GST)\b", re.I)
 RE_US_DOLLAR = re.compile(r"\bUSD\b|US\$|U\.S\.|\bdollars?\b", re.I)
 L_GROSS = [r"gross pay|salaire brut|gross"]
 L_BUYER = [r"bill to|billed to|factur(?:er|é) [àa]|client\s*:|customer\s*:|sold to|ship to|livrer [àa]"]
+L_VENDOR = [r"(?<![a-z])(?:vendor|supplier|fournisseur|sold by|order(?:ed)? from|command[ée] [àa])(?![a-z])"]
 L_SIGN = r"signature|sign here|signez ici|sign[ée] par|lu et approuv[ée]|signed by"
 RE_BETWEEN = re.compile(
     r"(?:between|entre)\s+(?P<a>.+?)\s*(?:\((?P<ra>[^)]*)\))?\s*,?\s+(?:and|et)\s+(?P<b>.+?)\s*(?:\((?P<rb>[^)]*)\))?\s*[,.]",
@@ -888,10 +889,15 @@ class Extractor:
             self.checks.append(
                 Check(name="iban_checksum", ok=parse.iban_valid(iban[0]), detail=f"IBAN {iban[0]} mod-97")
             )
-        self.issuer_line("seller", 0.6)
+        if doc_type == "purchase_order":
+            # The buyer issues a purchase order; it goes to the vendor, named under its label.
+            self.issuer_line("buyer", 0.6)
+            self.after_label("seller", L_VENDOR)
+        else:
+            self.issuer_line("seller", 0.6)
         if doc_type == "receipt":
             self.issuer_line("merchant", 0.7)
-        else:
+        elif doc_type == "invoice":
             self.after_label("buyer", L_BUYER)
         items = self.line_items(with_unit=doc_type != "receipt")
         total, tax = self.mend_misread_sum(items, sub, tax, total)

@@ -967,3 +967,12 @@ def test_given_a_letter_greeting_its_addressee_when_extracted_then_the_name_with
     )
     v = _values(extract(page_from_text(text), "letter"))
     assert (v["recipient"], v["signer"]) == ("Erin Williams", "Jo Bloggs")
+
+
+def test_given_a_purchase_order_when_extracted_then_its_issuer_is_the_buyer_and_the_vendor_the_seller() -> None:
+    text = (
+        "Myers, Wells and James\n536 Harrison Manors\n\nPURCHASE ORDER\nNo.: 202506-7245\nDate: 2020-04-10\n\n"
+        "Vendor.\nCassandra Parrish\n27691 Duarte Rapid\n\nShip to\nMyers, Wells and James\n\nTotal 108.20 USD\n"
+    )
+    v = _values(extract(page_from_text(text), "purchase_order"))
+    assert (v["buyer"], v["seller"]) == ("Myers, Wells and James", "Cassandra Parrish")
