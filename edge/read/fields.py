@@ -79,6 +79,8 @@ RE_TAX_SUMMARY = (
 # The page's issuer is looked for among its first lines, skipping titles and label lines.
 ISSUER_LINES = 4
 ISSUER_MAX_WORDS = 8  # a line longer than this is a sentence, not a name
+LOGO_GAP = 1.2  # word heights between a lone letter and the name: a logo's letter, not a word
+LOGO_TALL = 1.5  # ... or a lone letter this many times taller than the name: the logo read whole
 # A page's title, which is no issuer: an invoice, receipt or order named in English, French,
 # Dutch or German, with the words a title may carry before it ("Original invoice", "Pro forma
 # invoice"). Compact: OCR's stray spaces and dots gone ("FACTU U R.") it must still match.
@@ -96,7 +98,11 @@ RE_DOC_TITLE = re.compile(
     r"(?:[^\W\d_]+\s+){0,2}(?:agreement|contract)|contrat(?:\s+de\s+[^\W\d_]+)?|bail"
     r"|(?:sepa\s+)?direct\s+debit\s+(?:mandate|authori[sz]ation)|recurring\s+payment\s+authori[sz]ation"
     r"|(?:mandat|autorisation)\s+de\s+pr[ée]l[èe]vement(?:\s+sepa)?"
-    r"|account\s+opening(?:\s+form)?|ouverture\s+de\s+compte",
+    r"|account\s+opening(?:\s+form)?|ouverture\s+de\s+compte"
+    # notes, notices and minutes: an office's other paperwork
+    r"|(?:internal\s+)?memo(?:randum)?|notice|circular|circulaire|minutes(?:\s+of\s+(?:the\s+)?meeting)?"
+    r"|note\s+(?:de\s+service|interne|d'information)|compte\s+rendu(?:\s+de\s+r[ée]union)?|proc[èe]s[\s-]verbal"
+    r"|avis|attestation|certificate",
     re.I,
 )
 # A title printed after the issuer's name on one line ("OYO PAYMENT RECEIPT"): the name before
@@ -672,7 +678,13 @@ class Extractor:
             text = line.strip(" :,|")
             if RE_ADDRESS_LINE.search(text):
                 continue
-            text = RE_LOGO_SCRAP.sub("", text, count=1)
+            scrap = RE_LOGO_SCRAP.match(text)
+            if scrap:
+                text = text[scrap.end() :]
+            elif (
+                self._logo_letter(i) and len(text.split()) > 1
+            ):  # a monogram beside the name: "A Jenkins and Sons"
+                text = text.split(maxsplit=1)[1]
             letters = sum(ch.isalpha() for ch in text)
             if letters < 3 or letters < 0.5 * len(text.replace(" ", "")):
                 continue
@@ -694,6 +706,21 @@ class Extractor:
         if found:
             i, who, end = next((f for f in found if RE_ENDS_LEGAL_FORM.search(f[1])), (headed or found)[0])
             self.put(name, who, Span(i, 0, end), prior, raw=who)
+
+    def _logo_letter(self, i: int) -> bool:
+        """Whether line ``i`` opens with a letter or two that stand apart, a logo's width or more
+        from the next word, or that stand far taller than it (a monogram or an initial in a badge
+        beside the name, which OCR reads as "A" or "M"); by the word boxes, so "A Better Way Ltd"
+        keeps its "A"."""
+        row = [w for _a, _b, w in self.p.offsets[i]] if i < len(self.p.offsets) else []
+        width, height = self.p.ocr.size
+        if len(row) < 2 or not width:
+            return False
+        first, second = self.p.ocr.words[row[0]], self.p.ocr.words[row[1]]
+        tall = (second.box[3] - second.box[1]) * height  # pixels
+        gap = (second.box[0] - first.box[2]) * width
+        badge = (first.box[3] - first.box[1]) * height > LOGO_TALL * tall  # the logo read whole as a letter
+        return len(first.text.strip(".,")) <= 2 and tall > 0 and (gap > LOGO_GAP * tall or badge)
 
     def line_value(self, name: str, index: int, prior: float) -> None:
         if 0 <= index < len(self.p.lines):

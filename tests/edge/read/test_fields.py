@@ -969,10 +969,28 @@ def test_given_a_letter_greeting_its_addressee_when_extracted_then_the_name_with
     assert (v["recipient"], v["signer"]) == ("Erin Williams", "Jo Bloggs")
 
 
-def test_given_a_purchase_order_when_extracted_then_its_issuer_is_the_buyer_and_the_vendor_the_seller() -> None:
+def test_given_a_purchase_order_when_extracted_then_its_issuer_is_the_buyer_and_the_vendor_the_seller() -> (
+    None
+):
     text = (
         "Myers, Wells and James\n536 Harrison Manors\n\nPURCHASE ORDER\nNo.: 202506-7245\nDate: 2020-04-10\n\n"
         "Vendor.\nCassandra Parrish\n27691 Duarte Rapid\n\nShip to\nMyers, Wells and James\n\nTotal 108.20 USD\n"
     )
     v = _values(extract(page_from_text(text), "purchase_order"))
     assert (v["buyer"], v["seller"]) == ("Myers, Wells and James", "Cassandra Parrish")
+
+
+def test_given_a_logo_read_as_a_letter_before_the_name_when_extracted_then_the_issuer_without_it() -> None:
+    page = _rows_page([(0.08, [(0.08, "A"), (0.20, "Jenkins and Sons")]), (0.12, [(0.2, "12 High Street")])])
+    assert _values(extract(page, "delivery_note"))["seller"] == "Jenkins and Sons"
+    # A name that opens with a word of one letter, set as a word, keeps it.
+    close = _rows_page([(0.08, [(0.08, "A Better Way Ltd")]), (0.12, [(0.08, "12 High Street")])])
+    assert _values(extract(close, "delivery_note"))["seller"] == "A Better Way Ltd"
+
+
+@pytest.mark.parametrize("title", ["NOTICE", "NOTE DE SERVICE", "Compte rendu de réunion", "Memorandum"])
+def test_given_an_office_note_whose_issuer_was_not_read_when_extracted_then_its_title_is_no_issuer(
+    title: str,
+) -> None:
+    text = f"527 Salinas Fords Suite 471\n{title}\nDate: 01/21/2024\nFrom: Kayla Ramos\n"
+    assert "issuer" not in _values(extract(page_from_text(text), "other"))
