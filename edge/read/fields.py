@@ -40,7 +40,7 @@ L_NUMBER = [
 ]
 L_DATE = [
     r"(?:invoice|issue|order|receipt|facture|factuur|document)\s*date|date (?:de (?:la )?facture|d'[ée]mission)|factuurdatum",
-    r"(?<![A-Za-z'])date(?! (?:of birth|de naissance|d'[ée]ch[ée]ance|limite))(?!\s*d'[ée]ch)",
+    r"(?<![A-Za-z'])date(?!\s+(?:of\s+b[a-z]{2,5}\b|de\s+nais|d'[ée]ch[ée]ance|limite))(?!\s*d'[ée]ch)",
 ]
 L_DUE = [
     r"due date|date d'[ée]ch[ée]ance|[ée]ch[ée]ance|payment due|[àa] payer avant le|date limite(?: de (?:paiement|r[èe]glement))?|vervaldatum"
@@ -99,6 +99,7 @@ RE_DOC_TITLE = re.compile(
     r"|(?:sepa\s+)?direct\s+debit\s+(?:mandate|authori[sz]ation)|recurring\s+payment\s+authori[sz]ation"
     r"|(?:mandat|autorisation)\s+de\s+pr[ée]l[èe]vement(?:\s+sepa)?"
     r"|account\s+opening(?:\s+form)?|ouverture\s+de\s+compte"
+    r"|(?:know\s+your\s+customer|kyc)(?:\s*\(kyc\))?(?:\s+form)?|(?:formulaire|fiche)\s+(?:kyc|d'identification)[^\n]*"
     # notes, notices and minutes: an office's other paperwork
     r"|(?:internal\s+)?memo(?:randum)?|notice|circular|circulaire|minutes(?:\s+of\s+(?:the\s+)?meeting)?"
     r"|note\s+(?:de\s+service|interne|d'information)|compte\s+rendu(?:\s+de\s+r[ée]union)?|proc[èe]s[\s-]verbal"
@@ -175,7 +176,10 @@ RE_PLACE = re.compile(
     re.I,
 )
 # Forms (KYC, mandates): labels of the values filled in beside or under them.
-L_BIRTH = [r"date of birth|birth\s?date|date de naissance|n[ée]\(?e?\)? le(?!\w)|(?<![a-z])dob(?![a-z])"]
+# "birth" as OCR reads it in a form's small print too ("Date of buth", "Date de naiss").
+L_BIRTH = [
+    r"date\s+of\s+b[a-z]{2,5}\b|birth\s?date|date\s+de\s+nais\w*|n[ée]\(?e?\)? le(?!\w)|(?<![a-z])dob(?![a-z])"
+]
 RE_BIRTH = re.compile("|".join(L_BIRTH), re.I)
 L_FULL_NAME = [
     r"full name|nom et pr[ée]nom|pr[ée]nom et nom|nom complet|(?:customer|applicant|client)(?:'s)? name|nom du client",
@@ -676,15 +680,13 @@ class Extractor:
         headed: list[tuple[int, str, int]] = []  # of those, names a title follows on their line
         for i, line in enumerate(self.p.lines[:ISSUER_LINES]):
             text = line.strip(" :,|")
+            if self._logo_letter(i) and len(text.split()) > 1:
+                # a monogram beside the name: "A Jenkins and Sons", "4 Banks and Sons"
+                text = text.split(maxsplit=1)[1]
+            elif scrap := RE_LOGO_SCRAP.match(text):
+                text = text[scrap.end() :]
             if RE_ADDRESS_LINE.search(text):
                 continue
-            scrap = RE_LOGO_SCRAP.match(text)
-            if scrap:
-                text = text[scrap.end() :]
-            elif (
-                self._logo_letter(i) and len(text.split()) > 1
-            ):  # a monogram beside the name: "A Jenkins and Sons"
-                text = text.split(maxsplit=1)[1]
             letters = sum(ch.isalpha() for ch in text)
             if letters < 3 or letters < 0.5 * len(text.replace(" ", "")):
                 continue

@@ -994,3 +994,22 @@ def test_given_an_office_note_whose_issuer_was_not_read_when_extracted_then_its_
 ) -> None:
     text = f"527 Salinas Fords Suite 471\n{title}\nDate: 01/21/2024\nFrom: Kayla Ramos\n"
     assert "issuer" not in _values(extract(page_from_text(text), "other"))
+
+
+def test_given_a_kyc_form_read_with_its_labels_misspelt_and_a_logo_as_a_digit_when_extracted_then_no_title_or_birth_date_taken_amiss() -> (
+    None
+):
+    page = _rows_page(
+        [
+            (0.05, [(0.08, "4"), (0.20, "Banks and Sons")]),
+            (0.08, [(0.2, "3575 Megan Shores Suite 784")]),
+            (0.15, [(0.3, "KNOW YOUR CUSTOMER (KYC) FORM")]),
+            (0.20, [(0.1, "Ful name")]),
+            (0.22, [(0.1, "Melanie Grimes")]),
+            (0.26, [(0.1, "Date of buth")]),
+            (0.28, [(0.1, "1949-08-23")]),
+        ]
+    )
+    v = _values(extract(page, "kyc_form"))
+    assert (v["issuer"], v["customer"], v["birth_date"]) == ("Banks and Sons", "Melanie Grimes", "1949-08-23")
+    assert "date" not in v
