@@ -1469,9 +1469,17 @@ REVIEW_CHECKS = frozenset(
 )
 
 
-def asks_review(fields: Fields) -> bool:
-    """Whether a failed check in ``fields`` is one a person must confirm (REVIEW_CHECKS)."""
-    return any(c.name in REVIEW_CHECKS and not c.ok for c in fields.checks)
+# A direct debit is set up from a mandate's account and creditor: a mandate whose IBAN or creditor
+# identifier fails its check digits cannot be acted on until a person has read it. (On an
+# invoice an IBAN in small print is often misread, and the page is still paid from its total.)
+TYPE_REVIEW_CHECKS = {"mandate": frozenset({"iban_checksum", "creditor_id_checksum"})}
+
+
+def asks_review(fields: Fields, doc_type: str | None = None) -> bool:
+    """Whether a failed check in ``fields`` is one a person must confirm (REVIEW_CHECKS, and
+    TYPE_REVIEW_CHECKS for a page of ``doc_type``)."""
+    names = REVIEW_CHECKS | TYPE_REVIEW_CHECKS.get(doc_type or "", frozenset())
+    return any(c.name in names and not c.ok for c in fields.checks)
 
 
 def extract(

@@ -480,7 +480,7 @@ class PageReader:
         t = lap("classify", t)
 
         fields = fields_mod.extract(page, doc_type.label, signatures_found=len(signatures), codes=codes)
-        if not doc_type.needs_review and fields_mod.asks_review(fields):
+        if not doc_type.needs_review and fields_mod.asks_review(fields, doc_type.label):
             doc_type = doc_type.model_copy(update={"needs_review": True})
         lap("fields", t)
         timings["total"] = round((time.perf_counter() - t_start) * 1000.0, 1)

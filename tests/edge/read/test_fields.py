@@ -1013,3 +1013,17 @@ def test_given_a_kyc_form_read_with_its_labels_misspelt_and_a_logo_as_a_digit_wh
     v = _values(extract(page, "kyc_form"))
     assert (v["issuer"], v["customer"], v["birth_date"]) == ("Banks and Sons", "Melanie Grimes", "1949-08-23")
     assert "date" not in v
+
+
+def test_given_a_mandate_whose_iban_fails_its_check_digits_when_extracted_then_it_asks_review_an_invoice_not() -> (
+    None
+):
+    from edge.read.fields import asks_review
+
+    bad = "Mandat de prélèvement SEPA\nICS: FR72ZZZ123456\nIBAN: FR76 3000 6000 0112 3456 7890 188\n"
+    good = bad.replace("188", "189")
+    assert asks_review(extract(page_from_text(bad), "mandate"), "mandate")
+    assert not asks_review(extract(page_from_text(good), "mandate"), "mandate")
+    assert not asks_review(extract(page_from_text(bad), "invoice"), "invoice")
+    wrong_ics = good.replace("FR72", "FR73")
+    assert asks_review(extract(page_from_text(wrong_ics), "mandate"), "mandate")
