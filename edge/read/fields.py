@@ -230,6 +230,10 @@ RE_CLOSING = re.compile(
     re.I,
 )
 SIGNER_LINES = 4
+# A greeting that names no one ("Dear Sir or Madam", "Dear valued customer").
+RE_NO_ONE = re.compile(
+    r"^(?:sirs?|madam|sir\s*(?:/|or|and)\s*madam|(?:valued\s+)?(?:customer|client|colleague|member)s?)$", re.I
+)
 
 # A document number standing alone: a short letter prefix, then digits in up to three groups.
 RE_DOC_NUMBER = re.compile(r"[A-Z]{2,4}[-/]?\d{2,}(?:[-/]\d{2,}){0,2}")
@@ -302,7 +306,7 @@ FR_WORDS = {
     "payer",
 }
 SIGNED_TYPES = {"contract", "mandate", "kyc_form"}
-RATE = re.compile(r"(?<![\d.,])\d{1,2}(?:[.,]\d{1,3})?\s?%")
+RATE = parse.RATE_RE
 MASKED = re.compile(r"[*xX•]{3,}\s*\d")  # a masked card or account number
 VOTE_CONF = 0.6  # words under this OCR confidence do not vote on the page's date order
 # Payment terms run from the issue date: due on receipt up to about four months (net 120).
@@ -1324,7 +1328,7 @@ class Extractor:
     def letter(self) -> None:
         self.issuer_line("sender", 0.6)
         dm = re.search(r"^(?:dear|cher|ch[èe]re)\s+([^,\n]+)", self.p.text, re.I | re.M)
-        if dm and dm.group(1).strip(" ,.").lower() not in ("sir", "madam", "sir or madam", "customer"):
+        if dm and not RE_NO_ONE.match(dm.group(1).strip(" ,.")):
             self.put("recipient", dm.group(1).strip(" ,."), None, 0.6, raw=dm.group(0))
         else:
             self.addressee()

@@ -357,8 +357,8 @@ def _mod97(s: str) -> int:
 # SEPA creditor identifier (EPC262-08): the country, two check digits, a three-character
 # creditor business code that the check leaves out (most often "ZZZ"), then the national
 # identifier ("FR72ZZZ123456", "DE98ZZZ09999999999").
-CREDITOR_ID_RE = re.compile(r"\b([A-Z]{2}\d{2}[A-Z0-9]{3}[A-Z0-9]{4,28})\b")
-_LOOSE_CREDITOR_ID_RE = re.compile(r"\b([A-Z]{2}[0-9OISBZ]{2}[A-Z0-9]{3}[A-Z0-9]{4,28})\b")
+# Its check digits may come back as the letters OCR takes them for (read back below).
+_CREDITOR_ID_RE = re.compile(r"\b([A-Z]{2}[0-9OISBZ]{2}[A-Z0-9]{3}[A-Z0-9]{4,28})\b")
 # Letters OCR puts for digits where only digits can stand.
 _AS_DIGIT = str.maketrans("OISBZ", "01582")
 
@@ -368,7 +368,7 @@ def creditor_id(text: str) -> str | None:
     letters OCR puts for them are read back ("FRO5" is "FR05"). A business code of Z, 7 and 2
     only is read as "ZZZ", which nearly every identifier carries and OCR reads as "777" or
     "Z27" (``creditor_id_valid`` then tells whether the whole reading holds)."""
-    m = _LOOSE_CREDITOR_ID_RE.search(text.upper())
+    m = _CREDITOR_ID_RE.search(text.upper())
     if not m:
         return None
     ci = m.group(1)

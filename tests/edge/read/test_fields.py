@@ -1027,3 +1027,11 @@ def test_given_a_mandate_whose_iban_fails_its_check_digits_when_extracted_then_i
     assert not asks_review(extract(page_from_text(bad), "invoice"), "invoice")
     wrong_ics = good.replace("FR72", "FR73")
     assert asks_review(extract(page_from_text(wrong_ics), "mandate"), "mandate")
+
+
+@pytest.mark.parametrize("greeting", ["Dear Sir or Madam,", "Dear Sir/Madam,", "Dear valued customer,"])
+def test_given_a_letter_greeting_no_one_when_extracted_then_the_greeting_is_no_recipient(
+    greeting: str,
+) -> None:
+    text = f"Acme Ltd\n1 High Street\n\nJo Smith\n2 Low Road\n\n{greeting}\n\nWe write.\n"
+    assert _values(extract(page_from_text(text), "letter"))["recipient"] == "Jo Smith"
