@@ -816,7 +816,10 @@ class Extractor:
         return text[:200] if RE_NAME.match(text) else None
 
     def _id_value(self, text: str) -> str | None:
-        m = RE_ID.match(text.strip(" :.#°"))
+        """An identity document's number as filled in; a lone letter OCR set apart from the
+        digits after it is the number's own ("s 12414229" is S12414229)."""
+        text = re.sub(r"^([A-Za-z])\s(?=\d{5,}\b)", lambda m: m.group(1).upper(), text.strip(" :.#°"))
+        m = RE_ID.match(text)
         if not m or parse.parse_date(m.group(0), self.month_first):
             return None
         value = m.group(0).strip("._/-")

@@ -1035,3 +1035,8 @@ def test_given_a_letter_greeting_no_one_when_extracted_then_the_greeting_is_no_r
 ) -> None:
     text = f"Acme Ltd\n1 High Street\n\nJo Smith\n2 Low Road\n\n{greeting}\n\nWe write.\n"
     assert _values(extract(page_from_text(text), "letter"))["recipient"] == "Jo Smith"
+
+
+def test_given_an_id_number_whose_first_letter_ocr_set_apart_when_extracted_then_one_number() -> None:
+    text = "Lecoq\nFORMULAIRE KYC\nNuméro de pièce\n[s 12414229\n"
+    assert _values(extract(page_from_text(text), "kyc_form"))["id_number"] == "S12414229"
