@@ -165,6 +165,12 @@ RE_NON_US_TAX = re.compile(r"\b(?:VAT|GST)\b", re.I)
 RE_US_DOLLAR = re.compile(r"\bUSD\b|US\$|U\.S\.|\bdollars?\b", re.I)
 L_GROSS = [r"gross pay|salaire brut|gross"]
 L_BUYER = [r"bill to|billed to|factur(?:er|é) [àa]|client\s*:|customer\s*:|sold to|ship to|livrer [àa]"]
+# What a contract pays, labelled at the start of its line ("Monthly rent: 1,200.00 EUR", "Montant
+# mensuel : 946,55 €"); the same words inside a clause's sentence are not a label.
+L_CONTRACT_AMOUNT = [
+    r"^\W*(?:(?:monthly|annual|yearly|total)\s+)?(?:amount|rent|fee|price|salary)(?=\s*:)"
+    r"|^\W*(?:montant|loyer|salaire|prix|honoraires)(?:\s+(?:mensuel|annuel|total|brut))?(?=\s*:)"
+]
 L_VENDOR = [r"(?<![a-z])(?:vendor|supplier|fournisseur|sold by|order(?:ed)? from|command[ée] [àa])(?![a-z])"]
 L_SIGN = r"signature|sign here|signez ici|sign[ée] par|lu et approuv[ée]|signed by"
 RE_BETWEEN = re.compile(
@@ -1310,6 +1316,8 @@ class Extractor:
             self.first_date("date")
         if doc_type != "contract":
             self.labelled_id("number", L_NUMBER, prior=0.7)
+        elif self.labelled_amount("total", L_CONTRACT_AMOUNT, prior=0.7) is not None:
+            self.currency()
         iban = parse.find_iban(self.p.text.replace("\n", " \n "))  # not across lines
         if iban:
             self.put("iban", iban[0], None, 0.8, raw=iban[0])

@@ -1040,3 +1040,14 @@ def test_given_a_letter_greeting_no_one_when_extracted_then_the_greeting_is_no_r
 def test_given_an_id_number_whose_first_letter_ocr_set_apart_when_extracted_then_one_number() -> None:
     text = "Lecoq\nFORMULAIRE KYC\nNuméro de pièce\n[s 12414229\n"
     assert _values(extract(page_from_text(text), "kyc_form"))["id_number"] == "S12414229"
+
+
+def test_given_a_contract_with_a_labelled_monthly_amount_when_extracted_then_its_total_and_currency() -> None:
+    text = (
+        "CONTRAT DE TRAVAIL\nEntre Dupré Joly S.A.R.L. (L'employeur) et Nicolas Joseph (Le salarié), il a été convenu.\n"
+        "Le montant de la prime sera de 10 % du salaire.\nMontant mensuel : 946,55 €\n"
+    )
+    v = _values(extract(page_from_text(text), "contract"))
+    assert (v["total"], v["currency"]) == ("946.55", "EUR")
+    clause = "Consulting agreement\nBetween A Ltd and B Ltd, it is agreed.\nThe fee shall be paid within 30 days.\n"
+    assert "total" not in _values(extract(page_from_text(clause), "contract"))
