@@ -164,7 +164,10 @@ AMBIGUOUS_ORDER_CURRENCIES = frozenset({"CAD"})
 RE_NON_US_TAX = re.compile(r"\b(?:VAT|GST)\b", re.I)
 RE_US_DOLLAR = re.compile(r"\bUSD\b|US\$|U\.S\.|\bdollars?\b", re.I)
 L_GROSS = [r"gross pay|salaire brut|gross"]
-L_BUYER = [r"bill to|billed to|factur(?:er|é) [àa]|client\s*:|customer\s*:|sold to|ship to|livrer [àa]"]
+L_BUYER = [
+    r"bill to|billed to|factur(?:er|é)\s?[àa](?![a-z])|client\s*:|customer\s*:|sold to|ship to|deliver to|consignee"
+    r"|livr(?:er|é)\s?[àa](?![a-z])|destinataire"  # "Livrer à" as OCR runs it together ("Livrera")
+]
 # What a contract pays, labelled at the start of its line ("Monthly rent: 1,200.00 EUR", "Montant
 # mensuel : 946,55 €"); the same words inside a clause's sentence are not a label.
 L_CONTRACT_AMOUNT = [

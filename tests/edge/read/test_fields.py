@@ -1051,3 +1051,11 @@ def test_given_a_contract_with_a_labelled_monthly_amount_when_extracted_then_its
     assert (v["total"], v["currency"]) == ("946.55", "EUR")
     clause = "Consulting agreement\nBetween A Ltd and B Ltd, it is agreed.\nThe fee shall be paid within 30 days.\n"
     assert "total" not in _values(extract(page_from_text(clause), "contract"))
+
+
+@pytest.mark.parametrize("label", ["Livrer à", "Livrera", "Deliver to", "Destinataire"])
+def test_given_a_delivery_note_addressee_label_as_printed_or_run_together_when_extracted_then_the_buyer(
+    label: str,
+) -> None:
+    text = f"Guillot SARL\n56, avenue Jacquot\nBon de livraison\nN°: BL-2023-75151\n{label}\nTurpin\n8, rue Baron\n"
+    assert _values(extract(page_from_text(text), "delivery_note"))["buyer"] == "Turpin"
