@@ -692,7 +692,7 @@ class Extractor:
         found: list[tuple[int, str, int]] = []  # line, name, end of the name in the line
         headed: list[tuple[int, str, int]] = []  # of those, names a title follows on their line
         for i, line in enumerate(self.p.lines[:ISSUER_LINES]):
-            text = line.strip(" :,|")
+            text = line.strip(' :,|°*~`"')  # and the specks OCR leaves at its ends ("Nicolas °")
             if self._logo_letter(i) and len(text.split()) > 1:
                 # a monogram beside the name: "A Jenkins and Sons", "4 Banks and Sons"
                 text = text.split(maxsplit=1)[1]

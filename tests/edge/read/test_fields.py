@@ -1059,3 +1059,8 @@ def test_given_a_delivery_note_addressee_label_as_printed_or_run_together_when_e
 ) -> None:
     text = f"Guillot SARL\n56, avenue Jacquot\nBon de livraison\nN°: BL-2023-75151\n{label}\nTurpin\n8, rue Baron\n"
     assert _values(extract(page_from_text(text), "delivery_note"))["buyer"] == "Turpin"
+
+
+def test_given_a_speck_read_after_the_issuer_name_when_extracted_then_the_name_alone() -> None:
+    text = "Nicolas °\n12, rue Haute\nBon de livraison\nN°: BL-2020-23032\n"
+    assert _values(extract(page_from_text(text), "delivery_note"))["seller"] == "Nicolas"
