@@ -212,7 +212,7 @@ RE_FORM_LABEL = re.compile(
     "|".join(
         [
             *L_BIRTH,
-            *L_FULL_NAME,
+            L_FULL_NAME[0],  # not the bare "name" a lost label leaves: a value may hold the word
             *L_ID_NUMBER,
             *L_NATIONALITY,
             *L_DEBTOR,

@@ -1064,3 +1064,8 @@ def test_given_a_delivery_note_addressee_label_as_printed_or_run_together_when_e
 def test_given_a_speck_read_after_the_issuer_name_when_extracted_then_the_name_alone() -> None:
     text = "Nicolas °\n12, rue Haute\nBon de livraison\nN°: BL-2020-23032\n"
     assert _values(extract(page_from_text(text), "delivery_note"))["seller"] == "Nicolas"
+
+
+def test_given_a_form_value_holding_the_word_name_when_extracted_then_it_is_still_a_value() -> None:
+    text = "Bank\nMandat de prélèvement SEPA\nTitulaire du compte\nNom Dupont\n"
+    assert _values(extract(page_from_text(text), "mandate"))["debtor"] == "Nom Dupont"
