@@ -294,14 +294,17 @@ def format_amount(value: Decimal | float | str) -> str:
 _IBAN_RE = re.compile(r"\b([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?)\b")
 
 
+def _mod97(s: str) -> int:
+    """ISO 7064 MOD 97-10 remainder of letters and digits, letters as 10 (A) to 35 (Z)."""
+    return int("".join(str(int(ch, 36)) for ch in s)) % 97
+
+
 def iban_valid(iban: str) -> bool:
     """ISO 13616 mod-97 check."""
     s = re.sub(r"\s", "", iban).upper()
     if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{10,30}", s):
         return False
-    moved = s[4:] + s[:4]
-    digits = "".join(str(int(ch, 36)) for ch in moved)
-    return int(digits) % 97 == 1
+    return _mod97(s[4:] + s[:4]) == 1
 
 
 # ISO 13616 IBAN lengths of the countries whose IBANs our users meet most (SEPA, the UK,
@@ -347,11 +350,6 @@ def find_iban(text: str) -> tuple[str, int, int] | None:
             return found
         first = first or found
     return first
-
-
-def _mod97(s: str) -> int:
-    """ISO 7064 MOD 97-10 remainder of letters and digits, letters as 10 (A) to 35 (Z)."""
-    return int("".join(str(int(ch, 36)) for ch in s)) % 97
 
 
 # SEPA creditor identifier (EPC262-08): the country, two check digits, a three-character
