@@ -110,7 +110,7 @@ def _end_to_end(pages: int) -> list[dict[str, Any]]:
 
 def _field_match(key: str, have: str | None, want: str) -> bool:
     """Whether a field read matches the truth: totals as amounts, issuers as names (see
-    ``_name_key``), the rest as printed. Synthetic and real pages are scored alike."""
+    ``edge.read.parse.name_key``), the rest as printed. Synthetic and real pages are scored alike."""
     if key in ("total", "subtotal", "tax"):
         return have is not None and _amount(have) == _amount(want)
     if key == "tax_rate":
@@ -119,13 +119,10 @@ def _field_match(key: str, have: str | None, want: str) -> bool:
         except InvalidOperation:
             return False
     if key in ("issuer", *PARTY_KEYS):
-        return bool(have) and _name_key(have) == _name_key(want)
+        from edge.read.parse import name_key
+
+        return bool(have) and name_key(have) == name_key(want)
     return str(have) == want
-
-
-def _name_key(name: str | None) -> str:
-    """A name compared without case, spaces or punctuation ("MR. D.I.Y. (M) SDN BHD")."""
-    return re.sub(r"[\W_]", "", (name or "").casefold())
 
 
 MONEY_TYPES = ("invoice", "receipt", "purchase_order")

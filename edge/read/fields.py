@@ -373,11 +373,6 @@ _AMOUNT_LABELS = tuple(
 )
 
 
-def _name_key(name: str) -> str:
-    """A name compared without case, spaces or punctuation."""
-    return re.sub(r"[\W_]", "", name.casefold())
-
-
 def _coin_rounding(rounding: tuple[Decimal, int] | None) -> bool:
     """Whether a printed rounding is a coin's (COIN_ROUNDING at most), not a misread ("-0 01"
     read as 1.00)."""
@@ -1359,11 +1354,11 @@ class Extractor:
         address). The sender's own address and phone lines open with digits; a greeting or a
         subject is one line."""
         sender = self.values.get("sender")
-        not_sender = _name_key(str(sender.value)) if sender is not None else None
+        not_sender = parse.name_key(str(sender.value)) if sender is not None else None
         for block in self.p.ocr.blocks[1:]:
             first = self.p.lines[block[0]].strip(" ,") if len(block) >= 2 else ""
             who = self._person(first) if not (RE_LABELLED.search(first) or RE_TITLE.match(first)) else None
-            if who and _name_key(who) != not_sender:
+            if who and parse.name_key(who) != not_sender:
                 self.put("recipient", who, Span(block[0], 0, len(self.p.lines[block[0]])), 0.5)
                 return
 

@@ -294,6 +294,11 @@ def format_amount(value: Decimal | float | str) -> str:
 _IBAN_RE = re.compile(r"\b([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?)\b")
 
 
+def name_key(name: str | None) -> str:
+    """A name as compared: without case, spaces or punctuation ("MR. D.I.Y. (M) SDN BHD")."""
+    return re.sub(r"[\W_]", "", (name or "").casefold())
+
+
 def _mod97(s: str) -> int:
     """ISO 7064 MOD 97-10 remainder of letters and digits, letters as 10 (A) to 35 (Z)."""
     return int("".join(str(int(ch, 36)) for ch in s)) % 97
