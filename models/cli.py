@@ -28,5 +28,7 @@ models = lazy_group(
         "eval-page-finding": "models.page_finding:eval_page_finding",
         "dataset": "models.lifecycle:dataset",
         "compare": "models.lifecycle:compare",
+        "probe-reading": "models.reading_probe:probe_reading",
+        "probe-diff": "models.reading_probe:probe_diff",
     },
 )

@@ -1,0 +1,187 @@
+"""``signet models probe-reading`` and ``probe-diff``: per-page reading figures on a corpus split, to
+tune the reader on the validation split and see which pages a change moved.
+
+``probe-reading`` reads the first pages of a split end to end, as ``report-reading`` does (the
+true signature boxes stand in for the detector), and writes one JSON row per page: its
+degradation, its character errors (order-free and in reading order) and every field the corpus
+knows the truth of against what was read. ``probe-diff A B`` compares two such files page by
+page: the pages whose errors moved, most first, the fields that flipped, and both totals.
+
+Tune on ``val``. The ``test`` split and the real documents are for checking a change once, not
+for choosing it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from models.reading_report import (
+    EXTRA_KEYS,
+    FIELD_KEYS,
+    _field_match,
+    _read_spec,
+    _truth,
+    cer_counts,
+    order_free_counts,
+)
+
+PROBE_KEYS = (*FIELD_KEYS, *EXTRA_KEYS)
+
+
+def _field_rows(meta_fields: dict[str, Any], read: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for key in PROBE_KEYS:
+        want = _truth(meta_fields, key)
+        if want is None:
+            continue
+        fv = read.get(key)
+        got = None if fv is None or fv.value is None else str(fv.value)
+        out[key] = {"truth": want, "read": got, "ok": _field_match(key, got, want)}
+    return out
+
+
+def probe_pages(split: str, pages: int, profile: str | None) -> list[dict[str, Any]]:
+    """One row per page of ``profile`` (both when None) among the split's first ``pages`` specs."""
+    from edge.config import ReaderConfig
+    from edge.read import PageReader
+    from models.classifier.data import page_specs
+
+    reader = PageReader(ReaderConfig())
+    rows = []
+    for spec in page_specs(split, pages):
+        if profile and spec.profile != profile:
+            continue
+        t0 = time.perf_counter()
+        r = _read_spec(reader, spec)
+        truth, text = r["meta"]["text"], r["reading"].text
+        errors, chars = order_free_counts(truth, text)
+        rows.append(
+            {
+                "index": spec.index,
+                "doc_type": spec.doc_type,
+                "lang": spec.lang,
+                "profile": spec.profile,
+                "degradation": r["meta"].get("degradation", {}),
+                "errors": errors,
+                "errors_strict": cer_counts(truth, text)[0],
+                "chars": chars,
+                "fields": _field_rows(r["meta"].get("fields") or {}, r["reading"].fields.values),
+                "reader_errors": list(r["reading"].errors),
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+        )
+    return rows
+
+
+def summary(rows: list[dict[str, Any]]) -> list[str]:
+    """Totals: CER over all pages and per capture mode, and hits per field."""
+    if not rows:
+        return ["no pages"]
+    n = sum(r["chars"] for r in rows)
+    out = [
+        f"{len(rows)} pages: order-free CER {sum(r['errors'] for r in rows) / max(1, n):.2%},"
+        f" reading order {sum(r['errors_strict'] for r in rows) / max(1, n):.2%},"
+        f" {sum(r['seconds'] for r in rows):.0f} s"
+    ]
+    modes: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in rows:
+        m = modes[f"{r['profile']}/{r['degradation'].get('mode', '-')}"]
+        m[0], m[1], m[2] = m[0] + r["errors"], m[1] + r["chars"], m[2] + 1
+    out += [
+        f"  {k:16s} {v[2]:4d} pages  order-free CER {v[0] / max(1, v[1]):.2%}"
+        for k, v in sorted(modes.items())
+    ]
+    hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows:
+        for k, f in r["fields"].items():
+            hits[k][0] += int(f["ok"])
+            hits[k][1] += 1
+    out += [f"  field {k:12s} {hits[k][0]:4d}/{hits[k][1]:<4d}" for k in PROBE_KEYS if k in hits]
+    return out
+
+
+def diff(before: list[dict[str, Any]], after: list[dict[str, Any]], top: int = 20) -> list[str]:
+    """The pages whose errors moved (most first) and the fields that flipped, from ``before`` to
+    ``after``; pages in only one of them are counted, not compared."""
+    a = {r["index"]: r for r in before}
+    b = {r["index"]: r for r in after}
+    both = sorted(a.keys() & b.keys())
+    out = []
+    if a.keys() ^ b.keys():
+        out.append(f"{len(a.keys() ^ b.keys())} page(s) in only one file: not compared")
+    moved = sorted(
+        ((b[i]["errors"] - a[i]["errors"], i) for i in both if b[i]["errors"] != a[i]["errors"]),
+        key=lambda t: (-abs(t[0]), t[1]),
+    )
+    gained = sum(d for d, _ in moved if d < 0)
+    lost = sum(d for d, _ in moved if d > 0)
+    chars = sum(a[i]["chars"] for i in both)
+    out.append(
+        f"{len(both)} pages compared, {len(moved)} moved: {-gained} errors fewer, {lost} more"
+        f" (net {gained + lost:+d} of {chars} characters)"
+    )
+    for d, i in moved[:top]:
+        r = a[i]
+        out.append(
+            f"  page {i:5d} {r['doc_type']:15s} {r['profile']}/{r['degradation'].get('mode', '-'):8s}"
+            f" {a[i]['errors']:4d} -> {b[i]['errors']:4d} ({d:+d}) of {r['chars']}"
+        )
+    if len(moved) > top:
+        out.append(f"  ... {len(moved) - top} more")
+    flips = []
+    for i in both:
+        for k in sorted(a[i]["fields"].keys() & b[i]["fields"].keys()):
+            fa, fb = a[i]["fields"][k], b[i]["fields"][k]
+            if fa["ok"] != fb["ok"]:
+                mark = "fixed" if fb["ok"] else "broken"
+                flips.append(
+                    f"  page {i:5d} {k:12s} {mark}: {fa['read']!r} -> {fb['read']!r} (truth {fa['truth']!r})"
+                )
+    out.append(f"fields flipped: {len(flips)}")
+    out.extend(flips)
+    out.append("before: " + summary([a[i] for i in both])[0])
+    out.append("after:  " + summary([b[i] for i in both])[0])
+    return out
+
+
+@click.command("probe-reading")
+@click.option("--split", type=click.Choice(["train", "val", "test"]), default="val", show_default=True)
+@click.option("--pages", default=160, show_default=True, help="The split's first specs looked at.")
+@click.option("--profile", type=click.Choice(["scan", "webcam", "both"]), default="scan", show_default=True)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="JSON file written."
+)
+def probe_reading(split: str, pages: int, profile: str, out: Path) -> None:
+    """Read a split's pages end to end and write per-page CER and fields (tune on val)."""
+    rows = probe_pages(split, pages, None if profile == "both" else profile)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=1, ensure_ascii=False))
+    for line in summary(rows):
+        click.echo(line)
+    click.echo(f"written: {out}")
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    try:
+        rows = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{path}: not a probe-reading file ({exc})") from exc
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and "index" in r for r in rows):
+        raise click.ClickException(f"{path}: not a probe-reading file (expected a list of page rows)")
+    return rows
+
+
+@click.command("probe-diff")
+@click.argument("before", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("after", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--top", default=20, show_default=True, help="Pages listed, most moved first.")
+def probe_diff(before: Path, after: Path, top: int) -> None:
+    """Compare two probe-reading files page by page."""
+    for line in diff(_load(before), _load(after), top):
+        click.echo(line)

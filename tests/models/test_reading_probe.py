@@ -1,0 +1,70 @@
+"""probe-reading writes per-page figures of real reads; probe-diff says which pages and fields moved."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from models.reading_probe import diff, probe_diff, probe_reading
+
+
+def _row(index: int, errors: int, number_ok: bool, chars: int = 100) -> dict[str, object]:
+    return {
+        "index": index,
+        "doc_type": "invoice",
+        "lang": "en",
+        "profile": "scan",
+        "degradation": {"mode": "grey"},
+        "errors": errors,
+        "errors_strict": errors + 1,
+        "chars": chars,
+        "fields": {"number": {"truth": "INV-1", "read": "INV-1" if number_ok else None, "ok": number_ok}},
+        "reader_errors": [],
+        "seconds": 1.0,
+    }
+
+
+def test_given_two_probes_when_diffed_then_moved_pages_most_first_and_flipped_fields_are_listed() -> None:
+    before = [_row(0, 10, True), _row(1, 50, False), _row(2, 5, True), _row(9, 1, True)]
+    after = [_row(0, 10, True), _row(1, 20, True), _row(2, 8, False)]
+    lines = diff(before, after)
+    assert lines[0] == "1 page(s) in only one file: not compared"
+    assert lines[1] == "3 pages compared, 2 moved: 30 errors fewer, 3 more (net -27 of 300 characters)"
+    assert lines[2].split()[:2] == ["page", "1"] and "(-30)" in lines[2]
+    assert lines[3].split()[:2] == ["page", "2"] and "(+3)" in lines[3]
+    assert "fields flipped: 2" in lines
+    assert any("page     1 number       fixed: None -> 'INV-1'" in ln for ln in lines)
+    assert any("page     2 number       broken: 'INV-1' -> None" in ln for ln in lines)
+    assert lines[-2].startswith("before: 3 pages: order-free CER 21.67%")
+    assert lines[-1].startswith("after:  3 pages: order-free CER 12.67%")
+
+
+def test_given_val_pages_when_probed_then_each_page_has_its_errors_and_fields_against_the_truth(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "probe.json"
+    res = CliRunner().invoke(
+        probe_reading, ["--split", "val", "--pages", "2", "--profile", "scan", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    rows = json.loads(out.read_text())
+    assert [r["index"] for r in rows] == [0, 1]
+    for r in rows:
+        assert r["profile"] == "scan" and r["chars"] > 100
+        assert 0 <= r["errors"] <= r["chars"] * 2
+    # the first validation page is an invoice: its number, date and total are scored
+    assert {"number", "date", "total"} <= rows[0]["fields"].keys()
+    assert all(set(f) == {"truth", "read", "ok"} for f in rows[0]["fields"].values())
+    assert res.output.startswith("2 pages: order-free CER")
+    same = CliRunner().invoke(probe_diff, [str(out), str(out)])
+    assert same.exit_code == 0 and "2 pages compared, 0 moved" in same.output
+
+
+def test_given_a_file_that_is_not_a_probe_when_diffed_then_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"not": "rows"}')
+    res = CliRunner().invoke(probe_diff, [str(bad), str(bad)])
+    assert res.exit_code == 1
+    assert "not a probe-reading file" in res.output and "Traceback" not in res.output
