@@ -46,8 +46,11 @@ def _field_rows(meta_fields: dict[str, Any], read: dict[str, Any]) -> dict[str, 
     return out
 
 
-def probe_pages(split: str, pages: int, profile: str | None) -> list[dict[str, Any]]:
-    """One row per page of ``profile`` (both when None) among the split's first ``pages`` specs."""
+def probe_pages(
+    split: str, pages: int, profile: str | None, doc_types: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
+    """One row per page of ``profile`` (both when None) and of ``doc_types`` (all when empty)
+    among the split's first ``pages`` specs."""
     from edge.config import ReaderConfig
     from edge.read import PageReader
     from models.classifier.data import page_specs
@@ -55,7 +58,7 @@ def probe_pages(split: str, pages: int, profile: str | None) -> list[dict[str, A
     reader = PageReader(ReaderConfig())
     rows = []
     for spec in page_specs(split, pages):
-        if profile and spec.profile != profile:
+        if (profile and spec.profile != profile) or (doc_types and spec.doc_type not in doc_types):
             continue
         t0 = time.perf_counter()
         r = _read_spec(reader, spec)
@@ -154,12 +157,13 @@ def diff(before: list[dict[str, Any]], after: list[dict[str, Any]], top: int = 2
 @click.option("--split", type=click.Choice(["train", "val", "test"]), default="val", show_default=True)
 @click.option("--pages", default=160, show_default=True, help="The split's first specs looked at.")
 @click.option("--profile", type=click.Choice(["scan", "webcam", "both"]), default="scan", show_default=True)
+@click.option("--type", "doc_types", multiple=True, help="Only pages of this document type (repeatable).")
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="JSON file written."
 )
-def probe_reading(split: str, pages: int, profile: str, out: Path) -> None:
+def probe_reading(split: str, pages: int, profile: str, doc_types: tuple[str, ...], out: Path) -> None:
     """Read a split's pages end to end and write per-page CER and fields (tune on val)."""
-    rows = probe_pages(split, pages, None if profile == "both" else profile)
+    rows = probe_pages(split, pages, None if profile == "both" else profile, doc_types)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=1, ensure_ascii=False))
     for line in summary(rows):

@@ -58,6 +58,12 @@ def test_given_val_pages_when_probed_then_each_page_has_its_errors_and_fields_ag
     assert {"number", "date", "total"} <= rows[0]["fields"].keys()
     assert all(set(f) == {"truth", "read", "ok"} for f in rows[0]["fields"].values())
     assert res.output.startswith("2 pages: order-free CER")
+    only = tmp_path / "receipts.json"
+    res = CliRunner().invoke(
+        probe_reading, ["--split", "val", "--pages", "2", "--type", "receipt", "--out", str(only)]
+    )
+    assert res.exit_code == 0, res.output
+    assert [(r["index"], r["doc_type"]) for r in json.loads(only.read_text())] == [(1, "receipt")]
     same = CliRunner().invoke(probe_diff, [str(out), str(out)])
     assert same.exit_code == 0 and "2 pages compared, 0 moved" in same.output
 
