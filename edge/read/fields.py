@@ -659,7 +659,7 @@ class Extractor:
                 self.put(name, m.group(0), Span(i, start, start + len(m.group(0))), UNLABELLED_ID_PRIOR)
                 return
 
-    def first_date(self, name: str) -> None:
+    def first_date(self, name: str, prior: float = 0.6, skip: frozenset[str] = frozenset()) -> None:
         """The page's first date when none is labelled, leaving out a due date ("Échéance: 7
         décembre 2020"): when the issue date's value was not read, the due date is not it.
         Any line may hold it: a till prints its date last, and a receipt read as an invoice
@@ -671,10 +671,10 @@ class Extractor:
                 i and RE_BIRTH.search(self.p.lines[i - 1]) and not re.search(r"\d", self.p.lines[i - 1])
             ):
                 continue  # a birth date, on its label's line or under it, is not the page's date
-            dates = parse.find_dates(line, self.month_first)
+            dates = [d for d in parse.find_dates(line, self.month_first) if d[0] not in skip]
             if dates:
                 iso, a, b = dates[0]
-                self.put(name, iso, Span(i, a, b), 0.6)
+                self.put(name, iso, Span(i, a, b), prior)
                 return
 
     def issuer_line(self, name: str, prior: float) -> None:
@@ -839,6 +839,12 @@ class Extractor:
         date = self.values.get("date")
         if born is not None and date is not None and date.value == born:
             del self.values["date"]  # the birth date read where the form's own date was looked for
+        if born is None:
+            # Its label not read ("Dte of bith" in small brown print): the first date written on
+            # the form, which asks for its holder's birth date before the ID's dates.
+            form_date = self.values.get("date")  # printed above the boxes, labelled: not the holder's
+            skip = frozenset({str(form_date.value)}) if form_date is not None else frozenset()
+            self.first_date("birth_date", prior=KYC_BIRTH_UNLABELLED, skip=skip)
         self.form_value(
             "nationality",
             L_NATIONALITY,
@@ -1310,7 +1316,9 @@ class Extractor:
             iso = parse.parse_date(tail, self.month_first)
             if iso:
                 self.put("date", iso, None, 0.8, raw=tail.split("\n")[0])
-        if "date" not in self.values and not self.labelled_date("date", L_DATE):
+        # An identity form's own date is labelled: the dates written in its boxes are its
+        # holder's (birth, the ID's issue and expiry), so none is taken for it unlabelled.
+        if "date" not in self.values and not self.labelled_date("date", L_DATE) and doc_type != "kyc_form":
             self.first_date("date")
         if doc_type != "contract":
             self.labelled_id("number", L_NUMBER, prior=0.7)
@@ -1421,6 +1429,10 @@ class Extractor:
                         detail="; ".join(diffs) or f"{code.kind} agrees on {', '.join(compared)}",
                     )
                 )
+
+
+# A KYC form's birth date taken as its first date, its label not read: a person confirms it.
+KYC_BIRTH_UNLABELLED = 0.4
 
 
 # A total or tax mended from the page's arithmetic (``mend_misread_sum``): never above this.

@@ -1015,6 +1015,34 @@ def test_given_a_kyc_form_read_with_its_labels_misspelt_and_a_logo_as_a_digit_wh
     assert "date" not in v
 
 
+def test_given_a_kyc_form_whose_birth_label_was_not_read_when_extracted_then_its_first_date_is_the_birth_date_unsure() -> (
+    None
+):
+    from edge.read.fields import KYC_BIRTH_UNLABELLED
+
+    # the small brown label read as noise: the date under it has no label at all
+    text = "Carson Inc\nAccount opening - identity\nFull name\nKAREN MEZA\nDte ot hrth\n1969-08-11\nNationality\nGabon\n"
+    fields = extract(page_from_text(text), "kyc_form")
+    assert _values(fields)["birth_date"] == "1969-08-11"
+    assert fields.values["birth_date"].confidence == KYC_BIRTH_UNLABELLED < 0.5  # a person confirms it
+    assert "date" not in fields.values  # an identity form's own date is labelled
+    # ... and a labelled form date is still the form's
+    dated = text + "Date: 2021-06-19\n"
+    v = _values(extract(page_from_text(dated), "kyc_form"))
+    assert (v["date"], v["birth_date"]) == ("2021-06-19", "1969-08-11")
+    # ... nor taken for the birth date when it is printed first and that label was not read
+    first = "Carson Inc\nDate: 2021-06-19\nFull name\nKAREN MEZA\nDte ot hrth\n"
+    v = _values(extract(page_from_text(first), "kyc_form"))
+    assert v["date"] == "2021-06-19" and "birth_date" not in v
+    v = _values(extract(page_from_text(first + "1969-08-11\nNationality\nGabon\n"), "kyc_form"))
+    assert (v["date"], v["birth_date"]) == ("2021-06-19", "1969-08-11")
+    # an invoice keeps its unlabelled first date
+    assert (
+        _values(extract(page_from_text("Shop\nINVOICE\n2021-06-19\nTotal 10.00\n"), "invoice"))["date"]
+        == "2021-06-19"
+    )
+
+
 def test_given_a_mandate_whose_iban_fails_its_check_digits_when_extracted_then_it_asks_review_an_invoice_not() -> (
     None
 ):
