@@ -202,7 +202,8 @@ L_NATIONALITY = [r"nationality|nationalit[ée]"]
 L_CREDITOR_ID = [r"creditor id\w*|identifiant (?:du )?cr[ée]ancier(?: sepa)?|(?<![a-z])ics(?![a-z])"]
 L_BIC = [r"(?<![A-Za-z])(?:BIC|SWIFT)(?![A-Za-z])"]
 L_DEBTOR = [
-    r"account holder|debtor(?:'s)? name|name of (?:the )?debtor|titulaire du compte|nom du d[ée]biteur"
+    r"account holder|debtor(?:'s)? name|name of (?:the )?debtor|titulaire du compte|nom du d[ée]biteur",
+    r"(?<![a-z])(?:holder|titulaire)(?![a-z])",  # the label's start lost on the box's side ("count holder")
 ]
 L_PERIOD = [
     r"pay period|billing period|period of pay|p[ée]riode(?: de (?:paie|facturation))?|(?<![a-z])period(?![a-z])"
@@ -215,7 +216,7 @@ RE_FORM_LABEL = re.compile(
             L_FULL_NAME[0],  # not the bare "name" a lost label leaves: a value may hold the word
             *L_ID_NUMBER,
             *L_NATIONALITY,
-            *L_DEBTOR,
+            L_DEBTOR[0],  # not a lone "holder": a company's name may hold the word
             *L_BIC,
             *L_CREDITOR_ID,
             r"^\W*(?:address|adresse|occupation|profession|e-?mail|courriel|phone|t[ée]l[ée]phone|iban|date|type"
@@ -773,6 +774,14 @@ class Extractor:
             last += 1
         left = words[row[first]].box[0] - COLUMN_SLACK
         right = words[row[last + 1]].box[0] - COLUMN_SLACK if last + 1 < len(row) else 2.0
+        # The next label of the row may be a line of its own in Tesseract's reading ("Titulaire
+        # du compte" and "Adresse" over two boxes): any word level with the label, a column's
+        # gap to its right, closes the column too.
+        y1, y2 = min(words[w].box[1] for w in own), max(words[w].box[3] for w in own)
+        end = words[row[last]].box[2] + gap
+        for w in words:
+            if end < w.box[0] < right and y1 < (w.box[1] + w.box[3]) / 2 < y2:
+                right = w.box[0] - COLUMN_SLACK
         top = max(words[w].box[3] for w in own) - 0.3 * tall
         best: tuple[float, Span] | None = None
         for j, spans in enumerate(self.p.offsets):

@@ -917,6 +917,31 @@ def _rows_page(rows: list[tuple[float, list[tuple[float, str]]]]) -> OcrPage:
     return page
 
 
+def test_given_a_row_of_labels_read_as_lines_of_their_own_when_extracted_then_the_next_label_still_closes_the_column() -> (
+    None
+):
+    """Tesseract may give each label of a row its own line ("Titulaire du compte", then
+    "Adresse"); the address under the second, a pixel higher than the name under the first,
+    must not be taken for the account holder."""
+    page = _rows_page(
+        [
+            (0.10, [(0.1, "Mandat de prélèvement SEPA")]),
+            (0.275, [(0.10, "Titulaire du compte")]),
+            (0.285, [(0.104, "Tristan Schneider de Cohen")]),
+            (0.275, [(0.51, "Adresse")]),
+            (0.284, [(0.516, "boulevard Boulanger, 64964 Devaux")]),
+        ]
+    )
+    assert _values(extract(page, "mandate"))["debtor"] == "Tristan Schneider de Cohen"
+
+
+def test_given_a_mandate_whose_holder_label_lost_its_start_when_extracted_then_the_debtor_is_still_read() -> (
+    None
+):
+    page = page_from_text("SEPA DIRECT DEBIT MANDATE\ncount holder\nErin Rice\nAddress\n1 Powell Skyway\n")
+    assert _values(extract(page, "mandate"))["debtor"] == "Erin Rice"
+
+
 def test_given_a_row_of_labels_over_a_row_of_values_when_extracted_then_each_value_from_its_column() -> None:
     """A form's two boxes side by side: the reading order joins both labels into one line and
     both values into the next; the word boxes split them by column."""
