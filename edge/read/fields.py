@@ -203,7 +203,7 @@ L_CREDITOR_ID = [r"creditor id\w*|identifiant (?:du )?cr[ée]ancier(?: sepa)?|(?
 L_BIC = [r"(?<![A-Za-z])(?:BIC|SWIFT)(?![A-Za-z])"]
 L_DEBTOR = [
     r"account holder|debtor(?:'s)? name|name of (?:the )?debtor|titulaire du compte|nom du d[ée]biteur",
-    r"(?<![a-z])(?:holder|titulaire)(?![a-z])",  # the label's start lost on the box's side ("count holder")
+    r"(?<![a-z])(?:holder|t?i?tulaire(?:\W{1,3}d?u compte)?)(?![a-z])",  # the label's start lost on the box's side ("count holder")
 ]
 L_PERIOD = [
     r"pay period|billing period|period of pay|p[ée]riode(?: de (?:paie|facturation))?|(?<![a-z])period(?![a-z])"

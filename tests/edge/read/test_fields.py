@@ -940,6 +940,8 @@ def test_given_a_mandate_whose_holder_label_lost_its_start_when_extracted_then_t
 ):
     page = page_from_text("SEPA DIRECT DEBIT MANDATE\ncount holder\nErin Rice\nAddress\n1 Powell Skyway\n")
     assert _values(extract(page, "mandate"))["debtor"] == "Erin Rice"
+    page = page_from_text("Mandat de prélèvement SEPA\nTtulaire du compte\nCéline Lacroix\nAdresse\n")
+    assert _values(extract(page, "mandate"))["debtor"] == "Céline Lacroix"
 
 
 def test_given_a_row_of_labels_over_a_row_of_values_when_extracted_then_each_value_from_its_column() -> None:
