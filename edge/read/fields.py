@@ -225,7 +225,7 @@ RE_FORM_LABEL = re.compile(
     ),
     re.I,
 )
-COLUMN_SLACK = 0.02  # of the page's width: how far left of its label a value under it may start
+COLUMN_SLACK = 0.03  # of the page's width: how far left of its label a value under it may start
 COLUMN_GAP = 1.5  # label heights between two words of a row that puts them in two columns
 BELOW_LINES = 4.0  # label heights below a label that its value may lie within
 RE_NAME = re.compile(
@@ -775,12 +775,13 @@ class Extractor:
         left = words[row[first]].box[0] - COLUMN_SLACK
         right = words[row[last + 1]].box[0] - COLUMN_SLACK if last + 1 < len(row) else 2.0
         # The next label of the row may be a line of its own in Tesseract's reading ("Titulaire
-        # du compte" and "Adresse" over two boxes): any word level with the label, a column's
-        # gap to its right, closes the column too.
+        # du compte" and "Adresse" over two boxes), set a little lower on a skewed page: any
+        # word beside the label (their heights overlap), a column's gap to its right, closes
+        # the column too.
         y1, y2 = min(words[w].box[1] for w in own), max(words[w].box[3] for w in own)
         end = words[row[last]].box[2] + gap
         for w in words:
-            if end < w.box[0] < right and y1 < (w.box[1] + w.box[3]) / 2 < y2:
+            if end < w.box[0] < right and w.box[1] < y2 and w.box[3] > y1:
                 right = w.box[0] - COLUMN_SLACK
         top = max(words[w].box[3] for w in own) - 0.3 * tall
         best: tuple[float, Span] | None = None

@@ -935,6 +935,53 @@ def test_given_a_row_of_labels_read_as_lines_of_their_own_when_extracted_then_th
     assert _values(extract(page, "mandate"))["debtor"] == "Tristan Schneider de Cohen"
 
 
+def _boxes_page(lines: list[list[tuple[str, tuple[float, float, float, float]]]]) -> OcrPage:
+    """An A4 page at 200 dpi whose lines hold words with the boxes Tesseract gave them."""
+    page = OcrPage(size=(1654, 2339))
+    page.blocks.append([])
+    for words in lines:
+        xs1, ys1, xs2, ys2 = zip(*(b for _t, b in words), strict=True)
+        line = Line(
+            words=[],
+            text=" ".join(t for t, _b in words),
+            block=1,
+            box=(min(xs1), min(ys1), max(xs2), max(ys2)),
+        )
+        for text, b in words:
+            w = Word(text, 0.9, b, 1, 1, len(page.lines), len(page.words))
+            line.words.append(w.index)
+            page.words.append(w)
+        page.blocks[0].append(len(page.lines))
+        page.lines.append(line)
+    return page
+
+
+def test_given_a_label_read_short_beside_a_lower_set_label_when_extracted_then_the_whole_value_under_it() -> (
+    None
+):
+    """As OCR read a skewed identity form: "Full name" lost its F, and the box of what was left
+    ends well before "name"; the next column's label, a line of its own, sits a little lower."""
+    page = _boxes_page(
+        [
+            [("Account", (0.5, 0.15, 0.56, 0.16)), ("opening", (0.565, 0.15, 0.63, 0.16))],
+            [("‘ull", (0.093, 0.197, 0.102, 0.202)), ("name", (0.115, 0.198, 0.147, 0.202))],
+            [("Michelle", (0.092, 0.207, 0.156, 0.215)), ("Combs", (0.163, 0.206, 0.217, 0.215))],
+            [
+                ("Date", (0.504, 0.196, 0.53, 0.202)),
+                ("of", (0.535, 0.191, 0.545, 0.206)),
+                ("birth", (0.542, 0.193, 0.579, 0.202)),
+            ],
+            [
+                ("September", (0.508, 0.207, 0.593, 0.218)),
+                ("13,", (0.601, 0.207, 0.622, 0.216)),
+                ("1956", (0.632, 0.207, 0.67, 0.215)),
+            ],
+        ]
+    )
+    v = _values(extract(page, "kyc_form"))
+    assert (v["customer"], v["birth_date"]) == ("Michelle Combs", "1956-09-13")
+
+
 def test_given_a_mandate_whose_holder_label_lost_its_start_when_extracted_then_the_debtor_is_still_read() -> (
     None
 ):
