@@ -291,7 +291,9 @@ def format_amount(value: Decimal | float | str) -> str:
     return str(Decimal(str(value)).quantize(Decimal("0.01")))
 
 
-_IBAN_RE = re.compile(r"\b([A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?)\b")
+# Check digits may come back as the letters OCR takes digits for ("GBO6 CPCB ..."): such a
+# reading is an IBAN only once read back by its country's format and its check passes.
+_IBAN_RE = re.compile(r"\b([A-Z]{2}[0-9OISBZ]{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,4})?)\b")
 
 
 def name_key(name: str | None) -> str:
@@ -334,9 +336,41 @@ def _cut(raw: str, length: int) -> int:
     return len(raw)
 
 
+# What each country's account part (BBAN) holds, character by character, from the ISO 13616
+# registry: n a digit, a a capital letter, c either. Where OCR puts a letter for a digit or the
+# other way round ("GB52 0UJN ..." for the bank code OUJN), the format says which was printed.
+BBAN_FORMATS = {
+    "AT": "16n", "BE": "12n", "CH": "5n12c", "DE": "18n", "DK": "14n", "ES": "20n", "FI": "14n",
+    "FR": "10n11c2n", "GB": "4a14n", "IE": "4a14n", "IT": "1a10n12c", "LU": "3n13c", "MC": "10n11c2n",
+    "NL": "4a10n", "NO": "11n", "PL": "24n", "PT": "21n", "SE": "20n",
+}  # fmt: skip
+# Letters OCR puts for digits where only digits can stand, and the other way round.
+_AS_DIGIT = str.maketrans("OISBZ", "01582")
+_AS_LETTER = str.maketrans("01582", "OISBZ")
+
+
+def _by_format(iban: str) -> str | None:
+    """``iban`` with the letters and digits OCR confuses read back where its country's format
+    (BBAN_FORMATS) allows only one kind, and its check digits as digits; None for a country
+    whose format is not known or a reading of another length."""
+    spec = BBAN_FORMATS.get(iban[:2])
+    if spec is None:
+        return None
+    kinds = "".join(k * int(n) for n, k in re.findall(r"(\d+)([nac])", spec))
+    if len(iban) != 4 + len(kinds):
+        return None
+    out = [iban[:2], iban[2:4].translate(_AS_DIGIT)]
+    for ch, kind in zip(iban[4:], kinds, strict=True):
+        out.append(
+            ch.translate(_AS_DIGIT) if kind == "n" else ch.translate(_AS_LETTER) if kind == "a" else ch
+        )
+    return "".join(out)
+
+
 def find_iban(text: str) -> tuple[str, int, int] | None:
     """The page's IBAN (spaces removed), with its span: the first IBAN-shaped string that
-    passes the mod-97 check, else the first one of its country's length (its failed check is
+    passes the mod-97 check as read or once read back by its country's format (``_by_format``),
+    else the first one of its country's length with digits for check digits (its failed check is
     reported by the caller). Shorter ones of a known country are not IBANs (see IBAN_LENGTHS);
     a longer one is cut to the length (the next word run into it). Of a country not in the
     table, only a valid one is taken."""
@@ -353,7 +387,11 @@ def find_iban(text: str) -> tuple[str, int, int] | None:
         found = (compact[:length] if length is not None else compact, start, end)
         if iban_valid(found[0]):
             return found
-        first = first or found
+        mended = _by_format(found[0])
+        if mended is not None and iban_valid(mended):
+            return mended, start, end
+        if found[0][2:4].isdigit():
+            first = first or found
     return first
 
 
@@ -362,8 +400,6 @@ def find_iban(text: str) -> tuple[str, int, int] | None:
 # identifier ("FR72ZZZ123456", "DE98ZZZ09999999999").
 # Its check digits may come back as the letters OCR takes them for (read back below).
 _CREDITOR_ID_RE = re.compile(r"\b([A-Z]{2}[0-9OISBZ]{2}[A-Z0-9]{3}[A-Z0-9]{4,28})\b")
-# Letters OCR puts for digits where only digits can stand.
-_AS_DIGIT = str.maketrans("OISBZ", "01582")
 
 
 def creditor_id(text: str) -> str | None:

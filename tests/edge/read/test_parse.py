@@ -223,16 +223,32 @@ def test_given_numeric_date_when_both_readings_asked_then_each_valid_order_once(
         ("IBAN FR14 2004 1010 0505 0001 3M02 606X", "FR1420041010050500013M02606"),
         # None valid: the first of the right length, for the caller to report its failed check.
         ("IBAN GB82 WEST 1234 5698 7654 33", "GB82WEST12345698765433"),
+        # OCR's letters for digits and digits for letters, read back where the country's format
+        # allows only one kind: the check digits, a British bank code, a French account key.
+        ("IBAN GBO6CPCB88466754637969", "GB06CPCB88466754637969"),
+        ("IBAN GB52 0UJN 5363 1277 0501 29", "GB52OUJN53631277050129"),
+        ("IBAN FR14 2004 1010 0505 0001 3M02 6O6", "FR1420041010050500013M02606"),
     ],
 )
 def test_given_iban_shaped_strings_when_found_then_the_page_iban_is_picked(text: str, iban: str) -> None:
     found = parse.find_iban(text)
     assert found is not None and found[0] == iban
-    assert re.sub(r"\s", "", text.upper()[found[1] : found[2]]) == iban
+    span = re.sub(r"\s", "", text.upper()[found[1] : found[2]])
+    assert iban in (span, parse._by_format(span))  # the span is what was printed, as read
 
 
 def test_given_only_a_vat_number_when_ibans_are_looked_for_then_none() -> None:
     assert parse.find_iban("TVA intracom. FR60421938861 BTW NL810433941B01") is None
+
+
+def test_given_a_misread_iban_that_its_format_does_not_mend_when_found_then_letters_for_check_digits_are_no_iban() -> (
+    None
+):
+    # "GBO6" read back and still failing its check: not taken, where "GB06" failing it would be
+    assert parse.find_iban("IBAN GBO6CPCB88466754637968") is None
+    assert parse.find_iban("IBAN GB06CPCB88466754637968") == ("GB06CPCB88466754637968", 5, 27)
+    # a word that merely starts like one
+    assert parse.find_iban("FROSTBITE AND SONS 1234 5678 9012 3456 7890") is None
 
 
 def test_given_a_reference_of_an_unknown_country_shape_when_ibans_are_looked_for_then_only_a_valid_one_counts() -> (
