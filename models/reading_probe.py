@@ -34,8 +34,20 @@ from models.reading_report import (
 PROBE_KEYS = (*FIELD_KEYS, *EXTRA_KEYS)
 
 
-def _field_rows(meta_fields: dict[str, Any], read: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _printed_dates(text: str) -> set[str]:
+    """The dates printed in a page's true text, in both day/month orders."""
+    from edge.read.parse import find_dates
+
+    return {iso for mf in (False, True) for iso, _a, _b in find_dates(text, month_first=mf)}
+
+
+def _field_rows(meta_fields: dict[str, Any], read: dict[str, Any], text: str) -> dict[str, dict[str, Any]]:
+    """Each field the corpus knows against what was read. The truth is the document's: a
+    contract's date is printed on its last page only, and an identity form carries none, so a
+    page's ``date`` whose value its printed text does not hold is marked ``printed: false`` and
+    left out of the counts."""
     out = {}
+    dates = _printed_dates(text)
     for key in PROBE_KEYS:
         want = _truth(meta_fields, key)
         if want is None:
@@ -43,6 +55,8 @@ def _field_rows(meta_fields: dict[str, Any], read: dict[str, Any]) -> dict[str, 
         fv = read.get(key)
         got = None if fv is None or fv.value is None else str(fv.value)
         out[key] = {"truth": want, "read": got, "ok": _field_match(key, got, want)}
+        if key == "date":
+            out[key]["printed"] = want in dates
     return out
 
 
@@ -70,11 +84,15 @@ def probe_pages(
                 "doc_type": spec.doc_type,
                 "lang": spec.lang,
                 "profile": spec.profile,
+                "page": [
+                    r["meta"].get("page_no", 1),
+                    r["meta"].get("page_count", 1),
+                ],  # a document's fields may be on another page
                 "degradation": r["meta"].get("degradation", {}),
                 "errors": errors,
                 "errors_strict": cer_counts(truth, text)[0],
                 "chars": chars,
-                "fields": _field_rows(r["meta"].get("fields") or {}, r["reading"].fields.values),
+                "fields": _field_rows(r["meta"].get("fields") or {}, r["reading"].fields.values, truth),
                 "reader_errors": list(r["reading"].errors),
                 "seconds": round(time.perf_counter() - t0, 2),
             }
@@ -100,12 +118,20 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
         f"  {k:16s} {v[2]:4d} pages  order-free CER {v[0] / max(1, v[1]):.2%}"
         for k, v in sorted(modes.items())
     ]
-    hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    hits: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for r in rows:
         for k, f in r["fields"].items():
+            if not f.get("printed", True):
+                hits[k][2] += 1
+                continue
             hits[k][0] += int(f["ok"])
             hits[k][1] += 1
-    out += [f"  field {k:12s} {hits[k][0]:4d}/{hits[k][1]:<4d}" for k in PROBE_KEYS if k in hits]
+    out += [
+        f"  field {k:12s} {hits[k][0]:4d}/{hits[k][1]:<4d}"
+        + (f" ({hits[k][2]} more not printed on their page)" if hits[k][2] else "")
+        for k in PROBE_KEYS
+        if k in hits
+    ]
     return out
 
 

@@ -56,7 +56,9 @@ def test_given_val_pages_when_probed_then_each_page_has_its_errors_and_fields_ag
         assert 0 <= r["errors"] <= r["chars"] * 2
     # the first validation page is an invoice: its number, date and total are scored
     assert {"number", "date", "total"} <= rows[0]["fields"].keys()
-    assert all(set(f) == {"truth", "read", "ok"} for f in rows[0]["fields"].values())
+    assert all({"truth", "read", "ok"} <= set(f) for f in rows[0]["fields"].values())
+    assert rows[0]["fields"]["date"]["printed"] is True  # an invoice prints its date
+    assert rows[0]["page"] == [1, 1]
     assert res.output.startswith("2 pages: order-free CER")
     only = tmp_path / "receipts.json"
     res = CliRunner().invoke(
@@ -66,6 +68,16 @@ def test_given_val_pages_when_probed_then_each_page_has_its_errors_and_fields_ag
     assert [(r["index"], r["doc_type"]) for r in json.loads(only.read_text())] == [(1, "receipt")]
     same = CliRunner().invoke(probe_diff, [str(out), str(out)])
     assert same.exit_code == 0 and "2 pages compared, 0 moved" in same.output
+
+
+def test_given_a_date_not_printed_on_its_page_when_summarised_then_it_is_counted_apart() -> None:
+    from models.reading_probe import _field_rows, summary
+
+    later_page = _field_rows({"date": "2020-11-11"}, {}, "Article 5 - Terms\nPage 2 of 3")
+    first_page = _field_rows({"date": "2020-11-11"}, {}, "Lease\nSigned on 11/11/2020")
+    assert later_page["date"]["printed"] is False and first_page["date"]["printed"] is True
+    rows = [_row(0, 1, True) | {"fields": later_page}, _row(1, 1, True) | {"fields": first_page}]
+    assert "  field date            0/1    (1 more not printed on their page)" in summary(rows)
 
 
 def test_given_a_file_that_is_not_a_probe_when_diffed_then_a_clear_error(tmp_path: Path) -> None:
