@@ -864,6 +864,7 @@ class Extractor:
         if (
             not self.form_value("id_number", L_ID_NUMBER, self._id_value, prior=0.8)
             and "number" in self.values
+            and self._id_value(str(self.values["number"].value))  # not "17" read from a smudge
         ):
             # "Numéro" alone under "Pièce d'identité": the page's one number is the document's.
             n = self.values["number"]
