@@ -1171,3 +1171,12 @@ def test_given_a_speck_read_after_the_issuer_name_when_extracted_then_the_name_a
 def test_given_a_form_value_holding_the_word_name_when_extracted_then_it_is_still_a_value() -> None:
     text = "Bank\nMandat de prélèvement SEPA\nTitulaire du compte\nNom Dupont\n"
     assert _values(extract(page_from_text(text), "mandate"))["debtor"] == "Nom Dupont"
+
+
+def test_given_an_identity_form_whose_number_is_a_smudge_when_extracted_then_it_is_no_id_number() -> None:
+    smudge = _values(
+        extract(page_from_text("Bank\nAccount opening - identity\nDocument number\n17\n"), "kyc_form")
+    )
+    assert "id_number" not in smudge
+    numbered = _values(extract(page_from_text("Bank\nAccount opening\nNuméro\nK54091133\n"), "kyc_form"))
+    assert numbered["id_number"] == "K54091133"  # "Numéro" alone: the page's one number is the ID's
