@@ -203,7 +203,7 @@ L_CREDITOR_ID = [r"creditor id\w*|identifiant (?:du )?cr[ée]ancier(?: sepa)?|(?
 L_BIC = [r"(?<![A-Za-z])(?:BIC|SWIFT)(?![A-Za-z])"]
 L_DEBTOR = [
     r"account holder|debtor(?:'s)? name|name of (?:the )?debtor|titulaire du compte|nom du d[ée]biteur",
-    r"(?<![a-z])(?:holder|t?i?tulaire(?:\W{1,3}d?u compte)?)(?![a-z])",  # the label's start lost on the box's side ("count holder")
+    r"(?<![a-z])(?:holder|t?i?tulaire(?:\W{1,3}\w?u compte)?)(?![a-z])",  # the label's start lost on the box's side ("count holder")
 ]
 L_PERIOD = [
     r"pay period|billing period|period of pay|p[ée]riode(?: de (?:paie|facturation))?|(?<![a-z])period(?![a-z])"
@@ -751,6 +751,19 @@ class Extractor:
 
     # -- forms ---------------------------------------------------------------------------------
 
+    def _far_after(self, i: int, m: re.Match[str]) -> bool:
+        """Whether the word after the label ``m`` on line ``i`` starts a column's gap away (see
+        COLUMN_GAP); False where the words have no boxes."""
+        words = self.p.ocr.words
+        own = self.p.words(Span(i, m.start(), m.end()))
+        width, height = self.p.ocr.size
+        row = [w for _a, _b, w in self.p.offsets[i]]
+        if not own or not width or own[-1] not in row or row.index(own[-1]) + 1 >= len(row):
+            return False
+        nxt = words[row[row.index(own[-1]) + 1]]
+        tall = max(words[w].box[3] - words[w].box[1] for w in own)
+        return nxt.box[0] - words[own[-1]].box[2] >= COLUMN_GAP * tall * height / width > 0
+
     def _below(self, i: int, m: re.Match[str]) -> Span | None:
         """What is filled in under a label: the words in the label's column on the nearest line
         below it, within BELOW_LINES of the label's height. The column runs from the label's
@@ -810,7 +823,10 @@ class Extractor:
             spans = [Span(i, m.end() + lead, len(line))] if re.search(r"\w{2,}", rest) else []
             below = self._below(i, m)
             if below is not None:
-                spans.append(below)
+                # What follows the label a column's gap away may be the next box's label, as
+                # OCR mangles it ("Titulaire du compte   resse" for "Adresse"): the value under
+                # the label is tried first then.
+                spans.insert(1 if spans and not self._far_after(i, m) else 0, below)
             for span in spans:
                 text = self.p.lines[span.line][span.start : span.end].strip(" :|[]")
                 if not text or RE_FORM_LABEL.search(text):

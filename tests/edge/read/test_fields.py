@@ -1180,3 +1180,33 @@ def test_given_an_identity_form_whose_number_is_a_smudge_when_extracted_then_it_
     assert "id_number" not in smudge
     numbered = _values(extract(page_from_text("Bank\nAccount opening\nNuméro\nK54091133\n"), "kyc_form"))
     assert numbered["id_number"] == "K54091133"  # "Numéro" alone: the page's one number is the ID's
+
+
+def test_given_the_next_box_label_mangled_beside_a_label_when_extracted_then_the_value_under_the_label_is_taken() -> (
+    None
+):
+    """ "Adresse" read as "resse ue" on the holder label's line, a column's gap to its right: it is
+    no name written after the label; the name under the label is the holder."""
+    page = _boxes_page(
+        [
+            [("Mandat", (0.1, 0.10, 0.15, 0.11)), ("SEPA", (0.155, 0.10, 0.2, 0.11))],
+            [
+                ("itulaire", (0.115, 0.295, 0.161, 0.301)),
+                ("-", (0.165, 0.297, 0.168, 0.299)),
+                ("u", (0.175, 0.295, 0.183, 0.3)),
+                ("compte", (0.188, 0.294, 0.233, 0.303)),
+                ("resse", (0.523, 0.295, 0.555, 0.301)),
+                ("ue", (0.56, 0.295, 0.575, 0.301)),
+            ],
+            [
+                ("Gabrielle", (0.112, 0.305, 0.19, 0.315)),
+                ("Roche", (0.197, 0.305, 0.25, 0.315)),
+                ("77,", (0.509, 0.305, 0.53, 0.315)),
+                ("rue", (0.535, 0.305, 0.56, 0.315)),
+            ],
+        ]
+    )
+    assert _values(extract(page, "mandate"))["debtor"] == "Gabrielle Roche"
+    # a value printed after its label on the same line, close by, is still taken first
+    near = page_from_text("Mandat SEPA\nTitulaire du compte: Thomas Leconte\nAdresse\n")
+    assert _values(extract(near, "mandate"))["debtor"] == "Thomas Leconte"
