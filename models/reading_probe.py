@@ -32,6 +32,33 @@ from models.reading_report import (
 )
 
 PROBE_KEYS = (*FIELD_KEYS, *EXTRA_KEYS)
+# Who is who: the corpus names each page's parties by role, the reader by what they are on that
+# type of page (a purchase order is issued by its buyer to its seller). A contract's parties are
+# its first and second, whatever their roles.
+PARTY_KEYS_BY_TYPE = {
+    "invoice": {"issuer": "seller", "recipient": "buyer"},
+    "receipt": {"issuer": "merchant"},
+    "purchase_order": {"issuer": "buyer", "recipient": "seller"},
+    "delivery_note": {"issuer": "seller", "recipient": "buyer"},
+    "payslip": {"employer": "employer", "employee": "employee"},
+    "mandate": {"creditor": "issuer"},
+    "kyc_form": {"institution": "issuer"},
+    "letter": {"sender": "sender", "recipient": "recipient", "signer": "signer"},
+    "other": {"issuer": "issuer"},
+}
+PARTY_PROBE_KEYS = (
+    "seller",
+    "buyer",
+    "merchant",
+    "employer",
+    "employee",
+    "issuer",
+    "sender",
+    "recipient",
+    "signer",
+    "party_a",
+    "party_b",
+)
 
 
 def _printed_dates(text: str) -> set[str]:
@@ -41,11 +68,15 @@ def _printed_dates(text: str) -> set[str]:
     return {iso for mf in (False, True) for iso, _a, _b in find_dates(text, month_first=mf)}
 
 
-def _field_rows(meta_fields: dict[str, Any], read: dict[str, Any], text: str) -> dict[str, dict[str, Any]]:
+def _field_rows(
+    meta_fields: dict[str, Any], read: dict[str, Any], text: str, doc_type: str = ""
+) -> dict[str, dict[str, Any]]:
     """Each field the corpus knows against what was read. The truth is the document's: a
     contract's date is printed on its last page only, and an identity form carries none, so a
     page's ``date`` whose value its printed text does not hold is marked ``printed: false`` and
-    left out of the counts."""
+    left out of the counts. Parties are compared as names (``parse.name_key``)."""
+    from edge.read.parse import name_key
+
     out = {}
     dates = _printed_dates(text)
     for key in PROBE_KEYS:
@@ -57,6 +88,14 @@ def _field_rows(meta_fields: dict[str, Any], read: dict[str, Any], text: str) ->
         out[key] = {"truth": want, "read": got, "ok": _field_match(key, got, want)}
         if key == "date":
             out[key]["printed"] = want in dates
+    parties = [p for p in meta_fields.get("parties") or [] if p.get("name")]
+    wanted = {key: p["name"] for p in parties if (key := PARTY_KEYS_BY_TYPE.get(doc_type, {}).get(p["role"]))}
+    if doc_type == "contract" and len(parties) >= 2:
+        wanted = {"party_a": parties[0]["name"], "party_b": parties[1]["name"]}
+    for key, want in wanted.items():
+        fv = read.get(key)
+        got = None if fv is None or fv.value is None else str(fv.value)
+        out[key] = {"truth": want, "read": got, "ok": bool(got) and name_key(got) == name_key(want)}
     return out
 
 
@@ -92,7 +131,9 @@ def probe_pages(
                 "errors": errors,
                 "errors_strict": cer_counts(truth, text)[0],
                 "chars": chars,
-                "fields": _field_rows(r["meta"].get("fields") or {}, r["reading"].fields.values, truth),
+                "fields": _field_rows(
+                    r["meta"].get("fields") or {}, r["reading"].fields.values, truth, spec.doc_type
+                ),
                 "reader_errors": list(r["reading"].errors),
                 "seconds": round(time.perf_counter() - t0, 2),
             }
@@ -129,7 +170,7 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
     out += [
         f"  field {k:12s} {hits[k][0]:4d}/{hits[k][1]:<4d}"
         + (f" ({hits[k][2]} more not printed on their page)" if hits[k][2] else "")
-        for k in PROBE_KEYS
+        for k in (*PROBE_KEYS, *PARTY_PROBE_KEYS)
         if k in hits
     ]
     return out
