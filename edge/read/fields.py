@@ -176,6 +176,12 @@ L_CONTRACT_AMOUNT = [
 ]
 L_VENDOR = [r"(?<![a-z])(?:vendor|supplier|fournisseur|sold by|order(?:ed)? from|command[ée] [àa])(?![a-z])"]
 L_SIGN = r"signature|sign here|signez ici|sign[ée] par|lu et approuv[ée]|signed by"
+# With the parties' roles in brackets, a name holding "and" is still one party ("Between
+# Simmons, Elliott and Berger (Employer) and Theresa Farley (Employee)").
+RE_BETWEEN_ROLES = re.compile(
+    r"(?:between|entre)\s+(?P<a>[^()]{1,120}?)\s*\((?P<ra>[^)]{1,40})\)\s*,?\s+(?:and|et)\s+(?P<b>[^()]{1,120}?)\s*\((?P<rb>[^)]{1,40})\)",
+    re.I | re.S,
+)
 RE_BETWEEN = re.compile(
     r"(?:between|entre)\s+(?P<a>.+?)\s*(?:\((?P<ra>[^)]*)\))?\s*,?\s+(?:and|et)\s+(?P<b>.+?)\s*(?:\((?P<rb>[^)]*)\))?\s*[,.]",
     re.I | re.S,
@@ -1332,7 +1338,7 @@ class Extractor:
         self.form_value("period", L_PERIOD, lambda t: parse.parse_period(t, self.month_first), prior=0.8)
 
     def agreement(self, doc_type: str, signatures_found: int) -> None:
-        m = RE_BETWEEN.search(self.p.text)
+        m = RE_BETWEEN_ROLES.search(self.p.text) or RE_BETWEEN.search(self.p.text)
         if m:
             self.put("party_a", m.group("a").strip()[:200], None, 0.7, raw=m.group(0)[:300])
             self.put("party_b", m.group("b").strip()[:200], None, 0.7, raw=m.group(0)[:300])

@@ -1210,3 +1210,30 @@ def test_given_the_next_box_label_mangled_beside_a_label_when_extracted_then_the
     # a value printed after its label on the same line, close by, is still taken first
     near = page_from_text("Mandat SEPA\nTitulaire du compte: Thomas Leconte\nAdresse\n")
     assert _values(extract(near, "mandate"))["debtor"] == "Thomas Leconte"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "a", "b"),
+    [
+        (
+            "Between Simmons, Elliott and Berger (Employer) and Theresa Farley (Employee), it is agreed as follows.",
+            "Simmons, Elliott and Berger",
+            "Theresa Farley",
+        ),
+        (
+            "Entre Dupont et Fils (Le fournisseur) et Marie Curie (Le client), il a été convenu",
+            "Dupont et Fils",
+            "Marie Curie",
+        ),
+        (
+            "This agreement is made between Acme Ltd and John Smith, dated 1 May 2020.",
+            "Acme Ltd",
+            "John Smith",
+        ),
+    ],
+)
+def test_given_a_contract_whose_party_names_hold_and_when_extracted_then_the_roles_in_brackets_split_them(
+    sentence: str, a: str, b: str
+) -> None:
+    v = _values(extract(page_from_text(f"AGREEMENT\n{sentence}\nArticle 1 - Terms\n"), "contract"))
+    assert (v["party_a"], v["party_b"]) == (a, b)
