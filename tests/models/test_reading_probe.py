@@ -86,3 +86,23 @@ def test_given_a_file_that_is_not_a_probe_when_diffed_then_a_clear_error(tmp_pat
     res = CliRunner().invoke(probe_diff, [str(bad), str(bad)])
     assert res.exit_code == 1
     assert "not a probe-reading file" in res.output and "Traceback" not in res.output
+
+
+def test_given_parties_when_scored_then_each_is_the_reader_key_of_its_role_on_that_type() -> None:
+    from edge.contract import FieldValue
+    from models.reading_probe import _field_rows
+
+    parties = {
+        "parties": [
+            {"role": "issuer", "name": "Lucas, Kennedy and Cruz"},
+            {"role": "recipient", "name": "Sarah Finley"},
+        ]
+    }
+    read = {
+        "buyer": FieldValue(value="LUCAS, KENNEDY AND CRUZ", confidence=0.6),
+        "seller": FieldValue(value="Ship to", confidence=0.5),
+    }
+    po = _field_rows(parties, read, "", "purchase_order")  # a purchase order is issued by its buyer
+    assert po["buyer"]["ok"] and not po["seller"]["ok"]
+    inv = _field_rows(parties, read, "", "invoice")  # an invoice by its seller
+    assert not inv["seller"]["ok"] and not inv["buyer"]["ok"]
