@@ -165,7 +165,9 @@ RE_NON_US_TAX = re.compile(r"\b(?:VAT|GST)\b", re.I)
 RE_US_DOLLAR = re.compile(r"\bUSD\b|US\$|U\.S\.|\bdollars?\b", re.I)
 L_GROSS = [r"gross pay|salaire brut|gross"]
 L_BUYER = [
-    r"bill to|billed to|factur(?:er|é)\s?[àa](?![a-z])|client\s*:|customer\s*:|sold to|ship to|deliver to|consignee"
+    # "Client:" names the buyer, "Id. client:" or "N° client:" gives its number
+    r"bill to|billed to|factur(?:er|é)\s?[àa](?![a-z])|(?<!id\. )(?<!id )(?<!n° )(?<!no )(?:client|customer)\s*:"
+    r"|sold to|ship to|deliver to|consignee"
     r"|livr(?:er|é)\s?[àa](?![a-z])|destinataire"  # "Livrer à" as OCR runs it together ("Livrera")
 ]
 # What a contract pays, labelled at the start of its line ("Monthly rent: 1,200.00 EUR", "Montant
@@ -175,6 +177,7 @@ L_CONTRACT_AMOUNT = [
     r"|^\W*(?:montant|loyer|salaire|prix|honoraires)(?:\s+(?:mensuel|annuel|total|brut))?(?=\s*:)"
 ]
 L_VENDOR = [r"(?<![a-z])(?:vendor|supplier|fournisseur|sold by|order(?:ed)? from|command[ée] [àa])(?![a-z])"]
+RE_PARTY_LABEL = re.compile("|".join([*L_BUYER, *L_VENDOR]), re.I)
 L_SIGN = r"signature|sign here|signez ici|sign[ée] par|lu et approuv[ée]|signed by"
 # With the parties' roles in brackets, a name holding "and" is still one party ("Between
 # Simmons, Elliott and Berger (Employer) and Theresa Farley (Employee)").
@@ -737,7 +740,10 @@ class Extractor:
         tall = (second.box[3] - second.box[1]) * height  # pixels
         gap = (second.box[0] - first.box[2]) * width
         badge = (first.box[3] - first.box[1]) * height > LOGO_TALL * tall  # the logo read whole as a letter
-        return len(first.text.strip(".,")) <= 2 and tall > 0 and (gap > LOGO_GAP * tall or badge)
+        mark = first.text.strip(".,")
+        if not any(ch.isalnum() for ch in mark):
+            return False  # a speck (":", "'"), which the name's line is stripped of anyway
+        return len(mark) <= 2 and tall > 0 and (gap > LOGO_GAP * tall or badge)
 
     def line_value(self, name: str, index: int, prior: float) -> None:
         if 0 <= index < len(self.p.lines):
@@ -746,8 +752,12 @@ class Extractor:
                 self.put(name, text, Span(index, 0, len(self.p.lines[index])), prior)
 
     def after_label(self, name: str, patterns: list[str], prior: float = 0.75) -> None:
+        """The value after a label on its line, else the next line. Another party's label beside
+        it ("Vendor | Ship to" over two blocks) is no value: the next line is taken then."""
         for i, m in self.p.find(patterns):
             rest = self.p.lines[i][m.end() :].strip(" :")
+            if RE_PARTY_LABEL.match(rest.lstrip(" |[].")):
+                rest = ""
             if len(rest) >= 3:
                 a = self.p.lines[i].index(rest, m.end())
                 self.put(name, rest, Span(i, a, a + len(rest)), prior)

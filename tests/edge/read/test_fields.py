@@ -1237,3 +1237,39 @@ def test_given_a_contract_whose_party_names_hold_and_when_extracted_then_the_rol
 ) -> None:
     v = _values(extract(page_from_text(f"AGREEMENT\n{sentence}\nArticle 1 - Terms\n"), "contract"))
     assert (v["party_a"], v["party_b"]) == (a, b)
+
+
+def test_given_party_labels_beside_each_other_or_a_client_number_when_extracted_then_no_label_or_number_is_a_party() -> (
+    None
+):
+    po = "Hamilton PLC\n747 Debbie Dale\nPurchase order\nNo.: PO594475\nVendor | Ship to .\nSarah Finley\n272 Griffin Inlet\n"
+    assert _values(extract(page_from_text(po), "purchase_order"))["seller"] == "Sarah Finley"
+    inv = "Guichard SARL\n97, rue Duhamel\nFACTURE\nN°: FAC-2019-63253\nId. client: W11544849\nFacturer à\nCousin\n"
+    assert _values(extract(page_from_text(inv), "invoice"))["buyer"] == "Cousin"
+    assert (
+        _values(extract(page_from_text("Shop\nINVOICE\nClient: Marie Curie\n"), "invoice"))["buyer"]
+        == "Marie Curie"
+    )
+
+
+def test_given_a_speck_before_an_address_at_the_top_when_extracted_then_the_address_is_no_issuer() -> None:
+    # ":" read from a speck far left of "527 Salinas ...": not a logo, so the house number stays
+    page = _boxes_page(
+        [
+            [
+                (":", (0.03, 0.069, 0.033, 0.075)),
+                ("527", (0.103, 0.069, 0.13, 0.078)),
+                ("Salinas", (0.135, 0.069, 0.19, 0.078)),
+                ("Fords", (0.195, 0.069, 0.23, 0.078)),
+                ("Suite", (0.235, 0.069, 0.27, 0.078)),
+                ("471", (0.275, 0.069, 0.3, 0.078)),
+            ],
+            [
+                ("Jenniferbury,", (0.152, 0.127, 0.25, 0.136)),
+                ("NM", (0.255, 0.127, 0.28, 0.136)),
+                ("43337", (0.285, 0.127, 0.33, 0.136)),
+            ],
+            [("NOTICE", (0.43, 0.16, 0.5, 0.172))],
+        ]
+    )
+    assert "issuer" not in _values(extract(page, "other"))
