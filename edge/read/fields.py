@@ -249,6 +249,12 @@ RE_CLOSING = re.compile(
     re.I,
 )
 SIGNER_LINES = 4
+NAME_WORDS = 6  # the most words a name printed in a letter has ("Thomas Fernandez de la Vallet")
+NAME_PARTICLES = frozenset(
+    {"de", "du", "des", "da", "di", "del", "van", "von", "der", "den", "le", "la", "and", "et", "&", "y"}
+)
+RE_GREETING = re.compile(r"^\W*(?:dear|cher|ch[èe]re|madame|monsieur|to whom|bonjour|hello)\b", re.I)
+RE_SUBJECT = re.compile(r"^\W*(?:subject|objet|re)\s*:", re.I)
 # A greeting that names no one ("Dear Sir or Madam", "Dear valued customer").
 RE_NO_ONE = re.compile(
     r"^(?:sirs?|madam|sir\s*(?:/|or|and)\s*madam|(?:valued\s+)?(?:customer|client|colleague|member)s?)$", re.I
@@ -1399,18 +1405,47 @@ class Extractor:
         if sm:
             self.put("subject", sm.group(1).strip(), None, 0.7, raw=sm.group(0))
 
+    @classmethod
+    def _signed_name(cls, text: str) -> str | None:
+        """A person's or a company's name as a letter prints it: ``_person``, of at most
+        NAME_WORDS words, each capitalised but for a particle ("Tristan Lévy du Humbert"), so
+        neither a sentence of the body nor "See attached" is one; a lone letter OCR left after
+        it (a signature's scrap, "Alice Boulanger x") is dropped."""
+        text = re.sub(r"(?:\s+[^\W\d_])+$", "", text.strip(" ,"))
+        who = cls._person(text)
+        if who is None or len(who.split()) > NAME_WORDS:
+            return None
+        words = re.split(r"[\s-]+", who)
+        ok = all(w[:1].isupper() or w.lower() in NAME_PARTICLES for w in words if w[:1].isalpha())
+        return who if ok else None
+
     def addressee(self) -> None:
         """Whom a letter that greets no one by name ("Madame, Monsieur,") is addressed to: the
         first block after the sender's that opens with a name over at least one more line (its
         address). The sender's own address and phone lines open with digits; a greeting or a
-        subject is one line."""
+        subject is one line. Where Tesseract gave the whole heading as one block, the first name
+        after the sender's lines over an address line, above the greeting."""
         sender = self.values.get("sender")
         not_sender = parse.name_key(str(sender.value)) if sender is not None else None
+        head = next(
+            (j for j, ln in enumerate(self.p.lines) if RE_GREETING.match(ln) or RE_SUBJECT.match(ln)),
+            len(self.p.lines),
+        )  # the addressee is above the subject and the greeting, the signer below them
         for block in self.p.ocr.blocks[1:]:
+            if block[0] >= head:
+                break
             first = self.p.lines[block[0]].strip(" ,") if len(block) >= 2 else ""
-            who = self._person(first) if not (RE_LABELLED.search(first) or RE_TITLE.match(first)) else None
+            who = (
+                self._signed_name(first) if not (RE_LABELLED.search(first) or RE_TITLE.match(first)) else None
+            )
             if who and parse.name_key(who) != not_sender:
                 self.put("recipient", who, Span(block[0], 0, len(self.p.lines[block[0]])), 0.5)
+                return
+        for j in range(1, min(head, len(self.p.lines) - 1)):
+            line = self.p.lines[j]
+            who = self._signed_name(line) if not (RE_LABELLED.search(line) or RE_TITLE.match(line)) else None
+            if who and parse.name_key(who) != not_sender and RE_ADDRESS_LINE.search(self.p.lines[j + 1]):
+                self.put("recipient", who, Span(j, 0, len(line)), 0.45)
                 return
 
     def signer(self) -> None:
@@ -1418,7 +1453,7 @@ class Extractor:
         ("Kind regards,", "Cordialement,"), the signature's scribble and a blank between."""
         for i, _m in self.p.find([RE_CLOSING.pattern]):
             for j in range(i + 1, min(len(self.p.lines), i + 1 + SIGNER_LINES)):
-                who = self._person(self.p.lines[j].strip(" ,"))
+                who = self._signed_name(self.p.lines[j])
                 if who:
                     self.put("signer", who, Span(j, 0, len(self.p.lines[j])), 0.6)
                     return

@@ -1273,3 +1273,22 @@ def test_given_a_speck_before_an_address_at_the_top_when_extracted_then_the_addr
         ]
     )
     assert "issuer" not in _values(extract(page, "other"))
+
+
+def test_given_a_letter_read_as_one_heading_block_when_extracted_then_the_addressee_is_the_name_over_an_address() -> (
+    None
+):
+    text = (
+        "Renaud\n39, rue de Baudry\n23980 Mary-sur-Riou\nVincent Valette\n32, chemin Louise Dijoux\n65780 Hamel\n"
+        "Le Goff, 22/02/2020\nObjet: Effacer sembler mon verre\nMadame, Monsieur,\n"
+        "Souffrir creuser mari bientôt comment fleur achever apercevoir madame remonter obtenir faire\n"
+        "Veuillez agréer nos salutations distinguées.\nAlice Boulanger x\n"
+    )
+    v = _values(extract(page_from_text(text), "letter"))
+    # no blank line: the whole letter is one block, as Tesseract may give a heading with its body
+    assert (v["sender"], v["recipient"], v["signer"]) == ("Renaud", "Vincent Valette", "Alice Boulanger")
+
+
+def test_given_a_note_between_closing_and_name_when_extracted_then_the_signer_is_the_name() -> None:
+    text = "Francis-Mcneil\n11815 Brown Trail\nDear Jorge Hancock,\nWe write to you.\nKind regards,\nSee attached\nDebra Boyd\n"
+    assert _values(extract(page_from_text(text), "letter"))["signer"] == "Debra Boyd"
