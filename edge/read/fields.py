@@ -116,6 +116,10 @@ RE_LABELLED = re.compile(r"^[^:]{2,25}:\s*\S")
 # name itself is not read (a script font), the issuer is better left unread than one of these.
 RE_ADDRESS_LINE = re.compile(
     r"^\W*\d{1,5}[a-z]?[,.]?\s+\S|,\s*[A-Z]{2}\s+\d{5}(?:-\d{4})?\W*$|@|(?i:\bwww\.|https?:)"
+    # a French street whose number OCR lost ("avenue de Lefort": lower case, where a company
+    # named after one is capitalised, "Rue du Commerce"), a suite, flat or box number
+    r"|^\W*(?:rue|avenue|boulevard|chemin|impasse|all[ée]e|quai|route)\s+\w"
+    r"|(?i:\b(?:suite|apt\.?|unit|box)\s+\d+\b)|^\W*[ADF]PO\s+A[AEP]\s+\d{5}"  # US forces' post
 )
 # What a logo beside the name reads as, before it: a symbol ("©", "|"), a lone accented letter
 # ("À Guichard SARL."), or a scrap of lower-case letters before a capital ("rom Bernard S.A.S."),

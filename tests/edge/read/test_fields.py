@@ -1292,3 +1292,18 @@ def test_given_a_letter_read_as_one_heading_block_when_extracted_then_the_addres
 def test_given_a_note_between_closing_and_name_when_extracted_then_the_signer_is_the_name() -> None:
     text = "Francis-Mcneil\n11815 Brown Trail\nDear Jorge Hancock,\nWe write to you.\nKind regards,\nSee attached\nDebra Boyd\n"
     assert _values(extract(page_from_text(text), "letter"))["signer"] == "Debra Boyd"
+
+
+@pytest.mark.parametrize(
+    ("top", "issuer"),
+    [
+        ("avenue de Lefort\n42100 Lefort", None),  # the sender's name lost, the street's number too
+        ("Unit 3813 Box 5706\nDPO AE 15080", None),
+        ("Rue du Commerce SAS\n12 rue de Paris", "Rue du Commerce SAS"),  # a company named after a street
+    ],
+)
+def test_given_address_lines_whose_number_was_lost_when_extracted_then_they_are_no_issuer(
+    top: str, issuer: str | None
+) -> None:
+    v = _values(extract(page_from_text(f"{top}\nNOTICE\nDate: 01/21/2024\nFrom: Kayla Ramos\n"), "other"))
+    assert v.get("issuer") == issuer
