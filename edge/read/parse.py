@@ -494,11 +494,11 @@ RATE_RE = re.compile(r"(?<![\d.,])(\d{1,2}(?:[.,]\d{1,3})?)\s?%")
 
 def parse_rate(text: str) -> str | None:
     """A percentage as a fraction's decimal string ("TVA 5,5%" -> "0.055", "20%" -> "0.2"), or
-    None; only rates a tax can have (over 0, under 100)."""
+    None; only rates a tax can have (0, as on an exempt or export invoice, to under 100)."""
     m = RATE_RE.search(text)
     if not m:
         return None
     pct = Decimal(m.group(1).replace(",", "."))
-    if not 0 < pct < 100:
+    if not 0 <= pct < 100:
         return None
     return format(pct.normalize() / 100, "f")

@@ -332,7 +332,14 @@ def test_given_a_pay_period_when_parsed_then_its_month(text: str, want: str | No
 
 
 @pytest.mark.parametrize(
-    ("text", "want"), [("TVA 5,5%", "0.055"), ("Tax (8 %)", "0.08"), ("VAT 20.0%", "0.2"), ("0%", None)]
+    ("text", "want"),
+    [
+        ("TVA 5,5%", "0.055"),
+        ("Tax (8 %)", "0.08"),
+        ("VAT 20.0%", "0.2"),
+        ("Tax 0% 0.00 EUR", "0"),  # zero-rated: an exempt or export invoice prints its 0%
+        ("100%", None),
+    ],
 )
 def test_given_a_printed_rate_when_parsed_then_a_fraction(text: str, want: str | None) -> None:
     from edge.read.parse import parse_rate
