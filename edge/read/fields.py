@@ -1201,6 +1201,27 @@ class Extractor:
         what the other two make (``1157.53`` read as ``157.53``). The mended value is kept
         with a lower confidence and a failed ``*_mended`` check says what was read, so the page
         still goes to review; anything less clear-cut is left as read for the checks to report."""
+        if sub is not None and total is not None and (tax is None or abs(sub + tax - total) > CENT):
+            want_tax = total - sub
+            if 0 < want_tax <= sub and self._printed_rate_fits(sub, want_tax):
+                # The net times the printed rate is the total less the net: that is the tax,
+                # whatever OCR made of its figures ("TVA 20% S77, 91e") or if it read none.
+                seen = "not read" if tax is None else f"read as {tax:.2f}"
+                if tax is None:
+                    self.values["tax"] = FieldValue(
+                        value=parse.format_amount(want_tax), confidence=MENDED, raw=None, words=[]
+                    )
+                else:
+                    self._mend("tax", want_tax)
+                self.checks.append(
+                    Check(
+                        name="tax_mended",
+                        ok=False,
+                        detail=f"tax {seen}; total {total:.2f} - net {sub:.2f} = {want_tax:.2f}, which is the net "
+                        "x the printed tax rate: kept",
+                    )
+                )
+                return total, want_tax
         if sub is None or tax is None or total is None or abs(sub + tax - total) <= CENT:
             return total, tax
         amounts = [Decimal(str(it.amount)) for it in items if it.amount is not None]
@@ -1349,7 +1370,9 @@ class Extractor:
 
     def payslip(self) -> None:
         self.labelled_amount("gross", L_GROSS)
-        self.labelled_amount("total", [r"net pay|net [àa] payer|net salary|salaire net"])
+        self.labelled_amount(
+            "total", [r"net pay|net\s*[àa]\s*payer|net salary|salaire net"]
+        )  # "Netàpayer" as read
         if not self.labelled_date("date", L_DATE):
             self.first_date("date")
         self.currency()

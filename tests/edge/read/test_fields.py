@@ -148,7 +148,15 @@ def test_given_sums_that_do_not_point_to_one_misread_when_extracted_then_nothing
     )
     f = extract(page_from_text(lines), "invoice")  # 7568.10 + 75681 = 83249.10, the total shifted
     assert f.values["total"].value == "8324.91"
-    # and a tax above the total is no tax: dropped, with what was read in a failed check
+    # and the tax read is none the total allows, but the net times the printed 10% is the total
+    # less the net: that is the tax, mended, and the failed check says what was read
+    checks = {c.name: c for c in f.checks}
+    assert f.values["tax"].value == "756.81" and f.values["tax"].confidence <= 0.6
+    assert not checks["tax_mended"].ok and "75681" in checks["tax_mended"].detail
+    assert "total_mended" not in checks
+    # without a printed rate that vouches for it, a tax above the total is dropped, not mended
+    f = extract(page_from_text(lines.replace("TVA 10%", "TVA")), "invoice")
+    assert f.values["total"].value == "8324.91"
     assert "tax" not in f.values and "75681" in {c.name: c for c in f.checks}["tax_read"].detail
     assert not any(c.name.endswith("_mended") for c in f.checks)
 
@@ -1307,3 +1315,25 @@ def test_given_address_lines_whose_number_was_lost_when_extracted_then_they_are_
 ) -> None:
     v = _values(extract(page_from_text(f"{top}\nNOTICE\nDate: 01/21/2024\nFrom: Kayla Ramos\n"), "other"))
     assert v.get("issuer") == issuer
+
+
+def test_given_a_tax_figure_ocr_garbled_or_lost_when_the_rate_vouches_then_the_tax_is_the_total_less_the_net() -> (
+    None
+):
+    page = (
+        "Thibault\nFACTURE\nN°: FAC-2020-93534\nTotal HT 34 389,54 €\nTVA 20% S77, 91e\nTotal TTC 41267,45€\n"
+    )
+    for text in (page, page.replace(" S77, 91e", "")):
+        f = extract(page_from_text(text), "invoice")
+        assert (f.values["tax"].value, f.values["tax_rate"].value) == ("6877.91", "0.2")
+        assert not {c.name: c for c in f.checks}["tax_mended"].ok  # a person confirms it
+    # a rate that does not give total less net vouches for nothing
+    f = extract(page_from_text(page.replace("TVA 20%", "TVA 10%")), "invoice")
+    assert f.values.get("tax") is None or f.values["tax"].value != "6877.91"
+
+
+def test_given_a_payslip_net_label_run_together_when_extracted_then_the_net_pay_is_read() -> None:
+    v = _values(
+        extract(page_from_text("Bulletin de paie\nSalaire brut 8 037,40\nNetàpayer 6557,71€\n"), "payslip")
+    )
+    assert v["total"] == "6557.71"
