@@ -257,6 +257,7 @@ NAME_WORDS = 6  # the most words a name printed in a letter has ("Thomas Fernand
 NAME_PARTICLES = frozenset(
     {"de", "du", "des", "da", "di", "del", "van", "von", "der", "den", "le", "la", "and", "et", "&", "y"}
 )
+RE_PLACE_DATE = re.compile(r"^\W*[A-ZÀ-Ý][^\W\d_][\w'’. -]{0,40},\s*(?:le\s+|the\s+)?(?P<d>\S.{5,30}?)\s*$")
 RE_GREETING = re.compile(r"^\W*(?:dear|cher|ch[èe]re|madame|monsieur|to whom|bonjour|hello)\b", re.I)
 RE_SUBJECT = re.compile(r"^\W*(?:subject|objet|re)\s*:", re.I)
 # A greeting that names no one ("Dear Sir or Madam", "Dear valued customer").
@@ -1426,7 +1427,7 @@ class Extractor:
         else:
             self.addressee()
         self.signer()
-        if not self.labelled_date("date", L_DATE):
+        if not self.labelled_date("date", L_DATE) and not self.place_date("date"):
             self.first_date("date")
         sm = re.search(r"^(?:subject|objet|re)\s*:\s*(.+)$", self.p.text, re.I | re.M)
         if sm:
@@ -1445,6 +1446,21 @@ class Extractor:
         words = re.split(r"[\s-]+", who)
         ok = all(w[:1].isupper() or w.lower() in NAME_PARTICLES for w in words if w[:1].isalpha())
         return who if ok else None
+
+    def place_date(self, name: str) -> bool:
+        """A letter's date as its heading prints it, after the place: a line that is nothing but
+        "East Edwinberg, 04/29/2020" or "Paris, le 12 mars 2024". Before any other date: an
+        address line may hold a figure that reads as one."""
+        for i, line in enumerate(self.p.lines):
+            m = RE_PLACE_DATE.match(line)
+            if not m:
+                continue
+            dates = parse.find_dates(m.group("d"), self.month_first)
+            if len(dates) == 1 and dates[0][2] - dates[0][1] >= len(m.group("d").strip(" .")) - 1:
+                iso, a, b = dates[0]
+                self.put(name, iso, Span(i, m.start("d") + a, m.start("d") + b), 0.8)
+                return True
+        return False
 
     def addressee(self) -> None:
         """Whom a letter that greets no one by name ("Madame, Monsieur,") is addressed to: the

@@ -1337,3 +1337,23 @@ def test_given_a_payslip_net_label_run_together_when_extracted_then_the_net_pay_
         extract(page_from_text("Bulletin de paie\nSalaire brut 8 037,40\nNetàpayer 6557,71€\n"), "payslip")
     )
     assert v["total"] == "6557.71"
+
+
+@pytest.mark.parametrize(
+    ("heading", "date"),
+    [
+        (
+            "04/13/2002 New Joestad, OH 47569\nEast Edwinberg, 04/29/2020",
+            "2020-04-29",
+        ),  # an address that reads as a date first
+        ("39, rue de Baudry\nParis, le 12 mars 2024", "2024-03-12"),
+        ("Date: 2020-02-01\nLondon, 2021-03-04", "2020-02-01"),  # a labelled date still comes first
+    ],
+)
+def test_given_a_letter_dated_after_its_place_when_extracted_then_that_is_its_date(
+    heading: str, date: str
+) -> None:
+    v = _values(
+        extract(page_from_text(f"Watts and Sons\n{heading}\nSubject: Terms\nDear Bob,\nThanks.\n"), "letter")
+    )
+    assert v["date"] == date
