@@ -906,23 +906,41 @@ def test_given_a_form_value_not_read_when_extracted_then_the_next_label_is_not_t
     assert "customer" not in v and v["birth_date"] == "1969-08-11"
 
 
-def _rows_page(rows: list[tuple[float, list[tuple[float, str]]]]) -> OcrPage:
-    """An A4 page at 200 dpi whose lines each hold one or more runs of words: (y, [(x, text)])."""
+def _boxes_page(
+    lines: list[list[tuple[str, tuple[float, float, float, float]]]], conf: float = 0.9
+) -> OcrPage:
+    """An A4 page at 200 dpi whose lines hold words with the boxes Tesseract gave them."""
     page = OcrPage(size=(1654, 2339))
     page.blocks.append([])
-    for y, runs in rows:
-        line = Line(words=[], text=" ".join(t for _x, t in runs), block=1, box=(0.0, y, 1.0, y + 0.012))
-        for x, text in runs:
-            for tok in text.split():
-                w = Word(
-                    tok, 0.95, (x, y, x + 0.008 * len(tok), y + 0.012), 1, 1, len(page.lines), len(page.words)
-                )
-                x += 0.008 * (len(tok) + 1)
-                line.words.append(w.index)
-                page.words.append(w)
+    for words in lines:
+        xs1, ys1, xs2, ys2 = zip(*(b for _t, b in words), strict=True)
+        line = Line(
+            words=[],
+            text=" ".join(t for t, _b in words),
+            block=1,
+            box=(min(xs1), min(ys1), max(xs2), max(ys2)),
+        )
+        for text, b in words:
+            w = Word(text, conf, b, 1, 1, len(page.lines), len(page.words))
+            line.words.append(w.index)
+            page.words.append(w)
         page.blocks[0].append(len(page.lines))
         page.lines.append(line)
     return page
+
+
+def _rows_page(rows: list[tuple[float, list[tuple[float, str]]]]) -> OcrPage:
+    """An A4 page at 200 dpi whose lines each hold one or more runs of words: (y, [(x, text)]),
+    each word 0.008 of the page wide a character."""
+    lines = []
+    for y, runs in rows:
+        words = []
+        for x, text in runs:
+            for tok in text.split():
+                words.append((tok, (x, y, x + 0.008 * len(tok), y + 0.012)))
+                x += 0.008 * (len(tok) + 1)
+        lines.append(words)
+    return _boxes_page(lines, conf=0.95)
 
 
 def test_given_a_row_of_labels_read_as_lines_of_their_own_when_extracted_then_the_next_label_still_closes_the_column() -> (
@@ -941,27 +959,6 @@ def test_given_a_row_of_labels_read_as_lines_of_their_own_when_extracted_then_th
         ]
     )
     assert _values(extract(page, "mandate"))["debtor"] == "Tristan Schneider de Cohen"
-
-
-def _boxes_page(lines: list[list[tuple[str, tuple[float, float, float, float]]]]) -> OcrPage:
-    """An A4 page at 200 dpi whose lines hold words with the boxes Tesseract gave them."""
-    page = OcrPage(size=(1654, 2339))
-    page.blocks.append([])
-    for words in lines:
-        xs1, ys1, xs2, ys2 = zip(*(b for _t, b in words), strict=True)
-        line = Line(
-            words=[],
-            text=" ".join(t for t, _b in words),
-            block=1,
-            box=(min(xs1), min(ys1), max(xs2), max(ys2)),
-        )
-        for text, b in words:
-            w = Word(text, 0.9, b, 1, 1, len(page.lines), len(page.words))
-            line.words.append(w.index)
-            page.words.append(w)
-        page.blocks[0].append(len(page.lines))
-        page.lines.append(line)
-    return page
 
 
 def test_given_a_label_read_short_beside_a_lower_set_label_when_extracted_then_the_whole_value_under_it() -> (
