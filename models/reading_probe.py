@@ -123,10 +123,8 @@ def probe_pages(
                 "doc_type": spec.doc_type,
                 "lang": spec.lang,
                 "profile": spec.profile,
-                "page": [
-                    r["meta"].get("page_no", 1),
-                    r["meta"].get("page_count", 1),
-                ],  # a document's fields may be on another page
+                # its place in its document: a document's fields may be on another page
+                "page": [r["meta"].get("page_no", 1), r["meta"].get("page_count", 1)],
                 "degradation": r["meta"].get("degradation", {}),
                 "errors": errors,
                 "errors_strict": cer_counts(truth, text)[0],
