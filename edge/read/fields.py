@@ -778,18 +778,36 @@ class Extractor:
 
     # -- forms ---------------------------------------------------------------------------------
 
-    def _far_after(self, i: int, m: re.Match[str]) -> bool:
-        """Whether the word after the label ``m`` on line ``i`` starts a column's gap away (see
-        COLUMN_GAP); False where the words have no boxes."""
+    def _label_row(
+        self, i: int, m: re.Match[str]
+    ) -> tuple[list[int], list[int], int, int, float, float] | None:
+        """The label ``m`` on line ``i`` by its words' boxes: its own words, its line's words, the
+        first and last of its phrase in that line (widened over the words set closer than a
+        column's gap, COLUMN_GAP), its height and that gap (of the page's height and width);
+        None where the words have no boxes."""
         words = self.p.ocr.words
         own = self.p.words(Span(i, m.start(), m.end()))
         width, height = self.p.ocr.size
+        if not own or not width or all(words[w].box[2] <= words[w].box[0] for w in own):
+            return None
         row = [w for _a, _b, w in self.p.offsets[i]]
-        if not own or not width or own[-1] not in row or row.index(own[-1]) + 1 >= len(row):
+        first, last = row.index(own[0]), row.index(own[-1])
+        tall = max(words[w].box[3] - words[w].box[1] for w in own)  # of the page's height
+        gap = COLUMN_GAP * tall * height / width  # of the page's width
+        while first > 0 and words[row[first]].box[0] - words[row[first - 1]].box[2] < gap:
+            first -= 1
+        while last + 1 < len(row) and words[row[last + 1]].box[0] - words[row[last]].box[2] < gap:
+            last += 1
+        return own, row, first, last, tall, gap
+
+    def _far_after(self, i: int, m: re.Match[str]) -> bool:
+        """Whether the word after the label ``m`` on line ``i`` starts a column's gap away;
+        False where the words have no boxes."""
+        found = self._label_row(i, m)
+        if found is None:
             return False
-        nxt = words[row[row.index(own[-1]) + 1]]
-        tall = max(words[w].box[3] - words[w].box[1] for w in own)
-        return nxt.box[0] - words[own[-1]].box[2] >= COLUMN_GAP * tall * height / width > 0
+        own, row, _first, last, _tall, gap = found
+        return gap > 0 and last == row.index(own[-1]) and last + 1 < len(row)
 
     def _below(self, i: int, m: re.Match[str]) -> Span | None:
         """What is filled in under a label: the words in the label's column on the nearest line
@@ -799,19 +817,11 @@ class Extractor:
         BIC" over "FR76 3000 ...  BNPAFRPP"). Found by the word boxes, not the reading order,
         which may put the two columns' values lines apart. Text without boxes gives the next
         line."""
-        words = self.p.ocr.words
-        own = self.p.words(Span(i, m.start(), m.end()))
-        width, height = self.p.ocr.size
-        if not own or not width or all(words[w].box[2] <= words[w].box[0] for w in own):
+        found = self._label_row(i, m)
+        if found is None:
             return Span(i + 1, 0, len(self.p.lines[i + 1])) if i + 1 < len(self.p.lines) else None
-        row = [w for _a, _b, w in self.p.offsets[i]]
-        first, last = row.index(own[0]), row.index(own[-1])
-        tall = max(words[w].box[3] - words[w].box[1] for w in own)  # of the page's height
-        gap = COLUMN_GAP * tall * height / width  # of the page's width
-        while first > 0 and words[row[first]].box[0] - words[row[first - 1]].box[2] < gap:
-            first -= 1
-        while last + 1 < len(row) and words[row[last + 1]].box[0] - words[row[last]].box[2] < gap:
-            last += 1
+        own, row, first, last, tall, gap = found
+        words = self.p.ocr.words
         left = words[row[first]].box[0] - COLUMN_SLACK
         right = words[row[last + 1]].box[0] - COLUMN_SLACK if last + 1 < len(row) else 2.0
         # The next label of the row may be a line of its own in Tesseract's reading ("Titulaire
@@ -1107,24 +1117,26 @@ class Extractor:
         if total_line is None or total_line >= rounding[1]:
             return total
         paid, self.rounding = total + rounding[0], rounding[0]
-        self._mend("total", paid)
-        self.checks.append(
-            Check(
-                name="total_mended",
-                ok=False,
-                detail=f"total {total:.2f} rounded by {rounding[0]:.2f} (line {rounding[1] + 1}) gives {paid:.2f};"
-                " the rounded total printed below it was not read",
-            )
+        self._mend(
+            "total",
+            paid,
+            f"total {total:.2f} rounded by {rounding[0]:.2f} (line {rounding[1] + 1}) gives {paid:.2f};"
+            " the rounded total printed below it was not read",
         )
         return paid
 
-    def _mend(self, key: str, value: Decimal) -> None:
-        """Replace a read amount with one worked out from the page, its confidence capped at
-        MENDED (the caller adds the failed ``*_mended`` check that sends the page to review)."""
-        old = self.values[key]
-        self.values[key] = old.model_copy(
-            update={"value": parse.format_amount(value), "confidence": round(min(old.confidence, MENDED), 3)}
+    def _mend(self, key: str, value: Decimal, detail: str) -> None:
+        """Replace a read amount (or give one not read) with one worked out from the page, its
+        confidence capped at MENDED, and add the failed ``<key>_mended`` check, saying ``detail``,
+        that sends the page to review."""
+        old = self.values.get(key)
+        amount = parse.format_amount(value)
+        self.values[key] = (
+            FieldValue(value=amount, confidence=MENDED, raw=None, words=[])
+            if old is None
+            else old.model_copy(update={"value": amount, "confidence": round(min(old.confidence, MENDED), 3)})
         )
+        self.checks.append(Check(name=f"{key}_mended", ok=False, detail=detail))
 
     def _line_of(self, key: str) -> int | None:
         """The line a field was read from (its first word's), if it was read from words."""
@@ -1208,19 +1220,11 @@ class Extractor:
                 # The net times the printed rate is the total less the net: that is the tax,
                 # whatever OCR made of its figures ("TVA 20% S77, 91e") or if it read none.
                 seen = "not read" if tax is None else f"read as {tax:.2f}"
-                if tax is None:
-                    self.values["tax"] = FieldValue(
-                        value=parse.format_amount(want_tax), confidence=MENDED, raw=None, words=[]
-                    )
-                else:
-                    self._mend("tax", want_tax)
-                self.checks.append(
-                    Check(
-                        name="tax_mended",
-                        ok=False,
-                        detail=f"tax {seen}; total {total:.2f} - net {sub:.2f} = {want_tax:.2f}, which is the net "
-                        "x the printed tax rate: kept",
-                    )
+                self._mend(
+                    "tax",
+                    want_tax,
+                    f"tax {seen}; total {total:.2f} - net {sub:.2f} = {want_tax:.2f}, which is the net "
+                    "x the printed tax rate: kept",
                 )
                 return total, want_tax
         if sub is None or tax is None or total is None or abs(sub + tax - total) <= CENT:
@@ -1242,14 +1246,10 @@ class Extractor:
         else:
             name, read, want, given = "tax", tax, want_tax, f"and total {total:.2f}"
         how = f"= the {len(amounts)} line items" if by_items else "x the printed tax rate = the tax"
-        self._mend(name, want)
-        self.checks.append(
-            Check(
-                name=f"{name}_mended",
-                ok=False,
-                detail=f"{name} read as {read:.2f}; net {sub:.2f} ({how}) {given} give {want:.2f}, "
-                f"one digit away: {want:.2f} kept",
-            )
+        self._mend(
+            name,
+            want,
+            f"{name} read as {read:.2f}; net {sub:.2f} ({how}) {given} give {want:.2f}, one digit away: {want:.2f} kept",
         )
         return (want, tax) if total_off else (total, want)
 
@@ -1371,9 +1371,8 @@ class Extractor:
 
     def payslip(self) -> None:
         self.labelled_amount("gross", L_GROSS)
-        self.labelled_amount(
-            "total", [r"net pay|net\s*[àa]\s*payer|net salary|salaire net"]
-        )  # "Netàpayer" as read
+        # "Net à payer" also as OCR runs it together ("Netàpayer")
+        self.labelled_amount("total", [r"net pay|net\s*[àa]\s*payer|net salary|salaire net"])
         if not self.labelled_date("date", L_DATE):
             self.first_date("date")
         self.currency()
