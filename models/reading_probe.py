@@ -28,6 +28,7 @@ from models.reading_report import (
     _read_spec,
     _truth,
     cer_counts,
+    name_match,
     order_free_counts,
 )
 
@@ -74,8 +75,11 @@ def _field_rows(
     """Each field the corpus knows against what was read. The truth is the document's: a
     contract's date is printed on its last page only, and an identity form carries none, so a
     page's ``date`` whose value its printed text does not hold is marked ``printed: false`` and
-    left out of the counts. Parties are compared as names (``parse.name_key``)."""
-    from edge.read.parse import name_key
+    left out of the counts. Parties are compared as names (``name_match``)."""
+
+    def got(key: str) -> str | None:
+        fv = read.get(key)
+        return None if fv is None or fv.value is None else str(fv.value)
 
     out = {}
     dates = _printed_dates(text)
@@ -83,9 +87,7 @@ def _field_rows(
         want = _truth(meta_fields, key)
         if want is None:
             continue
-        fv = read.get(key)
-        got = None if fv is None or fv.value is None else str(fv.value)
-        out[key] = {"truth": want, "read": got, "ok": _field_match(key, got, want)}
+        out[key] = {"truth": want, "read": got(key), "ok": _field_match(key, got(key), want)}
         if key == "date":
             out[key]["printed"] = want in dates
     parties = [p for p in meta_fields.get("parties") or [] if p.get("name")]
@@ -93,9 +95,7 @@ def _field_rows(
     if doc_type == "contract" and len(parties) >= 2:
         wanted = {"party_a": parties[0]["name"], "party_b": parties[1]["name"]}
     for key, want in wanted.items():
-        fv = read.get(key)
-        got = None if fv is None or fv.value is None else str(fv.value)
-        out[key] = {"truth": want, "read": got, "ok": bool(got) and name_key(got) == name_key(want)}
+        out[key] = {"truth": want, "read": got(key), "ok": name_match(got(key), want)}
     return out
 
 

@@ -119,10 +119,15 @@ def _field_match(key: str, have: str | None, want: str) -> bool:
         except InvalidOperation:
             return False
     if key in ("issuer", *PARTY_KEYS):
-        from edge.read.parse import name_key
-
-        return bool(have) and name_key(have) == name_key(want)
+        return name_match(have, want)
     return str(have) == want
+
+
+def name_match(have: str | None, want: str) -> bool:
+    """Whether a name read is the true one, case, spaces and punctuation aside."""
+    from edge.read.parse import name_key
+
+    return bool(have) and name_key(have) == name_key(want)
 
 
 MONEY_TYPES = ("invoice", "receipt", "purchase_order")
