@@ -42,6 +42,7 @@ def _init(classifier: str, mask: bool, languages: list[str], handwriting: bool =
             **({} if handwriting else {"handwriting": None}),
         )
     )
+    _STATE["reader"].warm_up()  # as the edge's reading workers do when they start
     try:
         from edge.detect import load_detector
 

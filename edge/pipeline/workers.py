@@ -49,7 +49,9 @@ def default_reader_factory(cfg: Any) -> Any:
     """Build the real PageReader (imported in the worker, so the parent need not load it)."""
     from edge.read import PageReader
 
-    return PageReader(cfg)
+    reader = PageReader(cfg)
+    reader.warm_up()
+    return reader
 
 
 @dataclass

@@ -117,6 +117,8 @@ def _call(fn: Any, *args: Any, timeout: float, **kwargs: Any) -> Any:
 
 OcrEngine = Literal["libtesseract", "command"]
 
+PAGE_PSM = 3  # Tesseract's page segmentation mode for a whole page: its own layout analysis
+
 
 def _data(binary: np.ndarray, lang: str, psm: int, timeout: float, engine: OcrEngine) -> dict[str, list[Any]]:
     """Tesseract's words on the page (pytesseract's ``image_to_data`` columns), by either engine."""
@@ -143,20 +145,39 @@ def _helper_text(image: np.ndarray, lang: str, psm: int, timeout: float) -> str:
     try:
         return tessd.read_tsv(gray, lang, psm, timeout)
     except tessd.TessdError as exc:
-        if exc.kind == "timeout":
-            raise OcrError(f"tesseract timed out after {timeout:.0f} s") from exc
-        if exc.kind == "unavailable":
-            raise OcrError(
-                f"OCR engine libtesseract unavailable: {exc} (or set ocr_engine: command)"
-            ) from exc
-        raise OcrError(f"tesseract failed: {exc}") from exc
+        raise _helper_error(exc, timeout) from exc
+
+
+def _helper_error(exc: Any, timeout: float) -> OcrError:
+    """A ``tessd.TessdError`` worded as the command's failures are."""
+    if exc.kind == "timeout":
+        return OcrError(f"tesseract timed out after {timeout:.0f} s")
+    if exc.kind == "unavailable":
+        return OcrError(f"OCR engine libtesseract unavailable: {exc} (or set ocr_engine: command)")
+    return OcrError(f"tesseract failed: {exc}")
+
+
+def warm_up(languages: list[str], engine: OcrEngine = "libtesseract") -> None:
+    """Start the Tesseract helper and load the engines a page's reads use (the page, and the
+    lines ``recover_missed`` reads again) now, rather than on the first pages, which would each
+    wait 0.2-0.3 s per engine. The ``command`` engine loads its models on every call: nothing
+    to do. Raises ``OcrError`` where the helper or a language cannot be loaded."""
+    if engine != "libtesseract":
+        return
+    from edge.read import tessd
+    from edge.read.recover import LINE_PSM, LINES_PSM
+
+    try:
+        tessd.preload("+".join(languages) or "eng", (PAGE_PSM, LINE_PSM, LINES_PSM))
+    except tessd.TessdError as exc:
+        raise _helper_error(exc, tessd.STARTUP_S) from exc
 
 
 def read_words(
     binary: np.ndarray,
     languages: list[str],
     timeout: float,
-    psm: int = 3,
+    psm: int = PAGE_PSM,
     order: bool = True,
     engine: OcrEngine = "libtesseract",
     recover_missed: bool = False,

@@ -32,6 +32,7 @@ from edge.read.ocr import (
     drop_words,
     read_words,
     tesseract_version,
+    warm_up,
 )
 from edge.read.preprocess import InputError, Prepared, ink_fraction, input_box_to_page, prepare, to_gray
 
@@ -239,6 +240,14 @@ class PageReader:
             except HandwritingUnavailable as exc:  # the page is still read, its text with handwriting
                 log.error("%s; handwritten words stay in the text", exc)
         self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-codes")
+
+    def warm_up(self) -> None:
+        """Load Tesseract's engines now, not on the first pages (``ocr.warm_up``). A worker calls
+        it once it is built; a failure is logged here and reported again by each page read."""
+        try:
+            warm_up(self.cfg.languages, self.cfg.ocr_engine)
+        except OcrError as exc:
+            log.error("%s", exc)
 
     def _empty(self, errors: list[str], timings: dict[str, float], prep: Prepared | None = None) -> Reading:
         return Reading(

@@ -32,6 +32,7 @@ MIN_WIDTH = 2.5  # glyph heights: narrower regions are not worth a read
 MAX_REGIONS = 12  # reads a page may spend on missed text
 MIN_CONF = 60.0  # Tesseract's percent: a word read alone below this is not kept
 CROP_PAD = 0.6  # glyph heights of the page kept around a region read
+LINE_PSM, LINES_PSM = 7, 6  # Tesseract's page segmentation modes for one line, and a block of a few
 MIN_INK_SHARE = 0.6  # of a region's glyphs that must be uncovered (a region that is most
 # covered is a word Tesseract read already, with a piece left over)
 
@@ -128,7 +129,7 @@ def recover(
     for x1, y1, x2, y2 in regions:
         ax, ay, bx, by = max(0, x1 - pad), max(0, y1 - pad), min(w, x2 + pad), min(h, y2 + pad)
         crop = gray[ay:by, ax:bx]
-        psm = 7 if (y2 - y1) < 2 * g else 6  # one line, or a block of a few
+        psm = LINE_PSM if (y2 - y1) < 2 * g else LINES_PSM
         got = read(cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_REPLICATE), psm)
         if got is None:
             break

@@ -108,15 +108,19 @@ class Helper:
         except (BrokenPipeError, OSError) as exc:
             raise TessdError("died", f"the tesseract helper process is gone ({exc})") from exc
 
-    def read(self, gray: np.ndarray, lang: str, psm: int, timeout: float) -> str:
-        img = np.ascontiguousarray(gray, dtype=np.uint8)
-        h, w = img.shape
+    def load(self, lang: str, psm: int) -> None:
+        """Make the engine for ``lang`` and ``psm`` in the helper, unless it is made already.
+        Starting Python and loading the models is not a page's time: a request with no pixels
+        loads them, under its own, longer deadline."""
         if (lang, psm) not in self._loaded:
-            # Starting Python and loading the models is not the page's time: a request with
-            # no pixels loads them first, under its own, longer deadline.
             self._send(f"0 0 {psm} 0 {lang}\n")
             self._answer(time.monotonic() + STARTUP_S)
             self._loaded.add((lang, psm))
+
+    def read(self, gray: np.ndarray, lang: str, psm: int, timeout: float) -> str:
+        img = np.ascontiguousarray(gray, dtype=np.uint8)
+        h, w = img.shape
+        self.load(lang, psm)
         self._send(f"{w} {h} {psm} {max(1, int(timeout * 1000))} {lang}\n", img.reshape(-1).data)
         return self._answer(time.monotonic() + timeout + GRACE_S)
 
@@ -144,6 +148,25 @@ _HELPERS: dict[int, Helper] = {}
 _LOCK = threading.Lock()
 
 
+def _helper() -> Helper:
+    """This process's helper, started if it has none or its helper is gone (hold ``_LOCK``)."""
+    pid = os.getpid()
+    helper = _HELPERS.get(pid)
+    if helper is None or not helper.alive():
+        # A helper inherited through fork is the parent's: leave it to the parent.
+        for k in [k for k in _HELPERS if k != pid]:
+            _HELPERS.pop(k)
+        helper = _HELPERS[pid] = Helper()
+    return helper
+
+
+def _drop_if_broken(helper: Helper, exc: TessdError) -> None:
+    if exc.kind in ("timeout", "died"):
+        # Stuck or gone: whatever it was doing, the next page gets a fresh helper.
+        helper.kill()
+        _HELPERS.pop(os.getpid(), None)
+
+
 def read_tsv(gray: np.ndarray, lang: str, psm: int, timeout: float) -> str:
     """Tesseract's TSV for a grey page, read by this process's helper within ``timeout``
     (psm 0 with lang "osd": the orientation and script text instead).
@@ -153,20 +176,26 @@ def read_tsv(gray: np.ndarray, lang: str, psm: int, timeout: float) -> str:
     if gray.ndim != 2 or gray.size == 0:
         raise ValueError(f"expected a grey image, got shape {gray.shape}")
     with _LOCK:
-        pid = os.getpid()
-        helper = _HELPERS.get(pid)
-        if helper is None or not helper.alive():
-            # A helper inherited through fork is the parent's: leave it to the parent.
-            for k in [k for k in _HELPERS if k != pid]:
-                _HELPERS.pop(k)
-            helper = _HELPERS[pid] = Helper()
+        helper = _helper()
         try:
             return helper.read(gray, lang, psm, timeout)
         except TessdError as exc:
-            if exc.kind in ("timeout", "died"):
-                # Stuck or gone: whatever it was doing, the next page gets a fresh helper.
-                helper.kill()
-                _HELPERS.pop(pid, None)
+            _drop_if_broken(helper, exc)
+            raise
+
+
+def preload(lang: str, psms: tuple[int, ...]) -> None:
+    """Start this process's helper and make its engines for ``lang`` in each of ``psms`` now,
+    so that the first pages read do not wait for them (about 0.2-0.3 s each on 2 cores).
+
+    Raises ``TessdError`` as ``read_tsv`` does (``unavailable``: a language is missing)."""
+    with _LOCK:
+        helper = _helper()
+        try:
+            for psm in psms:
+                helper.load(lang, psm)
+        except TessdError as exc:
+            _drop_if_broken(helper, exc)
             raise
 
 

@@ -162,3 +162,41 @@ def test_given_turned_page_when_orientation_detected_by_library_then_same_answer
 
 def test_given_blank_page_when_orientation_detected_by_library_then_nothing_to_turn() -> None:
     assert detect_orientation(np.full((800, 600), 255, np.uint8), 20) == (0, 0.0, None)
+
+
+def test_given_a_fresh_helper_when_warmed_up_then_every_engine_a_page_reads_with_is_loaded_before_the_page() -> (
+    None
+):
+    """The page's engine and the two ``recover`` reads lines with are made at warm-up: the first
+    pages do not each wait 0.2-0.3 s for one."""
+    import signal
+
+    from edge.read import tessd
+    from edge.read.ocr import PAGE_PSM, warm_up
+    from edge.read.recover import LINE_PSM, LINES_PSM
+
+    old = tessd._HELPERS.get(os.getpid())
+    if old is not None:  # start from a helper with nothing loaded
+        os.kill(old.proc.pid, signal.SIGKILL)
+        old.proc.wait(10)
+    warm_up(["eng", "fra"])
+    helper = tessd._HELPERS[os.getpid()]
+    assert helper is not old
+    assert helper._loaded == {("eng+fra", PAGE_PSM), ("eng+fra", LINE_PSM), ("eng+fra", LINES_PSM)}
+    assert _words(_page(), "libtesseract")[0][0] == "ACME"
+    assert tessd._HELPERS[os.getpid()] is helper  # the page was read by the warmed helper
+
+
+def test_given_a_language_not_installed_when_warmed_up_then_a_clear_error_and_the_reader_still_reads(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from edge.read.ocr import warm_up
+
+    with pytest.raises(OcrError, match="libtesseract unavailable"):
+        warm_up(["xyz"])
+    warm_up(["xyz"], engine="command")  # the command loads its models per page: nothing to do
+    reader = PageReader(ReaderConfig(languages=["xyz"]))
+    with caplog.at_level("ERROR", logger="edge.read.reader"):
+        reader.warm_up()  # logged, not raised: each page then says so in its errors
+    assert any("libtesseract unavailable" in r.getMessage() for r in caplog.records)
+    assert any("xyz" in e for e in reader.read(_page(), [], "scan").errors)
