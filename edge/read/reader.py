@@ -34,7 +34,15 @@ from edge.read.ocr import (
     tesseract_version,
     warm_up,
 )
-from edge.read.preprocess import InputError, Prepared, ink_fraction, input_box_to_page, prepare, to_gray
+from edge.read.preprocess import (
+    InputError,
+    Prepared,
+    ink_fraction,
+    input_box_to_page,
+    is_speckled,
+    prepare,
+    to_gray,
+)
 
 log = logging.getLogger(__name__)
 
@@ -272,6 +280,17 @@ class PageReader:
             sharp=prep.profile == "scan",
         )
 
+    def _second_read(self, prep: Prepared) -> OcrPage | None:
+        """Another reading of a page that was read once already (another outline, the whole
+        frame, a finer cleaning, a turn): None where it fails or runs out of time, so that the
+        first reading stands rather than the page being lost. Logged, not reported: the page's
+        result is whole."""
+        try:
+            return self._ocr(prep)
+        except OcrError as exc:
+            log.warning("a second reading of the page failed (%s); the first reading is kept", exc)
+            return None
+
     def _other_outlines(
         self, image: np.ndarray, prep: Prepared, page: OcrPage, sig_boxes: list[tuple[float, ...]]
     ) -> tuple[Prepared, OcrPage]:
@@ -283,8 +302,8 @@ class PageReader:
         best, best_page = prep, page
         for quad in prep.other_outlines:
             alt = prepare(image, "webcam", sig_boxes, quad=quad)  # type: ignore[arg-type]
-            alt_page = self._ocr(alt)
-            if _clearly_better(alt_page, best_page):
+            alt_page = self._second_read(alt)
+            if alt_page is not None and _clearly_better(alt_page, best_page):
                 best, best_page = alt, alt_page
         return best, best_page
 
@@ -306,8 +325,8 @@ class PageReader:
         else:  # already read as the whole frame, flattened
             tries = [replace(prep, flat=None)] if prep.flat is not None else []
         for alt in tries:
-            alt_page = self._ocr(alt)
-            if _clearly_better(alt_page, best_page):
+            alt_page = self._second_read(alt)
+            if alt_page is not None and _clearly_better(alt_page, best_page):
                 best, best_page = alt, alt_page
             if _good_words(best_page) >= OUTLINE_MIN_WORDS:
                 break
@@ -381,8 +400,13 @@ class PageReader:
                 # that the plain median erodes; the reading with clearly more confident words is
                 # kept.
                 fine = prepare(image, profile, sig_boxes, fine_despeckle=True)  # type: ignore[arg-type]
-                fine_page = self._ocr(fine) if fine.fine_despeckle else page  # too big: same page
-                if fine_page is not page and _clearly_better(fine_page, page):
+                # Too big to clean finely, or as speckled after its passes: the grain left would
+                # take Tesseract tens of seconds and read worse (a dithered grey page: 55,000
+                # specks, 42 s, against 0.7 s for the plain cleaning's reading).
+                fine_page = (
+                    self._second_read(fine) if fine.fine_despeckle and not is_speckled(fine.gray) else None
+                )
+                if fine_page is not None and _clearly_better(fine_page, page):
                     errors = [e for e in errors if e not in prep.notes] + fine.notes
                     prep, page, quality = fine, fine_page, _quality(fine_page)
                     read_prep = prep
@@ -394,11 +418,15 @@ class PageReader:
                 # Few confident words: maybe turned or upside down, or another script. Ask
                 # Tesseract's orientation and script detection, try the turn it suggests (or 180°
                 # when it has no opinion) and keep the better reading.
-                rot, _conf, script = detect_orientation(
-                    prep.ocr_image, self.cfg.ocr_timeout_s, engine=self.cfg.ocr_engine
-                )
-                poor = quality < 0.25 and script in (None, "Latin")
-                candidates = [rot] if rot else ([180] if poor else [])
+                try:
+                    rot, _conf, script = detect_orientation(
+                        prep.ocr_image, self.cfg.ocr_timeout_s, engine=self.cfg.ocr_engine
+                    )
+                    poor = quality < 0.25 and script in (None, "Latin")
+                    candidates = [rot] if rot else ([180] if poor else [])
+                except OcrError as exc:  # the page as read stands
+                    log.warning("orientation detection failed (%s); the page is kept as read", exc)
+                    candidates = []
                 for r in candidates:
                     alt = prepare(
                         image,
@@ -407,8 +435,8 @@ class PageReader:
                         rotation=r,
                         fine_despeckle=prep.fine_despeckle,
                     )
-                    alt_page = self._ocr(alt)
-                    if _quality(alt_page) > quality + 0.1:
+                    alt_page = self._second_read(alt)
+                    if alt_page is not None and _quality(alt_page) > quality + 0.1:
                         prep, page, quality = alt, alt_page, _quality(alt_page)
                 t = lap("orientation", t)
         except OcrError as exc:

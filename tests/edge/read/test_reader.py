@@ -3,6 +3,7 @@ or error, never a crash or a hang."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -318,6 +319,36 @@ def test_given_speckled_scan_of_thin_print_when_read_then_the_finer_cleaning_is_
     assert any("at double size" in e for e in r.errors), r.errors
     assert not any(e.startswith("speckled scan") and "double" not in e for e in r.errors)
     assert "ACME Supplies Ltd" in r.text and "Total EUR 360.00" in r.text
+
+
+def test_given_a_dithered_grey_scan_when_read_then_the_plain_cleaning_is_read_and_the_page_kept(
+    reader: PageReader,
+) -> None:
+    """A bilevel scan of a page printed on a grey ground (a corpus page): the plain cleaning
+    reads it, the finer one leaves tens of thousands of specks, over which Tesseract took 42 s,
+    past the page's timeout, and the whole page was lost. It is no longer tried there."""
+    from models.classifier.data import page_specs
+    from models.corpus import generate_page
+
+    spec = next(s for s in page_specs("val", 170) if s.index == 169)
+    image = generate_page(spec.seed, spec.profile, spec.lang, spec.doc_type).image
+    assert is_speckled(prepare(image, "scan", fine_despeckle=True).gray)
+    r = reader.read(image, [], "scan")
+    assert "Meeting minutes" in r.text and "September 7, 2025" in r.text
+    assert not any("failed" in e or "timed out" in e for e in r.errors), r.errors
+
+
+def test_given_a_second_reading_that_runs_out_of_time_when_tried_then_none_and_the_first_stands(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slow = PageReader(ReaderConfig(classifier=ARTIFACT, ocr_timeout_s=2.0))
+    noise = ((np.random.default_rng(0).random((12000, 1700)) > 0.9) * 255).astype(np.uint8)
+    # What Tesseract reads: a page whose layout analysis outlasts the deadline
+    prep = replace(prepare(render(LINES), "scan"), gray=noise, ruled=None)
+    with caplog.at_level("WARNING", logger="edge.read.reader"):
+        assert slow._second_read(prep) is None
+    assert any("first reading is kept" in r.getMessage() for r in caplog.records)
+    assert "ACME" in slow.read(render(LINES), [], "scan").text  # the helper was replaced
 
 
 def test_given_blank_page_when_read_then_blank_error_without_ocr(reader: PageReader) -> None:
