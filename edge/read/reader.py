@@ -59,6 +59,10 @@ STROKE_REACH = 0.5  # ... or when no painted pen stroke lies within this many wo
 TEXT_MIN_CONF = 0.4
 TEXT_FILTER_SHARE = 0.6  # share of words at TEXT_MIN_CONF or above for the filter to apply
 HAND_MAX_SHARE = 0.5  # a page with more of its words handwritten than this keeps them in its text
+# Tesseract's orientation confidence under which the script it names is not believed: on a
+# blurred or small camera page of Latin print it named Arabic, Cyrillic, Fraktur or Japanese
+# (confidence 0.3-2.7 on 9 validation stills), where clear Greek or Cyrillic print gives 10-12.
+SCRIPT_SURE_CONF = 5.0
 SUSPICIOUS_QUALITY = 0.4  # under this share of confident words a page gets the orientation/script check
 # A speckled scan read with at least this share of confident words is not cleaned and read a
 # second way (see ``despeckle``): the plain median left its print legible.
@@ -413,17 +417,18 @@ class PageReader:
                     codes_job = self._side.submit(_timed, page_codes, image, prep)
                 t = lap("despeckle_check", t)
             too_small = profile == "webcam" and prep.source_px < LEGIBLE_PAGE_PX
-            script = None
+            script, script_sure = None, False
             if quality < SUSPICIOUS_QUALITY and len(page.words) >= 5 and not too_small:
                 # Few confident words: maybe turned or upside down, or another script. Ask
                 # Tesseract's orientation and script detection, try the turn it suggests (or 180°
                 # when it has no opinion) and keep the better reading.
                 try:
-                    rot, _conf, script = detect_orientation(
+                    rot, osd_conf, script = detect_orientation(
                         prep.ocr_image, self.cfg.ocr_timeout_s, engine=self.cfg.ocr_engine
                     )
                     poor = quality < 0.25 and script in (None, "Latin")
                     candidates = [rot] if rot else ([180] if poor else [])
+                    script_sure = osd_conf >= SCRIPT_SURE_CONF
                 except OcrError as exc:  # the page as read stands
                     log.warning("orientation detection failed (%s); the page is kept as read", exc)
                     candidates = []
@@ -482,10 +487,16 @@ class PageReader:
         elif not page.words:
             errors.append("no text found (picture or empty page)")
         elif script not in (None, "Latin") and quality < SUSPICIOUS_QUALITY:
-            errors.append(
-                f"text looks like {script} script, which languages {'+'.join(self.cfg.languages)} cannot read "
-                f"(only {quality:.0%} confident words)"
-            )
+            if script_sure:
+                errors.append(
+                    f"text looks like {script} script, which languages {'+'.join(self.cfg.languages)} "
+                    f"cannot read (only {quality:.0%} confident words)"
+                )
+            else:  # OSD named another script without seeing clear glyphs: do not send the user there
+                errors.append(
+                    f"text barely readable with languages {'+'.join(self.cfg.languages)} "
+                    f"(only {quality:.0%} confident words): blurred, too small or another script"
+                )
             quality = min(quality, 0.19)  # not trusted: the page goes to review
         elif quality < 0.2:
             errors.append(
