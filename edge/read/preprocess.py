@@ -277,7 +277,7 @@ def paint_signatures(
     colour: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``mask_regions``, and where it painted: 0 on the painted pixels, 255 elsewhere (None
-    when there was nothing to paint)."""
+    when there was nothing to paint). ``colour`` is ``chroma`` of the page in colour."""
     if not boxes:
         return gray, None
     out = gray.copy()
@@ -313,13 +313,11 @@ def paint_signatures(
         strokes = big[labels].astype(np.uint8)
         pen = None
         c_rect = _pixel_rect(box, colour.shape[1], colour.shape[0], pad) if colour is not None else None
-        c_roi = None
         if colour is not None and c_rect is not None:
             (ca, cb), size = c_rect, (roi.shape[1], roi.shape[0])
-            c_roi = chroma(colour[ca[1] : cb[1], ca[0] : cb[0]])  # the box's only: a page's costs 15 ms
-            if c_roi is not None and c_roi.shape[:2] != roi.shape[:2]:  # a page scaled down first
+            c_roi = colour[ca[1] : cb[1], ca[0] : cb[0]]
+            if c_roi.shape[:2] != roi.shape[:2]:  # a page scaled down before reading
                 c_roi = cv2.resize(c_roi, size, interpolation=cv2.INTER_AREA)
-        if c_roi is not None:
             pen = _pen_strokes(strokes > 0, c_roi, grey[a[1] : b[1], a[0] : b[0]], paper)
         if pen is not None:
             strokes = pen.astype(np.uint8)
@@ -1273,7 +1271,8 @@ def prepare(
         # Only scans get their leftover scribble dropped after OCR (reader.py), so a webcam
         # frame read as is keeps whole boxes painted.
         strokes_only = MASK_STROKES and profile == "scan"
-        gray, painted = paint_signatures(gray, mask_boxes, strokes_only=strokes_only, colour=image)
+        pen = chroma(image) if strokes_only and mask_boxes else None
+        gray, painted = paint_signatures(gray, mask_boxes, strokes_only=strokes_only, colour=pen)
     if profile == "webcam":
         if quad is not None:
             frame_shape = gray.shape

@@ -142,7 +142,7 @@ def test_given_blue_signature_over_black_print_when_masked_with_colour_then_cros
     touched = (name_ink > 127) & ~_untouched(name_ink, sig)
     touched &= cv2.dilate(sig, np.ones((5, 5), np.uint8)) == 0
     assert touched.sum() > 100
-    out = mask_regions(grey, [BOX], colour=page)
+    out = mask_regions(grey, [BOX], colour=chroma(page))
     # the pen's own ink goes ...
     pen_only = _in_box(sig) & (name_ink < 64)
     assert (out[pen_only] > 200).mean() > 0.98
@@ -163,7 +163,7 @@ def test_given_black_signature_on_a_colour_scan_when_masked_with_colour_then_as_
     colour = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
     colour[:40, :40] = (0, 0, 255)  # a red logo: the page has colour, the pen none
     assert chroma(colour) is not None
-    assert (mask_regions(page, [BOX], colour=colour) == mask_regions(page, [BOX])).all()
+    assert (mask_regions(page, [BOX], colour=chroma(colour)) == mask_regions(page, [BOX])).all()
 
 
 def test_given_grey_images_in_colour_form_when_chroma_taken_then_none() -> None:
