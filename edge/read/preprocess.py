@@ -169,16 +169,6 @@ STROKE_WIDE = 6.0
 
 
 MASK_PAD = 0.004  # of the page's size, added around each signature box painted out
-# On a colour scan, a signature in coloured ink (blue, mostly) is told from the black print it
-# crosses by its colour: a pixel's chroma (its brightest channel less its darkest) of at least
-# PEN_CHROMA is the pen's; where a stroke crosses print, ink over ink comes out dark and neutral
-# and is the print's. A stroke is taken as coloured when PEN_SHARE of its pixels are.
-PEN_CHROMA = 40
-PEN_SHARE = 0.6
-TINT = 4  # ... or a chroma of at least a quarter of its depth under the paper (a pale, tinted ink)
-TINT_DEPTH = 40  # ... at least this many grey levels under it (the paper's own tint is no ink)
-NEUTRAL_CHROMA = 20  # print: black ink has no colour (a JPEG's noise gives it some)
-PRINT_UNDER_PEN = 0.6  # of the pen's typical grey: a darker pixel in a stroke is print it crosses
 
 
 def _pixel_rect(
@@ -201,72 +191,12 @@ def mask_regions(
     boxes: Sequence[tuple[float, float, float, float]],
     pad: float = MASK_PAD,
     strokes_only: bool = True,
-    colour: np.ndarray | None = None,
 ) -> np.ndarray:
     """Paint the signatures in normalised boxes (x1, y1, x2, y2 in [0, 1]) with the paper colour
     so OCR skips them. People sign over their typed name, a date or a stamp: with
     ``strokes_only`` only the pen's strokes go (see STROKE_TALL), the print they cross stays
-    readable; without it the whole box is painted. ``colour``, the page in colour (any size:
-    the boxes are normalised), lets a stroke in coloured ink go without the print it crosses
-    (see PEN_CHROMA)."""
-    return paint_signatures(gray, boxes, pad, strokes_only, colour)[0]
-
-
-def chroma(image: np.ndarray) -> np.ndarray | None:
-    """Each pixel's chroma (brightest channel less darkest, 0-255) of a colour image, None for a
-    grey one (or a colour one whose channels are all equal). Transparent pixels are paper (0)."""
-    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] not in (3, 4) or not image.size:
-        return None
-    img = image
-    if img.dtype == np.uint16:
-        img = (img >> 8).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        return None  # float and other images: read in grey, as to_gray reads them
-    bgr = img[:, :, :3]
-    out = cv2.subtract(bgr.max(axis=2), bgr.min(axis=2))
-    if img.shape[2] == 4:
-        out = (out.astype(np.uint16) * img[:, :, 3] // 255).astype(np.uint8)
-    return out if out.any() else None
-
-
-def _pen_strokes(
-    strokes: np.ndarray, chroma_roi: np.ndarray, gray_roi: np.ndarray, paper: int
-) -> np.ndarray | None:
-    """Of the stroke pixels ``strokes`` (bool) in a signature box, what to paint: the pen's
-    line with its fringe and the tinted ink (a stamp) it runs into, but not the black print it
-    crosses. None when the strokes are not in coloured ink (see PEN_CHROMA).
-
-    Print is ink with no colour (NEUTRAL_CHROMA), and, where pen and print overlap, the pixels
-    darker than the pen alone that touch it: chroma alone would not tell those, as a scan's
-    colour is blurred over a thin glyph (and JPEG keeps colour at half resolution), while
-    brightness is kept sharp. A darker spot inside the pen's line alone is the pen crossing
-    itself or a stamp, not print."""
-    n = int(strokes.sum())
-    grey = gray_roi.astype(np.int16)
-    # Coloured: strongly so, or for how dark it is (a faded stamp's ink is pale but plainly
-    # tinted; black print is dark and neutral).
-    depth = paper - grey
-    coloured = (chroma_roi >= PEN_CHROMA) | (
-        (chroma_roi.astype(np.int16) * TINT > depth) & (depth >= TINT_DEPTH)
-    )
-    pen = strokes & coloured
-    if not n or int(pen.sum()) < PEN_SHARE * n:
-        return None
-    neutral = strokes & (chroma_roi < NEUTRAL_CHROMA)
-    dark = (strokes & ~neutral & (grey < PRINT_UNDER_PEN * float(np.median(grey[pen])))).astype(np.uint8)
-    n_dark, spots = cv2.connectedComponents(dark, connectivity=8)
-    on_print = np.zeros(n_dark, bool)
-    on_print[np.unique(spots[cv2.dilate(neutral.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0])] = True
-    on_print[0] = False
-    crossed = neutral | on_print[spots]
-    # The pen's light edge, too pale for the ink threshold, is as coloured as its core: every
-    # coloured piece touching a stroke goes.
-    n_parts, parts = cv2.connectedComponents(coloured.astype(np.uint8), connectivity=8)
-    touching = np.zeros(n_parts, bool)
-    touching[np.unique(parts[pen])] = True
-    touching[0] = False
-    grown = cv2.dilate((touching[parts] | strokes).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    return grown & ~crossed
+    readable; without it the whole box is painted."""
+    return paint_signatures(gray, boxes, pad, strokes_only)[0]
 
 
 def paint_signatures(
@@ -274,10 +204,9 @@ def paint_signatures(
     boxes: Sequence[tuple[float, float, float, float]],
     pad: float = MASK_PAD,
     strokes_only: bool = True,
-    colour: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``mask_regions``, and where it painted: 0 on the painted pixels, 255 elsewhere (None
-    when there was nothing to paint). ``colour`` is ``chroma`` of the page in colour."""
+    when there was nothing to paint)."""
     if not boxes:
         return gray, None
     out = gray.copy()
@@ -286,11 +215,9 @@ def paint_signatures(
     ink = None
     glyph = 20.0
     paper = 255
-    grey = out
     if strokes_only and out.size:
         paper = int(np.percentile(out, 90))  # strokes are painted the page's paper
-        grey = to_gray(out)
-        _, ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+        _, ink = cv2.threshold(to_gray(out), 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
         glyph = glyph_height(ink)
     for box in boxes:
         rect = _pixel_rect(box, w, h, pad)
@@ -311,19 +238,8 @@ def paint_signatures(
         )
         big[0] = False
         strokes = big[labels].astype(np.uint8)
-        pen = None
-        c_rect = _pixel_rect(box, colour.shape[1], colour.shape[0], pad) if colour is not None else None
-        if colour is not None and c_rect is not None:
-            (ca, cb), size = c_rect, (roi.shape[1], roi.shape[0])
-            c_roi = colour[ca[1] : cb[1], ca[0] : cb[0]]
-            if c_roi.shape[:2] != roi.shape[:2]:  # a page scaled down before reading
-                c_roi = cv2.resize(c_roi, size, interpolation=cv2.INTER_AREA)
-            pen = _pen_strokes(strokes > 0, c_roi, grey[a[1] : b[1], a[0] : b[0]], paper)
-        if pen is not None:
-            strokes = pen.astype(np.uint8)
-        else:
-            # the anti-aliased fringe of each stroke goes with it
-            strokes = cv2.dilate(strokes, np.ones((3, 3), np.uint8))
+        # the anti-aliased fringe of each stroke goes with it
+        strokes = cv2.dilate(strokes, np.ones((3, 3), np.uint8))
         region = out[a[1] : b[1], a[0] : b[0]]
         region[strokes > 0] = paper
         painted[a[1] : b[1], a[0] : b[0]][strokes > 0] = 0
@@ -1270,9 +1186,7 @@ def prepare(
     if quad is None:
         # Only scans get their leftover scribble dropped after OCR (reader.py), so a webcam
         # frame read as is keeps whole boxes painted.
-        strokes_only = MASK_STROKES and profile == "scan"
-        pen = chroma(image) if strokes_only and mask_boxes else None
-        gray, painted = paint_signatures(gray, mask_boxes, strokes_only=strokes_only, colour=pen)
+        gray, painted = paint_signatures(gray, mask_boxes, strokes_only=MASK_STROKES and profile == "scan")
     if profile == "webcam":
         if quad is not None:
             frame_shape = gray.shape

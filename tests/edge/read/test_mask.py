@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from edge.config import ReaderConfig
 from edge.read import PageReader
-from edge.read.preprocess import chroma, find_page, mask_regions, prepare
+from edge.read.preprocess import find_page, mask_regions, prepare
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 ARTIFACT = Path(__file__).resolve().parents[3] / "models" / "artifacts" / "classifier.int8.onnx"
@@ -115,67 +115,6 @@ def test_given_colour_scan_when_masked_then_same_strokes_go() -> None:
     out = mask_regions(colour, [BOX])
     assert out.shape == colour.shape
     assert (out == mask_regions(page, [BOX])[:, :, None]).all()
-
-
-BLUE_PEN = np.array([150, 40, 20], np.float32)  # BGR: a ballpoint's blue
-
-
-def _blue_signed_page() -> tuple[np.ndarray, np.ndarray]:
-    """The signed page in colour, the signature in blue ink laid over the black print (inks
-    multiply: where the pen crosses a glyph the pixel is darker than either), and the pen's ink."""
-    printed = cv2.cvtColor(_print(LINES), cv2.COLOR_GRAY2BGR).astype(np.float32)
-    ink = _signature()
-    # and a flourish struck through the middle of the typed name, across most of its glyphs
-    mid = NAME_AT[1] + FONT_PX // 2
-    cv2.line(ink, (NAME_AT[0] - 10, mid + 6), (NAME_AT[0] + 340, mid - 6), 255, 4, cv2.LINE_AA)
-    sig = ink.astype(np.float32)[:, :, None] / 255.0
-    pen = 255.0 * (1.0 - sig) + BLUE_PEN * sig  # the pen alone on paper
-    page = printed * pen / 255.0
-    return np.clip(page, 0, 255).astype(np.uint8), ink
-
-
-def test_given_blue_signature_over_black_print_when_masked_with_colour_then_crossed_glyphs_kept() -> None:
-    page, sig = _blue_signed_page()
-    grey = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY)
-    name_ink = 255 - _print([], name=True)
-    # the glyphs the pen runs over, away from the pen's own line and its soft edge
-    touched = (name_ink > 127) & ~_untouched(name_ink, sig)
-    touched &= cv2.dilate(sig, np.ones((5, 5), np.uint8)) == 0
-    assert touched.sum() > 100
-    out = mask_regions(grey, [BOX], colour=chroma(page))
-    # the pen's own ink goes ...
-    pen_only = _in_box(sig) & (name_ink < 64)
-    assert (out[pen_only] > 200).mean() > 0.98
-    # ... the glyphs it crosses stay, where in grey alone they went with the stroke
-    assert (out[touched] == grey[touched]).mean() > 0.95
-    assert (mask_regions(grey, [BOX])[touched] > 200).mean() > 0.9
-    crossed = (name_ink > 127) & (sig > 127)  # ink over ink: kept as print
-    assert (out[crossed] < 100).mean() > 0.9
-    # the untouched glyphs and everything outside the box are as they were
-    kept = _untouched(name_ink, sig)
-    assert (out[kept] == grey[kept]).all()
-    outside = ~_in_box(np.full_like(grey, 255))
-    assert (out[outside] == grey[outside]).all()
-
-
-def test_given_black_signature_on_a_colour_scan_when_masked_with_colour_then_as_in_grey() -> None:
-    page, _, _ = _signed_page()
-    colour = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
-    colour[:40, :40] = (0, 0, 255)  # a red logo: the page has colour, the pen none
-    assert chroma(colour) is not None
-    assert (mask_regions(page, [BOX], colour=chroma(colour)) == mask_regions(page, [BOX])).all()
-
-
-def test_given_grey_images_in_colour_form_when_chroma_taken_then_none() -> None:
-    page, _, _ = _signed_page()
-    assert chroma(page) is None
-    assert chroma(cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)) is None
-    assert chroma(np.zeros((4, 4, 3), np.float32)) is None  # read in grey, as to_gray reads it
-    rgba = np.zeros((4, 4, 4), np.uint8)
-    rgba[..., 2] = 255  # red, but transparent: paper
-    assert chroma(rgba) is None
-    rgba[0, 0, 3] = 255
-    assert chroma(rgba)[0, 0] == 255
 
 
 def test_given_box_without_ink_when_masked_then_page_unchanged() -> None:
