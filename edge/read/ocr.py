@@ -10,11 +10,14 @@ import re
 import time
 from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import cv2
 import numpy as np
 import pytesseract
+
+if TYPE_CHECKING:
+    from edge.read import tessd
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +151,7 @@ def _helper_text(image: np.ndarray, lang: str, psm: int, timeout: float) -> str:
         raise _helper_error(exc, timeout) from exc
 
 
-def _helper_error(exc: Any, timeout: float) -> OcrError:
+def _helper_error(exc: tessd.TessdError, timeout: float) -> OcrError:
     """A ``tessd.TessdError`` worded as the command's failures are."""
     if exc.kind == "timeout":
         return OcrError(f"tesseract timed out after {timeout:.0f} s")
