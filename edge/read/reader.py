@@ -63,6 +63,12 @@ HAND_MAX_SHARE = 0.5  # a page with more of its words handwritten than this keep
 # blurred or small camera page of Latin print it named Arabic, Cyrillic, Fraktur or Japanese
 # (confidence 0.3-2.7 on 9 validation stills), where clear Greek or Cyrillic print gives 10-12.
 SCRIPT_SURE_CONF = 5.0
+# A page's readings, its first and any second ones (and the orientation check), take at most
+# this many times ``ocr_timeout_s`` together: the reading pool gives a job
+# ``pipeline.stage_timeout_s`` (60 s by default, three times the default ``ocr_timeout_s``)
+# before it restarts it, and a page lost there loses its first reading too.
+PAGE_READS_BUDGET = 2.0
+MIN_SECOND_READ_S = 1.0  # a second reading is not started with less than this left
 SUSPICIOUS_QUALITY = 0.4  # under this share of confident words a page gets the orientation/script check
 # A speckled scan read with at least this share of confident words is not cleaned and read a
 # second way (see ``despeckle``): the plain median left its print legible.
@@ -252,6 +258,7 @@ class PageReader:
             except HandwritingUnavailable as exc:  # the page is still read, its text with handwriting
                 log.error("%s; handwritten words stay in the text", exc)
         self._side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-codes")
+        self._deadline = 0.0  # when the page being read must have finished its readings
 
     def warm_up(self) -> None:
         """Load Tesseract's engines now, not on the first pages (``ocr.warm_up``). A worker calls
@@ -274,23 +281,31 @@ class PageReader:
             skew=prep.skew if prep else 0.0,
         )
 
-    def _ocr(self, prep: Prepared) -> OcrPage:
+    def _ocr(self, prep: Prepared, timeout: float | None = None) -> OcrPage:
         return read_words(
             prep.ocr_image,
             self.cfg.languages,
-            self.cfg.ocr_timeout_s,
+            self.cfg.ocr_timeout_s if timeout is None else timeout,
             engine=self.cfg.ocr_engine,
             recover_missed=self.cfg.recover_missed,
             sharp=prep.profile == "scan",
         )
 
+    def _time_left(self) -> float:
+        """Seconds a second reading of the page being read may still take (PAGE_READS_BUDGET)."""
+        return min(self.cfg.ocr_timeout_s, self._deadline - time.monotonic())
+
     def _second_read(self, prep: Prepared) -> OcrPage | None:
         """Another reading of a page that was read once already (another outline, the whole
-        frame, a finer cleaning, a turn): None where it fails or runs out of time, so that the
-        first reading stands rather than the page being lost. Logged, not reported: the page's
-        result is whole."""
+        frame, a finer cleaning, a turn): None where it fails, runs out of time or the page's
+        time is spent, so that the first reading stands rather than the page being lost.
+        Logged, not reported: the page's result is whole."""
+        left = self._time_left()
+        if left < MIN_SECOND_READ_S:
+            log.warning("no time left for a second reading of the page; the first reading is kept")
+            return None
         try:
-            return self._ocr(prep)
+            return self._ocr(prep, left)
         except OcrError as exc:
             log.warning("a second reading of the page failed (%s); the first reading is kept", exc)
             return None
@@ -339,6 +354,7 @@ class PageReader:
     def read(self, image: np.ndarray, signatures: list[Any], profile: Literal["scan", "webcam"]) -> Reading:
         """Read one page. ``signatures`` are detector ``Detection``s (boxes normalised to ``image``)."""
         t_start = time.perf_counter()
+        self._deadline = time.monotonic() + PAGE_READS_BUDGET * self.cfg.ocr_timeout_s
         timings: dict[str, float] = {}
         errors: list[str] = []
 
@@ -423,8 +439,10 @@ class PageReader:
                 # Tesseract's orientation and script detection, try the turn it suggests (or 180°
                 # when it has no opinion) and keep the better reading.
                 try:
+                    if self._time_left() < MIN_SECOND_READ_S:
+                        raise OcrError("no time left for it")
                     rot, osd_conf, script = detect_orientation(
-                        prep.ocr_image, self.cfg.ocr_timeout_s, engine=self.cfg.ocr_engine
+                        prep.ocr_image, self._time_left(), engine=self.cfg.ocr_engine
                     )
                     poor = quality < 0.25 and script in (None, "Latin")
                     candidates = [rot] if rot else ([180] if poor else [])

@@ -3,6 +3,7 @@ or error, never a crash or a hang."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -345,10 +346,28 @@ def test_given_a_second_reading_that_runs_out_of_time_when_tried_then_none_and_t
     noise = ((np.random.default_rng(0).random((12000, 1700)) > 0.9) * 255).astype(np.uint8)
     # What Tesseract reads: a page whose layout analysis outlasts the deadline
     prep = replace(prepare(render(LINES), "scan"), gray=noise, ruled=None)
+    slow._deadline = time.monotonic() + 60.0  # the page's time is not spent: it is the read's
     with caplog.at_level("WARNING", logger="edge.read.reader"):
         assert slow._second_read(prep) is None
-    assert any("first reading is kept" in r.getMessage() for r in caplog.records)
+    assert any(
+        "failed" in r.getMessage() and "first reading is kept" in r.getMessage() for r in caplog.records
+    )
     assert "ACME" in slow.read(render(LINES), [], "scan").text  # the helper was replaced
+
+
+def test_given_a_page_whose_time_is_spent_when_a_second_reading_is_asked_then_none_without_reading(
+    reader: PageReader, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A page's readings share PAGE_READS_BUDGET times ``ocr_timeout_s``: past it, no second
+    reading starts (the reading pool would restart the job, and the first reading be lost)."""
+    prep = prepare(render(LINES), "scan")
+    reader._deadline = time.monotonic() + 0.5  # under MIN_SECOND_READ_S left
+    t0 = time.monotonic()
+    with caplog.at_level("WARNING", logger="edge.read.reader"):
+        assert reader._second_read(prep) is None
+    assert time.monotonic() - t0 < 0.2
+    assert any("no time left" in r.getMessage() for r in caplog.records)
+    assert "ACME" in reader.read(render(LINES), [], "scan").text  # the next page has its own time
 
 
 def test_given_blank_page_when_read_then_blank_error_without_ocr(reader: PageReader) -> None:
