@@ -238,6 +238,9 @@ RE_FORM_LABEL = re.compile(
     ),
     re.I,
 )
+# A label's row as ``Extractor._label_row`` finds it: its words, its line's, its phrase's first
+# and last in that line, its height and a column's gap.
+LabelRow = tuple[list[int], list[int], int, int, float, float]
 COLUMN_SLACK = 0.03  # of the page's width: how far left of its label a value under it may start
 COLUMN_GAP = 1.5  # label heights between two words of a row that puts them in two columns
 BELOW_LINES = 4.0  # label heights below a label that its value may lie within
@@ -778,9 +781,7 @@ class Extractor:
 
     # -- forms ---------------------------------------------------------------------------------
 
-    def _label_row(
-        self, i: int, m: re.Match[str]
-    ) -> tuple[list[int], list[int], int, int, float, float] | None:
+    def _label_row(self, i: int, m: re.Match[str]) -> LabelRow | None:
         """The label ``m`` on line ``i`` by its words' boxes: its own words, its line's words, the
         first and last of its phrase in that line (widened over the words set closer than a
         column's gap, COLUMN_GAP), its height and that gap (of the page's height and width);
@@ -800,24 +801,23 @@ class Extractor:
             last += 1
         return own, row, first, last, tall, gap
 
-    def _far_after(self, i: int, m: re.Match[str]) -> bool:
-        """Whether the word after the label ``m`` on line ``i`` starts a column's gap away;
-        False where the words have no boxes."""
-        found = self._label_row(i, m)
+    @staticmethod
+    def _far_after(found: LabelRow | None) -> bool:
+        """Whether the word after a label (``found`` by ``_label_row``) starts a column's gap
+        away; False where the words have no boxes."""
         if found is None:
             return False
         own, row, _first, last, _tall, gap = found
         return gap > 0 and last == row.index(own[-1]) and last + 1 < len(row)
 
-    def _below(self, i: int, m: re.Match[str]) -> Span | None:
+    def _below(self, i: int, found: LabelRow | None) -> Span | None:
         """What is filled in under a label: the words in the label's column on the nearest line
         below it, within BELOW_LINES of the label's height. The column runs from the label's
         phrase (the words set close before it: "Full name", "[x name") to the next word a
         column's gap away on its right (a form's row of labels over a row of boxes, "IBAN
         BIC" over "FR76 3000 ...  BNPAFRPP"). Found by the word boxes, not the reading order,
-        which may put the two columns' values lines apart. Text without boxes gives the next
-        line."""
-        found = self._label_row(i, m)
+        which may put the two columns' values lines apart. ``found`` is the label's row
+        (``_label_row``); text without boxes gives the next line."""
         if found is None:
             return Span(i + 1, 0, len(self.p.lines[i + 1])) if i + 1 < len(self.p.lines) else None
         own, row, first, last, tall, gap = found
@@ -858,12 +858,13 @@ class Extractor:
             rest = line[m.end() :]
             lead = len(rest) - len(rest.lstrip(" :.#°-|"))
             spans = [Span(i, m.end() + lead, len(line))] if re.search(r"\w{2,}", rest) else []
-            below = self._below(i, m)
+            found = self._label_row(i, m)
+            below = self._below(i, found)
             if below is not None:
                 # What follows the label a column's gap away may be the next box's label, as
                 # OCR mangles it ("Titulaire du compte   resse" for "Adresse"): the value under
                 # the label is tried first then.
-                spans.insert(1 if spans and not self._far_after(i, m) else 0, below)
+                spans.insert(1 if spans and not self._far_after(found) else 0, below)
             for span in spans:
                 text = self.p.lines[span.line][span.start : span.end].strip(" :|[]")
                 if not text or RE_FORM_LABEL.search(text):
@@ -1473,21 +1474,24 @@ class Extractor:
             (j for j, ln in enumerate(self.p.lines) if RE_GREETING.match(ln) or RE_SUBJECT.match(ln)),
             len(self.p.lines),
         )  # the addressee is above the subject and the greeting, the signer below them
+
+        def other_name(line: str) -> str | None:  # a name, not a label, a title or the sender
+            if RE_LABELLED.search(line) or RE_TITLE.match(line):
+                return None
+            who = self._signed_name(line)
+            return who if who and parse.name_key(who) != not_sender else None
+
         for block in self.p.ocr.blocks[1:]:
             if block[0] >= head:
                 break
-            first = self.p.lines[block[0]].strip(" ,") if len(block) >= 2 else ""
-            who = (
-                self._signed_name(first) if not (RE_LABELLED.search(first) or RE_TITLE.match(first)) else None
-            )
-            if who and parse.name_key(who) != not_sender:
+            who = other_name(self.p.lines[block[0]].strip(" ,")) if len(block) >= 2 else None
+            if who:
                 self.put("recipient", who, Span(block[0], 0, len(self.p.lines[block[0]])), 0.5)
                 return
         for j in range(1, min(head, len(self.p.lines) - 1)):
-            line = self.p.lines[j]
-            who = self._signed_name(line) if not (RE_LABELLED.search(line) or RE_TITLE.match(line)) else None
-            if who and parse.name_key(who) != not_sender and RE_ADDRESS_LINE.search(self.p.lines[j + 1]):
-                self.put("recipient", who, Span(j, 0, len(line)), 0.45)
+            who = other_name(self.p.lines[j])
+            if who and RE_ADDRESS_LINE.search(self.p.lines[j + 1]):
+                self.put("recipient", who, Span(j, 0, len(self.p.lines[j])), 0.45)
                 return
 
     def signer(self) -> None:
