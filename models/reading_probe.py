@@ -48,15 +48,7 @@ PARTY_KEYS_BY_TYPE = {
     "other": {"issuer": "issuer"},
 }
 PARTY_PROBE_KEYS = (
-    "seller",
-    "buyer",
-    "merchant",
-    "employer",
-    "employee",
-    "issuer",
-    "sender",
-    "recipient",
-    "signer",
+    *dict.fromkeys(key for roles in PARTY_KEYS_BY_TYPE.values() for key in roles.values()),
     "party_a",
     "party_b",
 )
