@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,47 @@ def _field_rows(
     return out
 
 
+def _printed_rows(items: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """The true line items whose row the page prints: a table row's text starts with its
+    description (the corpus cuts descriptions to their column). A payment slip's one item,
+    named only in its prose, and the rows of a document's other pages are left out."""
+    starts = [ln.strip() for ln in text.splitlines()]
+    return [
+        it
+        for it in items
+        if it.get("description")
+        and any(ln.startswith(it["description"]) and ln != it["description"] for ln in starts)
+    ]
+
+
+def _same_number(have: float | None, want: str | None) -> bool:
+    """A read quantity or amount against the truth's; a figure the truth lacks matches anything."""
+    if want is None:
+        return True
+    return have is not None and abs(Decimal(str(have)) - Decimal(want)) < Decimal("0.005")
+
+
+def _item_row(items: list[dict[str, Any]], read: list[Any], text: str) -> dict[str, int]:
+    """Line items of one page: the printed true rows, the rows read, and how many of those are
+    exact (quantity, unit price where the page prints one and the reader gave one, and amount;
+    the description is free text and not compared). Each true row takes at most one read row."""
+    truth = _printed_rows(items, text)
+    free = list(truth)
+    exact = 0
+    for it in read:
+        for want in free:
+            unit_ok = it.unit_price is None or _same_number(it.unit_price, want.get("unit_price"))
+            if (
+                _same_number(it.quantity, want.get("quantity"))
+                and _same_number(it.amount, want.get("amount"))
+                and unit_ok
+            ):
+                free.remove(want)
+                exact += 1
+                break
+    return {"truth": len(truth), "read": len(read), "exact": exact}
+
+
 def probe_pages(
     split: str, pages: int, profile: str | None, doc_types: tuple[str, ...] = ()
 ) -> list[dict[str, Any]]:
@@ -124,6 +166,13 @@ def probe_pages(
                 "fields": _field_rows(
                     r["meta"].get("fields") or {}, r["reading"].fields.values, truth, spec.doc_type
                 ),
+                "items": _item_row(
+                    (r["meta"].get("fields") or {}).get("line_items") or [],
+                    r["reading"].fields.line_items,
+                    truth,
+                ),
+                # the corpus's figures add up: a failed check is a misreading or a false alarm
+                "failed_checks": [c.name for c in r["reading"].fields.checks if not c.ok],
                 "reader_errors": list(r["reading"].errors),
                 "seconds": round(time.perf_counter() - t0, 2),
             }
@@ -163,6 +212,34 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
         for k in (*PROBE_KEYS, *PARTY_PROBE_KEYS)
         if k in hits
     ]
+    return out + _item_summary(rows)
+
+
+def _item_summary(rows: list[dict[str, Any]]) -> list[str]:
+    """Line items over the pages that print a table of them or had rows read, and the checks
+    that failed, by name (older probe files lack both: nothing is said)."""
+    rows = [r for r in rows if "items" in r]
+    if not rows:
+        return []
+    items = [r["items"] for r in rows]
+    truth, read, exact = (sum(i[k] for i in items) for k in ("truth", "read", "exact"))
+    tabled = [i for i in items if i["truth"]]
+    whole = sum(1 for i in tabled if i["exact"] == i["truth"] == i["read"])
+    stray = sum(1 for i in items if i["read"] and not i["truth"])
+    out = [
+        f"  line items   {exact:4d}/{truth:<4d} rows exact, {read - exact} read rows wrong or extra;"
+        f" {whole}/{len(tabled)} pages with every row exact and none extra;"
+        f" {stray} page(s) without a table given rows"
+    ]
+    failed: dict[str, int] = defaultdict(int)
+    for r in rows:
+        for name in set(r.get("failed_checks", [])):
+            failed[name] += 1
+    if failed:
+        out.append(
+            "  checks failed (pages): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(failed.items(), key=lambda t: -t[1]))
+        )
     return out
 
 
@@ -205,6 +282,15 @@ def diff(before: list[dict[str, Any]], after: list[dict[str, Any]], top: int = 2
                 )
     out.append(f"fields flipped: {len(flips)}")
     out.extend(flips)
+    rows_moved = [
+        f"  page {i:5d} line items {a[i]['items']['exact']}/{a[i]['items']['read']} -> "
+        f"{b[i]['items']['exact']}/{b[i]['items']['read']} exact/read of {b[i]['items']['truth']}"
+        for i in both
+        if "items" in a[i] and "items" in b[i] and a[i]["items"] != b[i]["items"]
+    ]
+    if rows_moved:
+        out.append(f"line items moved: {len(rows_moved)} page(s)")
+        out.extend(rows_moved)
     out.append("before: " + summary([a[i] for i in both])[0])
     out.append("after:  " + summary([b[i] for i in both])[0])
     return out

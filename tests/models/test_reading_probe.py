@@ -106,3 +106,34 @@ def test_given_parties_when_scored_then_each_is_the_reader_key_of_its_role_on_th
     assert po["buyer"]["ok"] and not po["seller"]["ok"]
     inv = _field_rows(parties, read, "", "invoice")  # an invoice by its seller
     assert not inv["seller"]["ok"] and not inv["buyer"]["ok"]
+
+
+def test_given_line_items_when_scored_then_printed_rows_exact_and_extra_rows_are_counted() -> None:
+    from edge.contract import LineItem
+    from models.reading_probe import _item_row, summary
+
+    truth = [
+        {"description": "Desk lamp", "quantity": "5", "unit_price": "224.42", "amount": "1122.10"},
+        {"description": "Catering", "quantity": "1", "unit_price": "1067.88", "amount": "1067.88"},
+        {"description": "Course fees", "quantity": "1", "unit_price": "90.00", "amount": "90.00"},
+    ]
+    # the third item is named in the page's prose only, not in a table row: not scored
+    text = "Description Qty Unit price Amount\nDesk lamp 5 224.42 1,122.10\nCatering 1 1,067.88 1,067.88\n"
+    text += "Received the sum of 90.00 for Course fees\n"
+    read = [
+        LineItem(description="Desk lamp", quantity=5, unit_price=224.42, amount=1122.10),
+        LineItem(description="Catering", quantity=1, unit_price=1067.88, amount=1067.80),  # a misread cent
+        LineItem(description="SIRET 866", quantity=866, unit_price=665359, amount=83),  # not a row
+    ]
+    row = _item_row(truth, read, text)
+    assert row == {"truth": 2, "read": 3, "exact": 1}
+    # a true row is matched once: the same row read twice is one exact and one extra
+    assert _item_row(truth[:1], read[:1] * 2, text) == {"truth": 1, "read": 2, "exact": 1}
+    lines = summary(
+        [_row(0, 1, True) | {"items": row, "failed_checks": ["line_items_sum", "line_items_sum"]}]
+    )
+    assert (
+        "  line items      1/2    rows exact, 2 read rows wrong or extra; 0/1 pages with every row"
+        in "\n".join(lines)
+    )
+    assert "  checks failed (pages): line_items_sum 1" in lines
