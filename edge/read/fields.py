@@ -1011,6 +1011,7 @@ class Extractor:
         elif doc_type == "invoice":
             self.after_label("buyer", L_BUYER)
         items = self.line_items(with_unit=doc_type != "receipt")
+        sub, tax, total = self.dash_not_minus(sub, tax, total)
         total, tax = self.mend_misread_sum(items, sub, tax, total)
         rounding = self._inline_amount(L_ROUNDING)  # read once: both steps below weigh it
         total = self.settle_with_cash(self.after_rounding(total, rounding), rounding)
@@ -1042,7 +1043,7 @@ class Extractor:
         """A tax above the total (or, with no total, the net) is a registration number or a
         line's amount read beside a tax label ("GST 10: 600381399040" for "GST ID:"), not the
         tax: it is dropped, and a failed ``tax_read`` check says what was read."""
-        if tax is None or bound is None or tax <= bound:
+        if tax is None or bound is None or abs(tax) <= abs(bound):  # a credit note's are negative
             return tax
         raw = self.values.pop("tax").raw
         self.checks.append(
@@ -1206,6 +1207,21 @@ class Extractor:
         )
         return paid
 
+    def dash_not_minus(
+        self, sub: Decimal | None, tax: Decimal | None, total: Decimal | None
+    ) -> tuple[Decimal | None, Decimal | None, Decimal | None]:
+        """A net, tax or total read as negative whose figures add up once it is not: the dash
+        before it was a leader or a rule OCR read ("Total HT - 5 789,60 €"), not a minus. Net
+        plus tax is the total to the cent, so the value is given unsigned at the confidence read."""
+        if sub is None or tax is None or total is None or min(sub, tax, total) >= 0:
+            return sub, tax, total
+        if abs(sub + tax - total) <= CENT or abs(abs(sub) + abs(tax) - abs(total)) > CENT:
+            return sub, tax, total  # a credit note's figures add up as printed: left negative
+        for key, v in (("subtotal", sub), ("tax", tax), ("total", total)):
+            if v < 0 and key in self.values:
+                self.values[key] = self.values[key].model_copy(update={"value": parse.format_amount(-v)})
+        return abs(sub), abs(tax), abs(total)
+
     def mend_misread_sum(
         self, items: list[LineItem], sub: Decimal | None, tax: Decimal | None, total: Decimal | None
     ) -> tuple[Decimal | None, Decimal | None]:
@@ -1304,7 +1320,18 @@ class Extractor:
             re.I,
         )
         # Rows live between the table header and the first totals line when the page has them.
-        start = next((i + 1 for i, ln in enumerate(self.p.lines) if header.search(ln)), 0)
+        # The header names two columns or more, on one line or on two that OCR split: a title
+        # that holds one of its words ("Bon de commande") comes before the page's head fields.
+        terms = [{m.lower() for m in header.findall(ln)} for ln in self.p.lines]
+        start = next((i + 1 for i, t in enumerate(terms) if len(t) >= 2), None)
+        split = (
+            i + 2
+            for i in range(len(terms) - 1)
+            if terms[i] and terms[i + 1] and len(terms[i] | terms[i + 1]) >= 2
+        )
+        start = min(start or len(terms), next(split, len(terms)))
+        if start == len(terms):
+            start = next((i + 1 for i, t in enumerate(terms) if t), 0)
         stop = next(
             (i for i in range(start, len(self.p.lines)) if label.search(self.p.lines[i])), len(self.p.lines)
         )

@@ -34,6 +34,8 @@ def to_decimal(text: str) -> Decimal | None:
     s = text.strip().strip("€$£()").replace("\u00a0", " ").replace("\u202f", " ")
     neg = s.startswith("-")
     s = s.lstrip("-")
+    if s[-1:] in (".", ",") and s[-2:-1].isdigit():
+        s = s[:-1]  # a speck read after the figure ("2." for a quantity of 2)
     if not _NUMBER_GROUP.match(s):
         return None
     m = re.match(r"^(.*?)(?:([.,])(\d{1,2}))?$", s)

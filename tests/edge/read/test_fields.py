@@ -1354,3 +1354,65 @@ def test_given_a_letter_dated_after_its_place_when_extracted_then_that_is_its_da
         extract(page_from_text(f"Watts and Sons\n{heading}\nSubject: Terms\nDear Bob,\nThanks.\n"), "letter")
     )
     assert v["date"] == date
+
+
+BON_DE_COMMANDE = """Rolland Duval et Fils
+94, boulevard Bernard Richard
+SIRET 850 895 103 00982
+BON DE COMMANDE
+N°: 202501-4984
+Date: 30 janvier 2023
+Réf. commande: REF718008
+Fournisseur
+Valentin
++33 (0)4 69 85 18 20
+Désignation Qté Prix unitaire Montant
+Armoire de classement - Différent 3 246,57 739,71
+Traiteur 3 526,94 1 580,82
+Licence logiciel =. 2. 558,02 1 116,04
+Total HT - 3 436,57 €
+TVA 20% 687,31 €
+Total TTC 4 123,88 €
+"""
+
+
+def test_given_a_title_naming_a_column_word_when_extracted_then_rows_start_under_the_table_header() -> None:
+    # "BON DE COMMANDE" holds "commande", one of the header's words: taken for the table header,
+    # it made the rows start above the page's date, whose label then closed the table at once.
+    f = extract(page_from_text(BON_DE_COMMANDE), "purchase_order")
+    rows = [(it.quantity, it.unit_price, it.amount) for it in f.line_items]
+    # the phone number and the SIRET are not rows; a quantity read with a speck ("2.") is read
+    assert rows == [(3, 246.57, 739.71), (3, 526.94, 1580.82), (2, 558.02, 1116.04)]
+    assert not [c for c in f.checks if c.name == "line_item_arithmetic"]
+    # the dash before the net is a leader: net + tax = total once it is read unsigned
+    assert f.values["subtotal"].value == "3436.57"
+    assert {c.name: c.ok for c in f.checks}["net_plus_tax_equals_total"] is True
+    assert {c.name: c.ok for c in f.checks}["line_items_sum"] is True
+
+
+def test_given_a_table_header_split_over_two_lines_when_extracted_then_rows_start_under_both() -> None:
+    text = BON_DE_COMMANDE.replace(
+        "Désignation Qté Prix unitaire Montant", "Désignation\nQté Prix unitaire Montant"
+    )
+    f = extract(page_from_text(text), "purchase_order")
+    assert [it.amount for it in f.line_items] == [739.71, 1580.82, 1116.04]
+
+
+def test_given_a_negative_net_that_does_not_add_up_unsigned_when_extracted_then_it_stays_negative() -> None:
+    # a credit: net, tax and total all negative add up as printed and are left so
+    text = BON_DE_COMMANDE.replace("Total HT - 3 436,57", "Total HT -3 436,57").replace(
+        "Total TTC 4 123,88", "Total TTC 4 000,00"
+    )
+    f = extract(page_from_text(text), "purchase_order")
+    assert f.values["subtotal"].value == "-3436.57"
+    assert {c.name: c.ok for c in f.checks}["net_plus_tax_equals_total"] is False
+
+
+def test_given_a_credit_note_whose_negative_figures_add_up_when_extracted_then_they_stay_negative() -> None:
+    text = BON_DE_COMMANDE.replace("Total HT - 3 436,57", "Total HT -3 436,57")
+    text = text.replace("TVA 20% 687,31", "TVA 20% -687,31").replace(
+        "Total TTC 4 123,88", "Total TTC -4 123,88"
+    )
+    f = extract(page_from_text(text), "purchase_order")
+    assert [f.values[k].value for k in ("subtotal", "tax", "total")] == ["-3436.57", "-687.31", "-4123.88"]
+    assert {c.name: c.ok for c in f.checks}["net_plus_tax_equals_total"] is True
