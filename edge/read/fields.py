@@ -1346,6 +1346,15 @@ class Extractor:
                 continue
             words = [wi for _, _, wi in self.p.offsets[i]]
             conf = self.p.conf(words) * (1.0 if row.consistent else 0.5)
+            if row.inferred:
+                conf *= INFERRED_ROW
+                self.checks.append(
+                    Check(
+                        name="line_item_inferred",
+                        ok=False,
+                        detail=f"{row.description[:60]}: {row.inferred} not read; {row.quantity} × {row.unit_price} = {row.amount}",
+                    )
+                )
             items.append(
                 LineItem(
                     description=row.description[:2000],
@@ -1361,6 +1370,28 @@ class Extractor:
                         name="line_item_arithmetic",
                         ok=False,
                         detail=f"{row.description[:60]}: {row.quantity} × {row.unit_price} ≠ {row.amount}",
+                    )
+                )
+        return items
+
+    def delivered_items(self) -> list[LineItem]:
+        """A delivery note's rows: what was ordered and, in a second column, what was delivered.
+        Neither is an amount: each row's quantity is the one ordered, and a row delivered short
+        (or over) fails a ``delivered_as_ordered`` check that names it, for the person receiving
+        the goods; it is not a misreading, so the page is not sent to review for it. A note that
+        prints one quantity column gives that quantity."""
+        items = []
+        for it in self.line_items(with_unit=False):
+            ordered, delivered = it.quantity, it.amount
+            if ordered is None:
+                ordered, delivered = delivered, None
+            items.append(it.model_copy(update={"quantity": ordered, "unit_price": None, "amount": None}))
+            if ordered is not None and delivered is not None and delivered != ordered:
+                self.checks.append(
+                    Check(
+                        name="delivered_as_ordered",
+                        ok=False,
+                        detail=f"{it.description[:60]}: {delivered:g} delivered of {ordered:g} ordered",
                     )
                 )
         return items
@@ -1589,6 +1620,10 @@ KYC_BIRTH_UNLABELLED = 0.4
 # A total or tax mended from the page's arithmetic (``mend_misread_sum``): never above this.
 MENDED = 0.6
 
+# A line item one of whose three figures was not read but worked out from the other two: its
+# confidence is scaled by this (see ``edge.read.tables``).
+INFERRED_ROW = 0.7
+
 
 def _one_digit_off(read: Decimal, want: Decimal) -> bool:
     """Whether two amounts differ by one digit dropped, added or changed (an OCR misread). The
@@ -1673,7 +1708,7 @@ def extract(
                 ex.first_date("date")
             ex.issuer_line("seller", 0.6)
             ex.after_label("buyer", L_BUYER)
-            items = ex.line_items(with_unit=False)
+            items = ex.delivered_items()
         elif doc_type == "payslip":
             ex.payslip()
         elif doc_type in ("contract", "mandate", "kyc_form"):

@@ -27,6 +27,7 @@ class Row:
     amount: Decimal | None
     consistent: bool  # quantity × unit price == amount (to the cent)
     token_count: int  # how many trailing tokens were numbers (for word mapping)
+    inferred: str | None = None  # "quantity" or "unit price": not read, worked out from the others
 
 
 def to_decimal(text: str) -> Decimal | None:
@@ -68,6 +69,35 @@ def _groupings(tokens: list[str], parts: int) -> list[list[Decimal]]:
     return out
 
 
+MAX_INFERRED_QTY = Decimal(1000)
+
+
+def _two_of_three(desc_tokens: list[str], tail: list[str]) -> Row | None:
+    """A priced row of which OCR lost one figure (a quantity column printed far from the rest,
+    a faint cell): two numbers, the last the amount. The first is the unit price where it is
+    printed with cents and the amount divided by it is a whole or half quantity, the quantity
+    where it is a whole or half number that divides the amount to the cent. The missing figure
+    is worked out and named in ``inferred``; a row that fits neither reading is not one."""
+    for start in range(len(tail) - 1):
+        toks = tail[start:]
+        for first, amount in _groupings(toks, 2):
+            if first <= 0 or amount <= 0:
+                continue
+            cents = first.as_tuple().exponent == -2  # printed with cents, as prices are
+            desc = " ".join(desc_tokens + tail[:start])
+            qty = amount / first
+            if cents and (qty * 2) == (qty * 2).to_integral_value() and qty <= MAX_INFERRED_QTY:
+                return Row(desc, [first, amount], qty.normalize(), first, amount, True, len(toks), "quantity")
+            unit = amount / first
+            if (
+                not cents
+                and (first * 2) == (first * 2).to_integral_value()
+                and unit == unit.quantize(Decimal("0.01"))
+            ):
+                return Row(desc, [first, amount], first, unit, amount, True, len(toks), "unit price")
+    return None
+
+
 def parse_row(text: str, with_unit: bool = True) -> Row | None:
     """Read a table row ``description qty [unit] amount``; None when the line is not one."""
     # Stray grid marks glued to cells ("277,58]", "|10") are not part of the values.
@@ -98,6 +128,11 @@ def parse_row(text: str, with_unit: bool = True) -> Row | None:
             if best is None:
                 desc = " ".join(desc_tokens + tail[:start])
                 best = Row(desc, vals, qty, unit, amount, not with_unit, len(toks))
+    if with_unit and len(tail) >= 2:
+        # No reading of the tail as three figures adds up: OCR may have lost one of them.
+        inferred = _two_of_three(desc_tokens, tail)
+        if inferred is not None:
+            return inferred
     if best is None and len(tail) >= 1:
         v = to_decimal(tail[-1])
         if v is not None and len(tail) == 1 and re.search(r"[.,]\d{2}$", tail[-1]):

@@ -1416,3 +1416,41 @@ def test_given_a_credit_note_whose_negative_figures_add_up_when_extracted_then_t
     f = extract(page_from_text(text), "purchase_order")
     assert [f.values[k].value for k in ("subtotal", "tax", "total")] == ["-3436.57", "-687.31", "-4123.88"]
     assert {c.name: c.ok for c in f.checks}["net_plus_tax_equals_total"] is True
+
+
+def test_given_a_delivery_note_when_extracted_then_rows_give_the_quantity_ordered_and_a_short_delivery_is_named() -> (
+    None
+):
+    text = """Case Group
+DELIVERY NOTE
+No.: DN-2025-8004
+Date: 11/06/2025
+Description Ordered Delivered
+Maintenance visit 1 1
+Software licence - Help 19.5 19.5
+Desk lamp 4 0
+Received in good condition by
+"""
+    f = extract(page_from_text(text), "delivery_note")
+    assert [(it.description, it.quantity, it.unit_price, it.amount) for it in f.line_items] == [
+        ("Maintenance visit", 1, None, None),
+        ("Software licence - Help", 19.5, None, None),
+        ("Desk lamp", 4, None, None),
+    ]
+    short = [c for c in f.checks if c.name == "delivered_as_ordered"]
+    assert [(c.ok, c.detail) for c in short] == [(False, "Desk lamp: 0 delivered of 4 ordered")]
+    from edge.read.fields import asks_review
+
+    assert not asks_review(f, "delivery_note")  # a short delivery is news, not a misreading
+
+
+def test_given_a_row_whose_quantity_was_not_read_when_extracted_then_it_is_worked_out_and_said() -> None:
+    text = INVOICE_EN.replace("Toner cartridge 3 45.50 136.50", "Toner cartridge 45.50 136.50")
+    f = extract(page_from_text(text), "invoice")
+    toner = f.line_items[1]
+    assert (toner.quantity, toner.unit_price, toner.amount) == (3, 45.5, 136.5)
+    assert toner.confidence < f.line_items[0].confidence
+    checks = {c.name: c for c in f.checks}
+    assert checks["line_item_inferred"].ok is False
+    assert checks["line_item_inferred"].detail == "Toner cartridge: quantity not read; 3 × 45.50 = 136.50"
+    assert checks["line_items_sum"].ok is True

@@ -191,6 +191,37 @@ def test_given_row_whose_product_is_wrong_when_parsed_then_inconsistent() -> Non
     assert row is not None and not row.consistent
 
 
+@pytest.mark.parametrize(
+    ("text", "figures", "inferred"),
+    [
+        # the quantity column lost: the amount over a unit price with cents is a whole quantity
+        ("Training session 418.99 2,094.95", ("5", "418.99", "2094.95"), "quantity"),
+        ("Licence logiciel 558,02 1 116,04", ("2", "558.02", "1116.04"), "quantity"),
+        ("Heures 12,40 93,00", ("7.5", "12.40", "93.00"), "quantity"),
+        # the unit price lost: a whole quantity divides the amount to the cent
+        ("Support ordinateur 12 7 300,32", ("12", "608.36", "7300.32"), "unit price"),
+    ],
+)
+def test_given_a_priced_row_missing_one_figure_when_parsed_then_it_is_worked_out_and_named(
+    text: str, figures: tuple[str, str, str], inferred: str
+) -> None:
+    row = parse_row(text)
+    assert row is not None and row.consistent and row.inferred == inferred
+    assert (row.quantity, row.unit_price, row.amount) == tuple(Decimal(f) for f in figures)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thing 3 10.00",  # 10.00 / 3 is no price to the cent, 3 / 10.00 no quantity
+        "Desk 1 250.00 250.10",  # three figures read: a misread one is not made up
+    ],
+)
+def test_given_two_figures_that_fit_no_row_when_parsed_then_nothing_is_made_up(text: str) -> None:
+    row = parse_row(text)
+    assert row is None or row.inferred is None
+
+
 def test_given_a_sentence_when_parsed_as_row_then_none() -> None:
     assert parse_row("Thank you for your business!") is None
 
