@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +25,11 @@ from models.reading_report import (
     EXTRA_KEYS,
     FIELD_KEYS,
     _field_match,
+    _item_row,
     _read_spec,
     _truth,
     cer_counts,
+    item_totals,
     name_match,
     order_free_counts,
 )
@@ -90,47 +91,6 @@ def _field_rows(
     for key, want in wanted.items():
         out[key] = {"truth": want, "read": got(key), "ok": name_match(got(key), want)}
     return out
-
-
-def _printed_rows(items: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
-    """The true line items whose row the page prints: a table row's text starts with its
-    description (the corpus cuts descriptions to their column). A payment slip's one item,
-    named only in its prose, and the rows of a document's other pages are left out."""
-    starts = [ln.strip() for ln in text.splitlines()]
-    return [
-        it
-        for it in items
-        if it.get("description")
-        and any(ln.startswith(it["description"]) and ln != it["description"] for ln in starts)
-    ]
-
-
-def _same_number(have: float | None, want: str | None) -> bool:
-    """A read quantity or amount against the truth's; a figure the truth lacks matches anything."""
-    if want is None:
-        return True
-    return have is not None and abs(Decimal(str(have)) - Decimal(want)) < Decimal("0.005")
-
-
-def _item_row(items: list[dict[str, Any]], read: list[Any], text: str) -> dict[str, int]:
-    """Line items of one page: the printed true rows, the rows read, and how many of those are
-    exact (quantity, unit price where the page prints one and the reader gave one, and amount;
-    the description is free text and not compared). Each true row takes at most one read row."""
-    truth = _printed_rows(items, text)
-    free = list(truth)
-    exact = 0
-    for it in read:
-        for want in free:
-            unit_ok = it.unit_price is None or _same_number(it.unit_price, want.get("unit_price"))
-            if (
-                _same_number(it.quantity, want.get("quantity"))
-                and _same_number(it.amount, want.get("amount"))
-                and unit_ok
-            ):
-                free.remove(want)
-                exact += 1
-                break
-    return {"truth": len(truth), "read": len(read), "exact": exact}
 
 
 def probe_pages(
@@ -222,13 +182,11 @@ def _item_summary(rows: list[dict[str, Any]]) -> list[str]:
     if not rows:
         return []
     items = [r["items"] for r in rows]
-    truth, read, exact = (sum(i[k] for i in items) for k in ("truth", "read", "exact"))
-    tabled = [i for i in items if i["truth"]]
-    whole = sum(1 for i in tabled if i["exact"] == i["truth"] == i["read"])
+    t = item_totals(items)
     stray = sum(1 for i in items if i["read"] and not i["truth"])
     out = [
-        f"  line items   {exact:4d}/{truth:<4d} rows exact, {read - exact} read rows wrong or extra;"
-        f" {whole}/{len(tabled)} pages with every row exact and none extra;"
+        f"  line items   {t['exact']:4d}/{t['truth']:<4d} rows exact, {t['wrong']} read rows wrong or extra;"
+        f" {t['whole']}/{t['tabled']} pages with every row exact and none extra;"
         f" {stray} page(s) without a table given rows"
     ]
     failed: dict[str, int] = defaultdict(int)

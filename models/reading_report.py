@@ -210,7 +210,76 @@ def _field_lines(runs: list[dict[str, Any]], field_pages: int) -> list[str]:
             "  other fields, exact match (those scans and the KYC forms, mandates and payslips among them; no target):"
         )
         out.extend(extra)
+    items = [
+        _item_row(
+            r["meta"]["fields"].get("line_items") or [], r["reading"].fields.line_items, r["meta"]["text"]
+        )
+        for r in money
+    ]
+    t = item_totals(items)
+    if t["truth"]:
+        out.append(
+            f"  line items (those invoices, receipts and POs; no target): {t['exact']}/{t['truth']} printed rows"
+            f" exact (quantity, unit price, amount), {t['wrong']} rows read wrong or extra;"
+            f" {t['whole']}/{t['tabled']} pages with every row exact and none extra"
+        )
     return out
+
+
+def _printed_rows(items: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """The true line items whose row the page prints: a table row's text starts with its
+    description (the corpus cuts descriptions to their column). A payment slip's one item,
+    named only in its prose, and the rows of a document's other pages are left out."""
+    starts = [ln.strip() for ln in text.splitlines()]
+    return [
+        it
+        for it in items
+        if it.get("description")
+        and any(ln.startswith(it["description"]) and ln != it["description"] for ln in starts)
+    ]
+
+
+def _same_number(have: float | None, want: str | None) -> bool:
+    """A read quantity or amount against the truth's; a figure the truth lacks matches anything."""
+    if want is None:
+        return True
+    return have is not None and abs(Decimal(str(have)) - Decimal(want)) < Decimal("0.005")
+
+
+def _item_row(items: list[dict[str, Any]], read: list[Any], text: str) -> dict[str, int]:
+    """Line items of one page: the printed true rows, the rows read, and how many of those are
+    exact (quantity, unit price where the page prints one and the reader gave one, and amount;
+    the description is free text and not compared). Each true row takes at most one read row."""
+    truth = _printed_rows(items, text)
+    free = list(truth)
+    exact = 0
+    for it in read:
+        for want in free:
+            unit_ok = it.unit_price is None or _same_number(it.unit_price, want.get("unit_price"))
+            if (
+                _same_number(it.quantity, want.get("quantity"))
+                and _same_number(it.amount, want.get("amount"))
+                and unit_ok
+            ):
+                free.remove(want)
+                exact += 1
+                break
+    return {"truth": len(truth), "read": len(read), "exact": exact}
+
+
+def item_totals(items: list[dict[str, int]]) -> dict[str, int]:
+    """Totals of ``_item_row``'s per-page counts: true rows, rows exact, rows read wrong or
+    extra, the pages that print rows (``tabled``) and those read whole (every row exact and
+    none extra)."""
+    tabled = [i for i in items if i["truth"]]
+    exact = sum(i["exact"] for i in items)
+    return {
+        "truth": sum(i["truth"] for i in items),
+        "exact": exact,
+        "wrong": sum(i["read"] for i in items) - exact,
+        "tabled": len(tabled),
+        "whole": sum(1 for i in tabled if i["exact"] == i["truth"] == i["read"]),
+    }
 
 
 def _truth(fields: dict[str, Any], key: str) -> str | None:
