@@ -10,10 +10,11 @@ positional fallbacks (the letterhead's first line is the issuer). A failed check
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
@@ -21,7 +22,7 @@ from urllib.parse import parse_qs, urlparse
 from edge.contract import Check, Code, Fields, FieldValue, LineItem
 from edge.read import parse
 from edge.read.ocr import OcrPage
-from edge.read.tables import parse_row
+from edge.read.tables import Row, parse_row
 
 log = logging.getLogger(__name__)
 
@@ -1010,7 +1011,7 @@ class Extractor:
             self.issuer_line("merchant", 0.7)
         elif doc_type == "invoice":
             self.after_label("buyer", L_BUYER)
-        items = self.line_items(with_unit=doc_type != "receipt")
+        items = self.line_items(with_unit=doc_type != "receipt", target=sub if sub is not None else total)
         sub, tax, total = self.dash_not_minus(sub, tax, total)
         total, tax = self.mend_misread_sum(items, sub, tax, total)
         rounding = self._inline_amount(L_ROUNDING)  # read once: both steps below weigh it
@@ -1312,7 +1313,7 @@ class Extractor:
                 )
             )
 
-    def line_items(self, with_unit: bool) -> list[LineItem]:
+    def line_items(self, with_unit: bool, target: Decimal | None = None) -> list[LineItem]:
         items: list[LineItem] = []
         label = re.compile("|".join(L_TOTAL + L_SUBTOTAL + L_TAX + L_DATE + L_DUE), re.I)
         header = re.compile(
@@ -1335,6 +1336,7 @@ class Extractor:
         stop = next(
             (i for i in range(start, len(self.p.lines)) if label.search(self.p.lines[i])), len(self.p.lines)
         )
+        rows: list[tuple[Row, float]] = []
         for i in range(start, stop):
             line = self.p.lines[i]
             if parse.find_dates(line, self.month_first) or parse.find_iban(line):
@@ -1344,8 +1346,9 @@ class Extractor:
                 continue
             if row is None or row.amount is None or (with_unit and row.unit_price is None):
                 continue
-            words = [wi for _, _, wi in self.p.offsets[i]]
-            conf = self.p.conf(words) * (1.0 if row.consistent else 0.5)
+            rows.append((row, self.p.conf([wi for _, _, wi in self.p.offsets[i]])))
+        for row, conf in self._mend_lost_commas(rows, target, with_unit):
+            conf *= 1.0 if row.consistent else 0.5
             if row.inferred:
                 conf *= INFERRED_ROW
                 self.checks.append(
@@ -1360,7 +1363,7 @@ class Extractor:
                     description=row.description[:2000],
                     quantity=float(row.quantity) if row.quantity is not None else None,
                     unit_price=float(row.unit_price) if row.unit_price is not None else None,
-                    amount=float(row.amount),
+                    amount=float(row.amount) if row.amount is not None else None,
                     confidence=round(max(0.0, min(1.0, conf)), 3),
                 )
             )
@@ -1373,6 +1376,54 @@ class Extractor:
                     )
                 )
         return items
+
+    def _mend_lost_commas(
+        self, rows: list[tuple[Row, float]], target: Decimal | None, with_unit: bool
+    ) -> list[tuple[Row, float]]:
+        """Rows whose amount lost its decimal comma to OCR ("19656" for 196,56). Where the rows
+        do not add up to ``target`` (the net, else the total) and reading one to MAX_LOST_COMMAS
+        of the amounts printed without cents as cents makes them add up to the cent, and only
+        one such choice does, those amounts are mended, at INFERRED_ROW of their confidence,
+        each with a failed ``line_item_mended`` check (not a review reason) that names it."""
+        amounts = [r.amount for r, _ in rows if r.amount is not None]
+        if target is None or not amounts or abs(sum(amounts, Decimal(0)) - target) <= CENT:
+            return rows
+        bare = [
+            k for k, (r, _) in enumerate(rows) if r.amount is not None and r.amount.as_tuple().exponent == 0
+        ]
+        fits = [
+            pick
+            for n in range(1, MAX_LOST_COMMAS + 1)
+            for pick in itertools.combinations(bare, n)
+            if abs(
+                sum(amounts, Decimal(0))
+                - sum(rows[k][0].amount or 0 for k in pick) * Decimal("0.99")
+                - target
+            )
+            <= CENT
+        ]
+        if len(fits) != 1:
+            return rows
+        out = list(rows)
+        for k in fits[0]:
+            row, conf = rows[k]
+            assert row.amount is not None
+            amount = row.amount / 100
+            consistent = not with_unit or (
+                row.quantity is not None
+                and row.unit_price is not None
+                and abs(row.quantity * row.unit_price - amount) <= CENT
+            )
+            out[k] = (replace(row, amount=amount, consistent=consistent), conf * INFERRED_ROW)
+            self.checks.append(
+                Check(
+                    name="line_item_mended",
+                    ok=False,
+                    detail=f"{row.description[:60]}: amount read as {row.amount}; the rows add up to "
+                    f"{target:.2f} with {amount:.2f}",
+                )
+            )
+        return out
 
     def delivered_items(self) -> list[LineItem]:
         """A delivery note's rows: what was ordered and, in a second column, what was delivered.
@@ -1623,6 +1674,9 @@ MENDED = 0.6
 # A line item one of whose three figures was not read but worked out from the other two: its
 # confidence is scaled by this (see ``edge.read.tables``).
 INFERRED_ROW = 0.7
+
+# At most this many line amounts are read as having lost their decimal comma on one page.
+MAX_LOST_COMMAS = 3
 
 
 def _one_digit_off(read: Decimal, want: Decimal) -> bool:

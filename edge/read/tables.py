@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 _NUM_TOKEN = re.compile(r"^[-(]?[€$£]?\d[\d.,']*[€$£)]?$")
+_SPECK_TOKEN = re.compile(r"^[-\u2013\u2014.,:;_~'\"\u2018\u2019\u201c\u201d]+$")
 _CUR_TOKEN = re.compile(r"^(?:€|\$|£|EUR|USD|GBP|CHF|Rs\.?|RM)$", re.I)
 _NUMBER_GROUP = re.compile(r"^-?\d{1,3}(?:[ ,.']\d{3})*(?:[.,]\d{1,2})?$|^-?\d+(?:[.,]\d{1,2})?$")
 
@@ -77,12 +78,13 @@ def _two_of_three(desc_tokens: list[str], tail: list[str]) -> Row | None:
     a faint cell): two numbers, the last the amount. The first is the unit price where it is
     printed with cents and the amount divided by it is a whole or half quantity, the quantity
     where it is a whole or half number that divides the amount to the cent. The missing figure
-    is worked out and named in ``inferred``; a row that fits neither reading is not one."""
+    is worked out and named in ``inferred``; a row that fits neither reading, or whose amount
+    is printed without cents (its decimal comma may be lost: "2756" for 27,56), is not one."""
     for start in range(len(tail) - 1):
         toks = tail[start:]
         for first, amount in _groupings(toks, 2):
-            if first <= 0 or amount <= 0:
-                continue
+            if first <= 0 or amount <= 0 or amount.as_tuple().exponent != -2:
+                continue  # an amount printed without cents may have lost its decimal comma
             cents = first.as_tuple().exponent == -2  # printed with cents, as prices are
             desc = " ".join(desc_tokens + tail[:start])
             qty = amount / first
@@ -104,12 +106,17 @@ def parse_row(text: str, with_unit: bool = True) -> Row | None:
     tokens = [t.strip("|[]{}") for t in text.split()]
     tokens = [t for t in tokens if t and not _CUR_TOKEN.match(t) and not t.endswith("%")]
     tail: list[str] = []
-    for tok in reversed(tokens):
+    used = 0  # trailing tokens taken: the figures and the specks between them
+    for k in range(len(tokens) - 1, -1, -1):
+        tok = tokens[k]
         if _NUM_TOKEN.match(tok) and len(tail) < 8:
             tail.insert(0, tok)
+            used = len(tokens) - k
+        elif tail and _SPECK_TOKEN.match(tok) and k and _NUM_TOKEN.match(tokens[k - 1]):
+            continue  # a leader or a speck OCR read between two figures ("20 - 531,40")
         else:
             break
-    desc_tokens = tokens[: len(tokens) - len(tail)]
+    desc_tokens = tokens[: len(tokens) - used]
     if not tail or not desc_tokens or not re.search(r"[A-Za-zÀ-ÿ]{2,}", " ".join(desc_tokens)):
         return None
     parts = 3 if with_unit else 2

@@ -1454,3 +1454,43 @@ def test_given_a_row_whose_quantity_was_not_read_when_extracted_then_it_is_worke
     assert checks["line_item_inferred"].ok is False
     assert checks["line_item_inferred"].detail == "Toner cartridge: quantity not read; 3 × 45.50 = 136.50"
     assert checks["line_items_sum"].ok is True
+
+
+TICKET = """Ticket client
+N° de ticket: 9532-756283
+Date: 21 novembre 2021 18:01
+Article Qté Montant
+Câble USB-C 20 712,60
+Traiteur 2 , 2756
+Support ordinateur - A 20 - 531,40
+Visite de maintenance 6 19656
+Total HT 1 468,12 €
+TVA 20% 293,62 €
+Total TTC 1 761,74 €
+"""
+
+
+def test_given_amounts_that_lost_their_decimal_comma_when_the_rows_then_add_up_then_they_are_mended_and_said() -> (
+    None
+):
+    f = extract(page_from_text(TICKET), "receipt")
+    assert [(it.quantity, it.amount) for it in f.line_items] == [
+        (20, 712.6),
+        (2, 27.56),
+        (20, 531.4),
+        (6, 196.56),
+    ]
+    mended = [c.detail for c in f.checks if c.name == "line_item_mended"]
+    assert mended == [
+        "Traiteur: amount read as 2756; the rows add up to 1468.12 with 27.56",
+        "Visite de maintenance: amount read as 19656; the rows add up to 1468.12 with 196.56",
+    ]
+    assert {c.name: c.ok for c in f.checks}["line_items_sum"] is True
+    assert f.line_items[1].confidence < f.line_items[0].confidence
+
+
+def test_given_rows_that_do_not_add_up_however_read_when_extracted_then_no_amount_is_changed() -> None:
+    f = extract(page_from_text(TICKET.replace("Total HT 1 468,12", "Total HT 1 500,00")), "receipt")
+    assert [it.amount for it in f.line_items] == [712.6, 2756, 531.4, 19656]
+    assert not [c for c in f.checks if c.name == "line_item_mended"]
+    assert {c.name: c.ok for c in f.checks}["line_items_sum"] is False
