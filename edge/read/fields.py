@@ -184,6 +184,10 @@ L_CONTRACT_AMOUNT = [
 L_VENDOR = [r"(?<![a-z])(?:vendor|supplier|fournisseur|sold by|order(?:ed)? from|command[ée] [àa])(?![a-z])"]
 RE_PARTY_LABEL = re.compile("|".join([*L_BUYER, *L_VENDOR]), re.I)
 L_SIGN = r"signature|sign here|signez ici|sign[ée] par|lu et approuv[ée]|signed by"
+# The signing block under a table ("Received in good condition by", "Witness 1"): no more rows.
+L_SIGN_BLOCK = (
+    r"received in good condition|re[çc]u en bon [ée]tat|approved by|approuv[ée] par|\bwitness\b|t[ée]moin\b"
+)
 # With the parties' roles in brackets, a name holding "and" is still one party ("Between
 # Simmons, Elliott and Berger (Employer) and Theresa Farley (Employee)").
 RE_BETWEEN_ROLES = re.compile(
@@ -1313,9 +1317,13 @@ class Extractor:
                 )
             )
 
-    def line_items(self, with_unit: bool, target: Decimal | None = None) -> list[LineItem]:
+    def line_items(
+        self, with_unit: bool, target: Decimal | None = None, quantities: bool = False
+    ) -> list[LineItem]:
         items: list[LineItem] = []
-        label = re.compile("|".join(L_TOTAL + L_SUBTOTAL + L_TAX + L_DATE + L_DUE), re.I)
+        label = re.compile(
+            "|".join(L_TOTAL + L_SUBTOTAL + L_TAX + L_DATE + L_DUE + [L_SIGN, L_SIGN_BLOCK]), re.I
+        )
         header = re.compile(
             r"\b(?:qty|qt[ée]|quantity|quantit[ée]|description|d[ée]signation|item|article|ordered|command[ée])\b",
             re.I,
@@ -1341,10 +1349,14 @@ class Extractor:
             line = self.p.lines[i]
             if parse.find_dates(line, self.month_first) or parse.find_iban(line):
                 continue
-            row = parse_row(line, with_unit=with_unit)
+            row = parse_row(line, with_unit=with_unit, quantities=quantities)
             if row is None and with_unit:
                 continue
-            if row is None or row.amount is None or (with_unit and row.unit_price is None):
+            if (
+                row is None
+                or (row.amount is None and row.quantity is None)
+                or (with_unit and row.unit_price is None)
+            ):
                 continue
             rows.append((row, self.p.conf([wi for _, _, wi in self.p.offsets[i]])))
         for row, conf in self._mend_lost_commas(rows, target, with_unit):
@@ -1429,10 +1441,10 @@ class Extractor:
         """A delivery note's rows: what was ordered and, in a second column, what was delivered.
         Neither is an amount: each row's quantity is the one ordered, and a row delivered short
         (or over) fails a ``delivered_as_ordered`` check that names it, for the person receiving
-        the goods; it is not a misreading, so the page is not sent to review for it. A note that
-        prints one quantity column gives that quantity."""
+        the goods; it is not a misreading, so the page is not sent to review for it. A row with
+        one quantity read (a note that prints one column, or OCR lost the other) gives it."""
         items = []
-        for it in self.line_items(with_unit=False):
+        for it in self.line_items(with_unit=False, quantities=True):
             ordered, delivered = it.quantity, it.amount
             if ordered is None:
                 ordered, delivered = delivered, None

@@ -100,10 +100,19 @@ def _two_of_three(desc_tokens: list[str], tail: list[str]) -> Row | None:
     return None
 
 
-def parse_row(text: str, with_unit: bool = True) -> Row | None:
-    """Read a table row ``description qty [unit] amount``; None when the line is not one."""
-    # Stray grid marks glued to cells ("277,58]", "|10") are not part of the values.
-    tokens = [t.strip("|[]{}") for t in text.split()]
+def _cell(token: str) -> str:
+    """A token without the stray grid marks glued to it ("277,58]", "|10", "10!")."""
+    token = token.strip("|[]{}")
+    if token.endswith("!") and _NUM_TOKEN.match(token[:-1]):
+        token = token[:-1]  # a cell's rule read as "!" after its figure
+    return token
+
+
+def parse_row(text: str, with_unit: bool = True, quantities: bool = False) -> Row | None:
+    """Read a table row ``description qty [unit] amount``; None when the line is not one.
+    ``quantities``: a row of a table of quantities only (a delivery note's), where a lone
+    figure, a whole or half number above zero, is the row's quantity."""
+    tokens = [_cell(t) for t in text.split()]
     tokens = [t for t in tokens if t and not _CUR_TOKEN.match(t) and not t.endswith("%")]
     tail: list[str] = []
     used = 0  # trailing tokens taken: the figures and the specks between them
@@ -144,4 +153,6 @@ def parse_row(text: str, with_unit: bool = True) -> Row | None:
         v = to_decimal(tail[-1])
         if v is not None and len(tail) == 1 and re.search(r"[.,]\d{2}$", tail[-1]):
             return Row(" ".join(desc_tokens + tail[:-1]), [v], None, None, v, False, 1)
+        if quantities and v is not None and len(tail) == 1 and v > 0 and (2 * v) % 1 == 0:
+            return Row(" ".join(desc_tokens), [v], v, None, None, True, 1)
     return best

@@ -1494,3 +1494,27 @@ def test_given_rows_that_do_not_add_up_however_read_when_extracted_then_no_amoun
     assert [it.amount for it in f.line_items] == [712.6, 2756, 531.4, 19656]
     assert not [c for c in f.checks if c.name == "line_item_mended"]
     assert {c.name: c.ok for c in f.checks}["line_items_sum"] is False
+
+
+def test_given_a_delivery_note_with_one_quantity_read_on_some_rows_when_extracted_then_it_is_the_rows_quantity() -> (
+    None
+):
+    text = """Bon de livraison
+N°: BL593005
+Date: 18 septembre 2025
+Désignation
+Commandé Livré
+Câble USB-C - Ensemble 10! 10
+Frais de port 12)
+Chaise de bureau 0
+Reçu en bon état par
+Témoin 1
+Date:
+"""
+    f = extract(page_from_text(text), "delivery_note")
+    # a lone 0 is no quantity ordered; the witness under the table is no row
+    assert [(it.description, it.quantity, it.amount) for it in f.line_items] == [
+        ("Câble USB-C - Ensemble", 10, None),
+        ("Frais de port", 12, None),
+    ]
+    assert not [c for c in f.checks if c.name == "delivered_as_ordered"]
