@@ -100,6 +100,24 @@ def _two_of_three(desc_tokens: list[str], tail: list[str]) -> Row | None:
     return None
 
 
+def _lost_comma(desc_tokens: list[str], tail: list[str]) -> Row | None:
+    """A priced row whose unit price or amount OCR read without its decimal comma ("5 790.27
+    395135" for 3 951,35): a figure of three digits or more printed without cents that, read
+    as cents, makes quantity × unit price = amount. Named in ``inferred``."""
+    for start in range(len(tail) - 2):
+        toks = tail[start:]
+        for vals in _groupings(toks, 3):
+            for j, name in ((2, "amount"), (1, "unit price")):
+                if vals[j].as_tuple().exponent != 0 or vals[j] < 100 or vals[0] <= 0:
+                    continue
+                fixed = [*vals[:j], vals[j] / 100, *vals[j + 1 :]]
+                qty, unit, amount = fixed
+                if abs(qty * unit - amount) <= Decimal("0.011"):
+                    desc = " ".join(desc_tokens + tail[:start])
+                    return Row(desc, fixed, qty, unit, amount, True, len(toks), f"{name}'s decimal comma")
+    return None
+
+
 def _cell(token: str) -> str:
     """A token without the stray grid marks glued to it ("277,58]", "|10", "10!")."""
     token = token.strip("|[]{}")
@@ -144,6 +162,10 @@ def parse_row(text: str, with_unit: bool = True, quantities: bool = False) -> Ro
             if best is None:
                 desc = " ".join(desc_tokens + tail[:start])
                 best = Row(desc, vals, qty, unit, amount, not with_unit, len(toks))
+    if with_unit and len(tail) >= 3:
+        mended = _lost_comma(desc_tokens, tail)
+        if mended is not None:
+            return mended
     if with_unit and len(tail) >= 2:
         # No reading of the tail as three figures adds up: OCR may have lost one of them.
         inferred = _two_of_three(desc_tokens, tail)
