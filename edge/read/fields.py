@@ -953,10 +953,14 @@ class Extractor:
         iban = self.values.get("iban")
         if bic is None and iban is not None:
             # The box labels unread (small print in a colour): a line that is nothing but a BIC
-            # of the IBAN's country is the debtor's.
+            # of the IBAN's country, or that and the IBAN (their boxes side by side), is the
+            # debtor's.
+            ibans = {re.sub(r"\s", "", str(v)).upper() for v in (iban.value, iban.raw) if v}
             for i, line in enumerate(self.p.lines):
                 found = parse.find_bic(line)
-                rest = line[: found[1]] + line[found[2] :] if found else ""
+                rest = re.sub(r"\s", "", line[: found[1]] + line[found[2] :]).upper() if found else ""
+                for compact in ibans:
+                    rest = rest.replace(compact, " ")
                 if found and found[0][4:6] == str(iban.value)[:2] and not re.search(r"\w{2,}", rest):
                     bic = found[0]
                     self.put("bic", bic, Span(i, found[1], found[2]), 0.5)

@@ -1518,3 +1518,20 @@ Date:
         ("Frais de port", 12, None),
     ]
     assert not [c for c in f.checks if c.name == "delivered_as_ordered"]
+
+
+def test_given_iban_and_bic_boxes_whose_labels_were_not_read_when_extracted_then_the_bic_beside_the_iban() -> (
+    None
+):
+    text = """MANDAT DE PRÉLÈVEMENT SEPA
+Référence unique du mandat: RUM-2023-81041
+ICS: FR96ZZZ253586
+Gabrielle Roche 77, rue Barthelemy, 56253 Pasquier
+[i IC
+FR76 3000 6000 0112 3456 7890 189 XXVCFR2X
+"""
+    f = extract(page_from_text(text), "mandate")
+    assert _values(f)["bic"] == "XXVCFR2X"
+    # a BIC of another country beside it is not taken for the debtor's
+    other = extract(page_from_text(text.replace("XXVCFR2X", "XXVCDE2X")), "mandate")
+    assert "bic" not in _values(other)
