@@ -82,6 +82,9 @@ ISSUER_LINES = 4
 ISSUER_MAX_WORDS = 8  # a line longer than this is a sentence, not a name
 LOGO_GAP = 1.2  # word heights between a lone letter and the name: a logo's letter, not a word
 LOGO_TALL = 1.5  # ... or a lone letter this many times taller than the name: the logo read whole
+# ... or a mark of up to three characters left of the edge that the name's second word and the
+# two lines below it share (within this many word heights): a letterhead's block, a logo beside it
+LOGO_ALIGN = 0.5
 # A page's title, which is no issuer: an invoice, receipt or order named in English, French,
 # Dutch or German, with the words a title may carry before it ("Original invoice", "Pro forma
 # invoice"). Compact: OCR's stray spaces and dots gone ("FACTU U R.") it must still match.
@@ -749,8 +752,9 @@ class Extractor:
     def _logo_letter(self, i: int) -> bool:
         """Whether line ``i`` opens with a letter or two that stand apart, a logo's width or more
         from the next word, or that stand far taller than it (a monogram or an initial in a badge
-        beside the name, which OCR reads as "A" or "M"); by the word boxes, so "A Better Way Ltd"
-        keeps its "A"."""
+        beside the name, which OCR reads as "A" or "M"), or with a mark of up to three characters
+        that sticks out left of the block the name and the address below it share (LOGO_ALIGN);
+        by the word boxes, so "A Better Way Ltd" keeps its "A"."""
         row = [w for _a, _b, w in self.p.offsets[i]] if i < len(self.p.offsets) else []
         width, height = self.p.ocr.size
         if len(row) < 2 or not width:
@@ -762,7 +766,25 @@ class Extractor:
         mark = first.text.strip(".,")
         if not any(ch.isalnum() for ch in mark):
             return False  # a speck (":", "'"), which the name's line is stripped of anyway
-        return len(mark) <= 2 and tall > 0 and (gap > LOGO_GAP * tall or badge)
+        if len(mark) <= 2 and tall > 0 and (gap > LOGO_GAP * tall or badge):
+            return True
+        below = [
+            self.p.ocr.words[self.p.offsets[j][0][2]]
+            for j in (i + 1, i + 2)
+            if j < len(self.p.offsets) and self.p.offsets[j]
+        ]
+        if len(mark) > 3 or len(below) != 2:
+            return False
+        # Judged at the address's own size: a centred letterhead's lines of different lengths
+        # do not start together, a left-aligned block's do, to a fraction of their height.
+        small = (below[0].box[3] - below[0].box[1]) * height
+        edges = [w.box[0] * width for w in below]
+        return (
+            small > 0
+            and abs(edges[0] - edges[1]) <= LOGO_ALIGN * small / 2
+            and all(abs(e - second.box[0] * width) <= LOGO_ALIGN * small for e in edges)
+            and (second.box[0] - first.box[0]) * width > small
+        )
 
     def line_value(self, name: str, index: int, prior: float) -> None:
         if 0 <= index < len(self.p.lines):

@@ -1535,3 +1535,29 @@ FR76 3000 6000 0112 3456 7890 189 XXVCFR2X
     # a BIC of another country beside it is not taken for the debtor's
     other = extract(page_from_text(text.replace("XXVCFR2X", "XXVCDE2X")), "mandate")
     assert "bic" not in _values(other)
+
+
+@pytest.mark.parametrize(
+    ("name_x", "address_x", "issuer"),
+    [
+        # the letterhead's block starts at the name's second word: the mark left of it is a logo
+        (0.09, 0.18, "Young-Love"),
+        (0.12, 0.197, "Walsh PLC"),
+        # the address lines up under the name's first word: it is part of the name
+        (0.09, 0.09, "A Better Way Ltd"),
+    ],
+)
+def test_given_a_mark_left_of_a_letterheads_block_when_extracted_then_it_is_no_part_of_the_issuer(
+    name_x: float, address_x: float, issuer: str
+) -> None:
+    name = {"Young-Love": "A Young-Love", "Walsh PLC": "Way Walsh PLC"}.get(issuer, issuer)
+    mark, rest = name.split(maxsplit=1)
+    page = _rows_page(
+        [
+            (0.05, [(name_x, mark), (address_x if issuer != name else name_x + 0.016, rest)]),
+            (0.08, [(address_x, "3188 Randall Pines")]),
+            (0.10, [(address_x, "Janicefurt, NM 21805")]),
+            (0.20, [(0.4, "NOTICE")]),
+        ]
+    )
+    assert _values(extract(page, "other"))["issuer"] == issuer
