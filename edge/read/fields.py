@@ -1041,8 +1041,8 @@ class Extractor:
             self.issuer_line("merchant", 0.7)
         elif doc_type == "invoice":
             self.after_label("buyer", L_BUYER)
-        items = self.line_items(with_unit=doc_type != "receipt", target=sub if sub is not None else total)
         sub, tax, total = self.dash_not_minus(sub, tax, total)
+        items = self.line_items(with_unit=doc_type != "receipt", target=sub if sub is not None else total)
         total, tax = self.mend_misread_sum(items, sub, tax, total)
         rounding = self._inline_amount(L_ROUNDING)  # read once: both steps below weigh it
         total = self.settle_with_cash(self.after_rounding(total, rounding), rounding)
@@ -1387,13 +1387,18 @@ class Extractor:
             rows.append((row, self.p.conf([wi for _, _, wi in self.p.offsets[i]])))
         for row, conf in self._mend_lost_commas(rows, target, with_unit):
             conf *= 1.0 if row.consistent else 0.5
-            if row.inferred:
+            if row.inferred or row.mended:
                 conf *= INFERRED_ROW
+                how = (
+                    f"{row.inferred} not read"
+                    if row.inferred
+                    else f"{row.mended} read without its decimal comma"
+                )
                 self.checks.append(
                     Check(
-                        name="line_item_inferred",
+                        name="line_item_inferred" if row.inferred else "line_item_mended",
                         ok=False,
-                        detail=f"{row.description[:60]}: {row.inferred} not read; {row.quantity} × {row.unit_price} = {row.amount}",
+                        detail=f"{row.description[:60]}: {how}; {row.quantity} × {row.unit_price} = {row.amount}",
                     )
                 )
             items.append(

@@ -64,6 +64,8 @@ Region = tuple[tuple[int, int, int, int], bool]  # a box, and whether it is a co
 
 
 def _regions(gray: np.ndarray, data: dict[str, list[Any]], half: bool) -> tuple[list[Region], float]:
+    """``missed_regions``, each box with whether it is a column of figures (``recover`` keeps
+    only figures from those)."""
     if half:
         small = cv2.resize(
             gray, (max(1, gray.shape[1] // 2), max(1, gray.shape[0] // 2)), interpolation=cv2.INTER_AREA

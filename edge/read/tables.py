@@ -29,6 +29,7 @@ class Row:
     consistent: bool  # quantity × unit price == amount (to the cent)
     token_count: int  # how many trailing tokens were numbers (for word mapping)
     inferred: str | None = None  # "quantity" or "unit price": not read, worked out from the others
+    mended: str | None = None  # "amount" or "unit price": read without its decimal comma, mended
 
 
 def to_decimal(text: str) -> Decimal | None:
@@ -85,25 +86,22 @@ def _two_of_three(desc_tokens: list[str], tail: list[str]) -> Row | None:
         for first, amount in _groupings(toks, 2):
             if first <= 0 or amount <= 0 or amount.as_tuple().exponent != -2:
                 continue  # an amount printed without cents may have lost its decimal comma
-            cents = first.as_tuple().exponent == -2  # printed with cents, as prices are
             desc = " ".join(desc_tokens + tail[:start])
-            qty = amount / first
-            if cents and (qty * 2) == (qty * 2).to_integral_value() and qty <= MAX_INFERRED_QTY:
-                return Row(desc, [first, amount], qty.normalize(), first, amount, True, len(toks), "quantity")
-            unit = amount / first
-            if (
-                not cents
-                and (first * 2) == (first * 2).to_integral_value()
-                and unit == unit.quantize(Decimal("0.01"))
-            ):
-                return Row(desc, [first, amount], first, unit, amount, True, len(toks), "unit price")
+            ratio = amount / first
+            if first.as_tuple().exponent == -2:  # printed with cents, as prices are: the unit price
+                if (ratio * 2) == (ratio * 2).to_integral_value() and ratio <= MAX_INFERRED_QTY:
+                    return Row(
+                        desc, [first, amount], ratio.normalize(), first, amount, True, len(toks), "quantity"
+                    )
+            elif (first * 2) == (first * 2).to_integral_value() and ratio == ratio.quantize(Decimal("0.01")):
+                return Row(desc, [first, amount], first, ratio, amount, True, len(toks), "unit price")
     return None
 
 
 def _lost_comma(desc_tokens: list[str], tail: list[str]) -> Row | None:
     """A priced row whose unit price or amount OCR read without its decimal comma ("5 790.27
     395135" for 3 951,35): a figure of three digits or more printed without cents that, read
-    as cents, makes quantity × unit price = amount. Named in ``inferred``."""
+    as cents, makes quantity × unit price = amount. Named in ``mended``."""
     for start in range(len(tail) - 2):
         toks = tail[start:]
         for vals in _groupings(toks, 3):
@@ -114,7 +112,7 @@ def _lost_comma(desc_tokens: list[str], tail: list[str]) -> Row | None:
                 qty, unit, amount = fixed
                 if abs(qty * unit - amount) <= Decimal("0.011"):
                     desc = " ".join(desc_tokens + tail[:start])
-                    return Row(desc, fixed, qty, unit, amount, True, len(toks), f"{name}'s decimal comma")
+                    return Row(desc, fixed, qty, unit, amount, True, len(toks), mended=name)
     return None
 
 

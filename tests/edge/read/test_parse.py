@@ -200,9 +200,6 @@ def test_given_row_whose_product_is_wrong_when_parsed_then_inconsistent() -> Non
         ("Heures 12,40 93,00", ("7.5", "12.40", "93.00"), "quantity"),
         # the unit price lost: a whole quantity divides the amount to the cent
         ("Support ordinateur 12 7 300,32", ("12", "608.36", "7300.32"), "unit price"),
-        # a figure read without its decimal comma: as cents, the row adds up
-        ("Frais de port 5 790.27 395135", ("5", "790.27", "3951.35"), "amount's decimal comma"),
-        ("Lampe de bureau 3 4953 148.59", ("3", "49.53", "148.59"), "unit price's decimal comma"),
     ],
 )
 def test_given_a_priced_row_missing_one_figure_when_parsed_then_it_is_worked_out_and_named(
@@ -210,6 +207,21 @@ def test_given_a_priced_row_missing_one_figure_when_parsed_then_it_is_worked_out
 ) -> None:
     row = parse_row(text)
     assert row is not None and row.consistent and row.inferred == inferred
+    assert (row.quantity, row.unit_price, row.amount) == tuple(Decimal(f) for f in figures)
+
+
+@pytest.mark.parametrize(
+    ("text", "figures", "mended"),
+    [
+        ("Frais de port 5 790.27 395135", ("5", "790.27", "3951.35"), "amount"),
+        ("Lampe de bureau 3 4953 148.59", ("3", "49.53", "148.59"), "unit price"),
+    ],
+)
+def test_given_a_figure_read_without_its_decimal_comma_when_parsed_then_read_as_cents_where_the_row_adds_up(
+    text: str, figures: tuple[str, str, str], mended: str
+) -> None:
+    row = parse_row(text)
+    assert row is not None and row.consistent and row.mended == mended and row.inferred is None
     assert (row.quantity, row.unit_price, row.amount) == tuple(Decimal(f) for f in figures)
 
 
