@@ -361,12 +361,23 @@ class Span:
     end: int
 
 
+# A tax label run into its rate, whose digits OCR read as the letters they look like
+# ("TVAS.S%" for "TVA 5,5%"): the rate's letters are read back as digits, character for
+# character, so the words' offsets hold.
+_GLUED_RATE = re.compile(r"(?i)\b(vat|tva|tax|gst|btw)([0-9SOIl][0-9SOIl]?(?:[.,][0-9SOIl]{1,2})?%)")
+_RATE_DIGITS = str.maketrans("SOIl", "5011")
+
+
+def _glued_rate(line: str) -> str:
+    return _GLUED_RATE.sub(lambda m: m.group(1) + m.group(2).translate(_RATE_DIGITS), line)
+
+
 class Page:
     """OCR lines with character offsets of their words, so a match maps back to word indices."""
 
     def __init__(self, ocr: OcrPage) -> None:
         self.ocr = ocr
-        self.lines = [ln.text for ln in ocr.lines]
+        self.lines = [_glued_rate(ln.text) for ln in ocr.lines]
         self.offsets: list[list[tuple[int, int, int]]] = []
         for ln in ocr.lines:
             pos, spans = 0, []

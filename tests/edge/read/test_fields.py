@@ -1561,3 +1561,16 @@ def test_given_a_mark_left_of_a_letterheads_block_when_extracted_then_it_is_no_p
         ]
     )
     assert _values(extract(page, "other"))["issuer"] == issuer
+
+
+def test_given_a_tax_label_run_into_a_rate_read_as_letters_when_extracted_then_the_tax_and_its_rate() -> None:
+    # "TVA 5,5%" read as "TVAS.S%": the label runs into its rate, whose fives read as S
+    text = FACTURE_FR.replace("TVA 20% 1 681,42 €", "TVAS.S% 462,39 €").replace("10 088,54", "8 869,51")
+    f = extract(page_from_text(text), "invoice")
+    assert _values(f)["tax"] == "462.39" and _values(f)["tax_rate"] == "0.055"
+    assert {c.name: c.ok for c in f.checks}["net_plus_tax_equals_total"] is True
+    # a word that only starts like a label is left alone
+    assert (
+        _values(extract(page_from_text(text.replace("TVAS.S%", "TAXIS 5%")), "invoice")).get("tax_rate")
+        != "0.055"
+    )
